@@ -1,5 +1,30 @@
+using MaskLab;
+using MaskLab.Cli;
 using MaskLab.Platform;
-using static TorchSharp.torch;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
 NativeSetup.Initialize();
-var x = randn(2, 3);
-Console.WriteLine($"{x.sum().item<float>()} threads={get_num_threads()}");
+
+var app = new CommandApp();
+app.Configure(c =>
+{
+    c.SetApplicationName("masklab");
+    c.PropagateExceptions();
+    c.ValidateExamples();
+    // One line per verb; each verb lives in Commands/<Verb>Command.cs.
+});
+
+try
+{
+    return app.Run(args);
+}
+catch (Exception e) when (e is CommandParseException or CommandRuntimeException or MaskLabInputException)
+{
+    return Cli.Fail(e.Message);
+}
+catch (Exception e)
+{
+    if (Environment.GetEnvironmentVariable("MASKLAB_DEBUG") == "1") AnsiConsole.WriteException(e);
+    return Cli.Fail($"internal error: {e.GetType().Name}: {e.Message}", 1);
+}

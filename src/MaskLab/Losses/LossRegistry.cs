@@ -1,0 +1,42 @@
+using static TorchSharp.torch;
+
+namespace MaskLab.Losses;
+
+/// <summary>
+/// A loss over logits [N, C]. The target is either class indices (int64 [N]) or soft targets (float [N, C], rows
+/// summing to 1, as CutMix / MixUp make). Returns a scalar.
+/// </summary>
+public delegate Tensor LossFunction(Tensor logits, Tensor target);
+
+/// <summary>Settings losses read; the config supplies them.</summary>
+public sealed record LossOptions(int NumClasses, double Smoothing = 0.0, double FocalGamma = 2.0, float[]? ClassWeights = null);
+
+/// <summary>Makes losses by name. "a+b" with alpha mixes two: a * (1 - alpha) + b * alpha.</summary>
+public static class LossRegistry
+{
+    static readonly Dictionary<string, Func<LossOptions, LossFunction>> Entries = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["cross_entropy"] = o => CrossEntropy.Create(o),
+    };
+
+    public static IReadOnlyList<string> Names => Entries.Keys.Order(StringComparer.Ordinal).ToArray();
+
+    public static LossFunction Create(string name, LossOptions options, double alpha = 0.5)
+    {
+        var parts = name.Split('+', StringSplitOptions.TrimEntries);
+        if (parts.Length == 2)
+        {
+            var first = Single(parts[0], options);
+            var second = Single(parts[1], options);
+            if (alpha is < 0 or > 1) throw new MaskLabInputException($"loss_alpha {alpha} must be within 0..1");
+            return (logits, target) => first(logits, target) * (1 - alpha) + second(logits, target) * alpha;
+        }
+        if (parts.Length != 1) throw new MaskLabInputException($"loss '{name}' mixes more than two losses; use a+b");
+        return Single(name, options);
+    }
+
+    static LossFunction Single(string name, LossOptions options) =>
+        Entries.TryGetValue(name, out var make)
+            ? make(options)
+            : throw new MaskLabInputException($"unknown loss '{name}'; known: {string.Join(", ", Names)}");
+}
