@@ -1,5 +1,6 @@
 using MaskLab;
 using MaskLab.Cli;
+using MaskLab.Cli.Commands;
 using MaskLab.Platform;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -13,6 +14,12 @@ app.Configure(c =>
     c.PropagateExceptions();
     c.ValidateExamples();
     // One line per verb; each verb lives in Commands/<Verb>Command.cs.
+    c.AddCommand<TrainCommand>("train").WithDescription("Train a model (default: resnet18 on the embedded synthetic set), then predict and score its eval set")
+        .WithExample("train").WithExample("train", "--config", "configs/baseline.yaml", "--set", "epochs=5")
+        .WithExample("train", "--data", "/data/mask", "--set", "model=resnet34", "--set", "age_cuts=30,58");
+    c.AddCommand<EvalCommand>("eval").WithDescription("Score a trained run on labelled data");
+    c.AddCommand<PredictCommand>("predict").WithDescription("Write a submission for an eval set; several --run soft-vote an ensemble");
+    c.AddCommand<BenchCommand>("bench").WithDescription("Median training and inference images/s of a model");
 });
 
 try

@@ -1,0 +1,95 @@
+using System.ComponentModel;
+using MaskLab.Data;
+using MaskLab.Synthetic;
+using MaskLab.Training;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace MaskLab.Cli.Commands;
+
+public sealed class BenchCommand : Command<BenchCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("-m|--model <NAME>"), Description("Model to time"), DefaultValue("resnet18")]
+        public string Model { get; init; } = "resnet18";
+
+        [CommandOption("--size <WxH>"), Description("Input size"), DefaultValue("96x128")]
+        public string Size { get; init; } = "96x128";
+
+        [CommandOption("-b|--batch <N>"), Description("Batch size"), DefaultValue(32)]
+        public int Batch { get; init; } = 32;
+
+        [CommandOption("--steps <N>"), Description("Timed steps (after warm-up)"), DefaultValue(20)]
+        public int Steps { get; init; } = 20;
+
+        [CommandOption("--warmup <N>"), Description("Untimed warm-up steps"), DefaultValue(3)]
+        public int Warmup { get; init; } = 3;
+
+        [CommandOption("--precision <P>"), Description("fp32"), DefaultValue("fp32")]
+        public string Precision { get; init; } = "fp32";
+
+        [CommandOption("--threads <N>"), Description("libtorch threads (default: all cores)")]
+        public int? Threads { get; init; }
+
+        [CommandOption("--pipeline"), Description("Feed training from the real loader (decoded, cached, augmented synthetic photos) instead of random tensors")]
+        public bool Pipeline { get; init; }
+
+        [CommandOption("--json"), Description("Print the result as one JSON line at the end")]
+        public bool Json { get; init; }
+
+        public override ValidationResult Validate() =>
+            Batch <= 0 ? ValidationResult.Error($"--batch {Batch} must be positive")
+            : Steps <= 0 ? ValidationResult.Error($"--steps {Steps} must be positive")
+            : Warmup < 0 ? ValidationResult.Error($"--warmup {Warmup} must not be negative")
+            : Precision != "fp32" ? ValidationResult.Error($"--precision '{Precision}': only fp32 is implemented")
+            : ValidationResult.Success();
+    }
+
+    public override int Execute(CommandContext context, Settings s, CancellationToken cancellation)
+    {
+        var size = ImageSize.Parse(s.Size);
+        if (!Models.ModelRegistry.Contains(s.Model)) throw new MaskLabInputException($"unknown model '{s.Model}'; known: {string.Join(", ", Models.ModelRegistry.Names)}");
+        if (s.Threads is > 0) TorchSharp.torch.set_num_threads(s.Threads.Value);
+
+        BatchLoader? loader = null;
+        if (s.Pipeline)
+        {
+            // Enough photos that the timed steps run over cached images, as from the second epoch on.
+            int people = Math.Max(20, (s.Steps + s.Warmup + 2) * s.Batch / 7 + 1);
+            var options = new SynthOptions(People: people, EvalPeople: 1, Seed: 7);
+            var dir = Path.Combine(DefaultData.Root, $"bench-synthetic-p{people}");
+            var set = TrainingView.Run(() =>
+            {
+                SyntheticGenerator.Generate(dir, options, new SyncProgress<int>(d => TrainingView.Observer.Progress("synthesising photos", d, people * 7)), cancellation);
+                var labeled = DataLocator.ReadLabeled(dir);
+                return labeled;
+            });
+            var cache = new ImageCache(size.Width, size.Height);
+            TrainingView.Run(() => cache.Preload(set.Samples.Select(x => x.Path).ToArray(),
+                new SyncProgress<int>(d => TrainingView.Observer.Progress("decoding photos", d, set.Samples.Count)), cancellation));
+            loader = new BatchLoader(set.Samples, Enumerable.Range(0, set.Samples.Count).ToArray(), x => x.Label, cache,
+                new LoaderOptions(BatchSize: s.Batch, Shuffle: true, Augment: AugmentOptions.Default, Seed: 1, DropLast: true,
+                    Width: size.Width, Height: size.Height));
+        }
+
+        int total = 2 * (s.Steps + s.Warmup);
+        var result = TrainingView.Run(() => Throughput.Measure(s.Model, size, s.Batch, s.Steps, s.Warmup, loader,
+            new SyncProgress<int>(d => TrainingView.Observer.Progress($"timing {s.Model}", d, total))));
+
+        var table = new Table().Border(TableBorder.Rounded)
+            .Title($"[bold]{Cli.Esc(s.Model)}[/] {size} batch {s.Batch} {result.Precision}, {result.Threads} threads, {result.Source}");
+        table.AddColumn("").AddColumn(new TableColumn("images/s (median)").RightAligned()).AddColumn(new TableColumn("step ms (median)").RightAligned());
+        table.AddRow("train", $"{result.TrainImagesPerSecond:F1}", $"{1000 * Throughput.Median(result.TrainStepSeconds):F1}");
+        table.AddRow("inference", $"{result.InferImagesPerSecond:F1}", $"{1000 * Throughput.Median(result.InferStepSeconds):F1}");
+        AnsiConsole.Write(table);
+        if (s.Json)
+            Cli.WriteJsonLine(new
+            {
+                model = result.Model, image_size = result.ImageSize, batch = result.Batch, precision = result.Precision,
+                threads = result.Threads, source = result.Source,
+                train_images_per_second = result.TrainImagesPerSecond, infer_images_per_second = result.InferImagesPerSecond,
+            });
+        return 0;
+    }
+}

@@ -1,0 +1,53 @@
+using System.ComponentModel;
+using MaskLab.Data;
+using MaskLab.Evaluation;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace MaskLab.Cli.Commands;
+
+public sealed class EvalCommand : Command<EvalCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("-r|--run <RUNDIR>"), Description("Trained run directory")]
+        public string? Run { get; init; }
+
+        [CommandOption("-d|--data <DIR>"), Description("Labelled data: competition train/ layout (or a folder holding it), or an image folder")]
+        public string? Data { get; init; }
+
+        [CommandOption("--tta"), Description("Average the horizontally flipped view")]
+        public bool Tta { get; init; }
+
+        [CommandOption("--json"), Description("Print the scores as one JSON line at the end")]
+        public bool Json { get; init; }
+
+        public override ValidationResult Validate() =>
+            Run is null ? ValidationResult.Error("--run is required")
+            : Data is null ? ValidationResult.Error("--data is required")
+            : ValidationResult.Success();
+    }
+
+    public override int Execute(CommandContext context, Settings s, CancellationToken cancellation)
+    {
+        using var run = TrainedRun.Load(s.Run!);
+        var set = DataLocator.ReadLabeled(s.Data!);
+        if (set.ClassCount != run.Summary.Classes)
+            return Cli.Fail($"'{s.Data}' has {set.ClassCount} classes but run '{s.Run}' was trained on {run.Summary.Classes}");
+        var size = run.Config.Size;
+        var cache = new ImageCache(size.Width, size.Height);
+        var probs = TrainingView.Run(() =>
+        {
+            var bad = cache.Preload(set.Samples.Select(x => x.Path).ToArray(),
+                new SyncProgress<int>(d => TrainingView.Observer.Progress("decoding photos", d, set.Samples.Count)), cancellation);
+            if (bad.Count > 0) throw new MaskLabInputException($"{bad.Count} unreadable image(s), first {bad[0].Path}: {bad[0].Reason}");
+            int batches = (set.Samples.Count + Training.Trainer.EvalBatchSize - 1) / Training.Trainer.EvalBatchSize;
+            return run.Probabilities(set.Samples, cache, s.Tta, b => TrainingView.Observer.Progress("predicting", b, batches), cancellation);
+        });
+        var report = Metrics.Evaluate(set.Samples.Select(x => x.Label).ToArray(), Inference.Argmax(probs), set.ClassNames, set.IsTaskClasses);
+        AnsiConsole.MarkupLine($"[bold]{Cli.Esc(run.Config.Model)}[/] from {Cli.Esc(run.Directory.Path)} on {Cli.Esc(s.Data!)} ({set.Samples.Count} photos{(s.Tta ? ", flip TTA" : "")})");
+        EvaluationView.Render(report);
+        if (s.Json) Cli.WriteJsonLine(report.ToJsonObject());
+        return 0;
+    }
+}

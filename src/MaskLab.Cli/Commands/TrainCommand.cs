@@ -1,0 +1,110 @@
+using System.ComponentModel;
+using MaskLab.Evaluation;
+using MaskLab.Training;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace MaskLab.Cli.Commands;
+
+public sealed class TrainCommand : Command<TrainCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("-c|--config <FILE>"), Description("YAML experiment file (configs/baseline.yaml, ...). Defaults: resnet18, 96x128, 10 epochs")]
+        public string? Config { get; init; }
+
+        [CommandOption("-d|--data <DIR>"), Description("Competition folder (train/ and eval/), train/ itself, or an image folder. Default: the embedded synthetic set, generated once")]
+        public string? Data { get; init; }
+
+        [CommandOption("-o|--out <RUNDIR>"), Description("Run directory to write. Default: runs/<model>-<time>")]
+        public string? Out { get; init; }
+
+        [CommandOption("-s|--set <KEY=VALUE>"), Description("Override a config key, repeatable: model, loss, epochs, batch_size, lr, optimizer, seed, image_size, precision, folds, age_cuts, ...")]
+        public string[] Set { get; init; } = [];
+
+        [CommandOption("--resume <RUNDIR>"), Description("Continue an interrupted run from its last checkpoint (config, optimiser, schedule and RNG state)")]
+        public string? Resume { get; init; }
+
+        [CommandOption("--skip-bad"), Description("Train without unreadable photos instead of failing")]
+        public bool SkipBad { get; init; }
+
+        [CommandOption("--tta"), Description("Average the flipped view when predicting the eval set")]
+        public bool Tta { get; init; }
+
+        [CommandOption("--json"), Description("Print summary.json as one JSON line at the end")]
+        public bool Json { get; init; }
+    }
+
+    public override int Execute(CommandContext context, Settings s, CancellationToken cancellation)
+    {
+        TrainConfig config;
+        RunDirectory run;
+        if (s.Resume is not null)
+        {
+            if (s.Config is not null || s.Set.Length > 0 || s.Data is not null)
+                return Cli.Fail("--resume continues a run with its own config; do not combine it with --config, --data or --set");
+            run = new RunDirectory(s.Resume);
+            config = run.ReadConfig();
+        }
+        else
+        {
+            config = TrainConfig.Load(s.Config, s.Set);
+            if (s.Data is not null) config.Data = s.Data;
+            if (s.SkipBad) config.SkipBad = true;
+            config.Validate();
+            run = new RunDirectory(s.Out ?? Path.Combine("runs", $"{config.Model}-{DateTime.Now:yyyyMMdd-HHmmss}"));
+            if (File.Exists(run.LastCheckpoint))
+                return Cli.Fail($"'{run.Path}' already holds a run; choose another --out or continue it with --resume {s.Out}");
+        }
+
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            AnsiConsole.MarkupLine($"[bold]masklab train[/] {Cli.Esc(config.Model)} · loss {Cli.Esc(config.Loss)} · {config.Size} · {config.Epochs} epochs · batch {config.BatchSize} · {config.Optimizer} lr {config.Lr} · {config.Precision} → {Cli.Esc(run.Path)}");
+            var summary = TrainingView.Run(() => new Trainer(config, run, TrainingView.Observer).Run(cts.Token, resume: s.Resume is not null));
+            TrainingView.ShowSummary(summary, run);
+
+            // The main job: where the data has an eval/ folder, write its submission and score it if answers exist.
+            var location = MaskLab.Data.DataLocator.Locate(summary.Data!);
+            if (location.EvalDir is { } evalDir)
+            {
+                using var trained = TrainedRun.Load(run.Path);
+                var result = TrainingView.Predict([trained], evalDir, run.SubmissionFile, s.Tta, cts.Token);
+                AnsiConsole.MarkupLine($"submission: [bold]{Cli.Esc(run.SubmissionFile)}[/] ({result.Answers.Length} rows)");
+                if (result.Score is { } score)
+                {
+                    AnsiConsole.MarkupLine("[bold]eval set (answers.csv)[/]");
+                    EvaluationView.Render(score);
+                    summary = summary with
+                    {
+                        EvalMacroF1 = score.MacroF1, EvalAccuracy = score.Accuracy, EvalMaskF1 = score.MaskF1,
+                        EvalGenderF1 = score.GenderF1, EvalAgeF1 = score.AgeF1, Submission = run.SubmissionFile,
+                    };
+                }
+                else summary = summary with { Submission = run.SubmissionFile };
+                RunDirectory.WriteJsonAtomic(run.SummaryFile, summary);
+            }
+            if (s.Json) Cli.WriteJsonLine(summary);
+            return 0;
+        }
+        catch (OperationCanceledException)
+        {
+            return Cli.Fail($"interrupted; the last finished epoch is kept: continue with ./masklab train --resume {run.Path}", 130);
+        }
+        catch (TrainingStoppedException e)
+        {
+            return Cli.Fail(e.Message, 1);
+        }
+        catch (BadImagesException e)
+        {
+            foreach (var (path, reason) in e.Bad) Console.Error.WriteLine($"  bad image: {path}: {reason}");
+            return Cli.Fail(e.Message);
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+}

@@ -1,0 +1,97 @@
+using MaskLab.Training;
+
+namespace MaskLab.Tests;
+
+public class TrainConfigTests
+{
+    static string WriteYaml(string text)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"masklab-cfg-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    [Fact]
+    public void YamlThenSetOverrides()
+    {
+        var file = WriteYaml("model: baseline\nepochs: 3\nlr: 0.01\nage_cuts: 30,58\n");
+        var c = TrainConfig.Load(file, ["epochs=5", "image_size=48x64", "precision=fp32", "folds=5", "seed=7", "optimizer=sgd"]).Validate();
+        Assert.Equal("baseline", c.Model);
+        Assert.Equal(5, c.Epochs);
+        Assert.Equal(0.01, c.Lr);
+        Assert.Equal(48, c.Size.Width);
+        Assert.Equal(64, c.Size.Height);
+        Assert.Equal(58, c.TrainingAgeCuts.Upper);
+        Assert.Equal(5, c.Folds);
+        Assert.Equal(7, c.Seed);
+        Assert.Equal("sgd", c.Optimizer);
+    }
+
+    [Fact]
+    public void ConfigRoundTripsThroughYaml()
+    {
+        var c = TrainConfig.Load(null, ["model=baseline", "lr=0.0003", "augment=false", "data=/tmp/x"]);
+        var again = TrainConfig.Load(WriteYaml(c.ToYaml()));
+        Assert.Equal(c.ToMap(), again.ToMap());
+    }
+
+    [Theory]
+    [InlineData("modle=resnet18", "unknown config key 'modle'")]
+    [InlineData("epochs=ten", "epochs 'ten'")]
+    [InlineData("image_size=big", "image size 'big'")]
+    [InlineData("model=resnet9000", "unknown model 'resnet9000'")]
+    [InlineData("loss=hinge", "unknown loss 'hinge'")]
+    [InlineData("optimizer=lbfgs", "optimizer 'lbfgs'")]
+    [InlineData("age_cuts=60,30", "age_cuts '60,30'")]
+    [InlineData("val_ratio=1.5", "val_ratio 1.5")]
+    [InlineData("folds=1", "folds 1")]
+    [InlineData("epochs", "is not key=value")]
+    public void BadValuesNameTheKeyAndValue(string set, string expected)
+    {
+        var e = Assert.ThrowsAny<MaskLabInputException>(() => TrainConfig.Load(null, [set]).Validate());
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void MissingConfigFileIsNamed()
+    {
+        var e = Assert.Throws<MaskLabInputException>(() => TrainConfig.Load("/nonexistent/x.yaml"));
+        Assert.Contains("/nonexistent/x.yaml", e.Message);
+    }
+
+    [Fact]
+    public void ShippedConfigsAreValid()
+    {
+        var dir = Path.Combine(RepoRoot.Path, "configs");
+        foreach (var file in Directory.GetFiles(dir, "*.yaml").Where(f => !f.Contains("study")))
+            TrainConfig.Load(file).Validate();
+    }
+
+    [Fact]
+    public void ScheduleWarmsUpThenDecays()
+    {
+        var c = TrainConfig.Load(null, ["lr=0.1", "epochs=10", "warmup_epochs=1", "scheduler=cosine"]);
+        Assert.True(LrSchedule.At(c, 0, 0.0) < 0.01);
+        Assert.Equal(0.05, LrSchedule.At(c, 0, 0.5), 6);
+        Assert.Equal(0.1, LrSchedule.At(c, 1, 0.0), 6);
+        Assert.Equal(0.05, LrSchedule.At(c, 5, 0.5), 6);   // half-way through the cosine part
+        Assert.Equal(0.0, LrSchedule.At(c, 9, 1.0), 6);
+
+        var step = TrainConfig.Load(null, ["lr=0.1", "scheduler=step", "step_size=2", "step_gamma=0.5", "warmup_epochs=0"]);
+        Assert.Equal(0.1, LrSchedule.At(step, 1, 0.9), 9);
+        Assert.Equal(0.05, LrSchedule.At(step, 2, 0.0), 9);
+        Assert.Equal(0.025, LrSchedule.At(step, 4, 0.0), 9);
+    }
+}
+
+static class RepoRoot
+{
+    public static string Path { get; } = Find();
+
+    static string Find()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(System.IO.Path.Combine(dir.FullName, "MaskLab.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
+    }
+}
