@@ -14,7 +14,7 @@ app.Configure(c =>
     c.PropagateExceptions();
     c.ValidateExamples();
     // One line per verb; each verb lives in Commands/<Verb>Command.cs.
-    c.AddCommand<ScoreCommand>("score").WithDescription("Macro F1, accuracy and per-attribute F1 of a submission against the eval truth");
+    c.AddCommand<ScoreCommand>("score").WithDescription("Macro F1, accuracy and per-attribute F1 of a submission against the eval truth").WithExample("score", "--pred", "submission.csv", "--truth", "data/eval/answers.csv", "--json");
 });
 
 try
