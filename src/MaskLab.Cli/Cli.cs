@@ -16,7 +16,7 @@ public static class Cli
         return code;
     }
 
-    static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false };
+    static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Writes one JSON object as a single line on stdout (the contract's --json form).</summary>
     public static void WriteJsonLine(object value) => Console.Out.WriteLine(JsonSerializer.Serialize(value, JsonOptions));

@@ -20,6 +20,7 @@ app.Configure(c =>
     c.AddCommand<EvalCommand>("eval").WithDescription("Score a trained run on labelled data");
     c.AddCommand<PredictCommand>("predict").WithDescription("Write a submission for an eval set; several --run soft-vote an ensemble");
     c.AddCommand<BenchCommand>("bench").WithDescription("Median training and inference images/s of a model");
+    c.AddCommand<ScoreCommand>("score").WithDescription("Macro F1, accuracy and per-attribute F1 of a submission against the eval truth").WithExample("score", "--pred", "submission.csv", "--truth", "data/eval/answers.csv", "--json");
 });
 
 try

@@ -44,9 +44,9 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
             int batches = (set.Samples.Count + Training.Trainer.EvalBatchSize - 1) / Training.Trainer.EvalBatchSize;
             return run.Probabilities(set.Samples, cache, s.Tta, b => TrainingView.Observer.Progress("predicting", b, batches), cancellation);
         });
-        var report = Metrics.Evaluate(set.Samples.Select(x => x.Label).ToArray(), Inference.Argmax(probs), set.ClassNames, set.IsTaskClasses);
+        var report = Metrics.Evaluate(set.Samples.Select(x => x.Label).ToArray(), Metrics.Argmax(probs), set.ClassNames, set.IsTaskClasses);
         AnsiConsole.MarkupLine($"[bold]{Cli.Esc(run.Config.Model)}[/] from {Cli.Esc(run.Directory.Path)} on {Cli.Esc(s.Data!)} ({set.Samples.Count} photos{(s.Tta ? ", flip TTA" : "")})");
-        EvaluationView.Render(report);
+        EvaluationView.Write(report);
         if (s.Json) Cli.WriteJsonLine(report.ToJsonObject());
         return 0;
     }

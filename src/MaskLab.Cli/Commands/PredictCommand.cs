@@ -53,7 +53,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
             if (result.Score is { } score)
             {
                 AnsiConsole.MarkupLine("[bold]scored against answers.csv[/]");
-                EvaluationView.Render(score);
+                EvaluationView.Write(score);
                 if (s.Json) Cli.WriteJsonLine(score.ToJsonObject());
             }
             else if (s.Json) Cli.WriteJsonLine(new { rows = result.Answers.Length });

@@ -76,7 +76,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
                 if (result.Score is { } score)
                 {
                     AnsiConsole.MarkupLine("[bold]eval set (answers.csv)[/]");
-                    EvaluationView.Render(score);
+                    EvaluationView.Write(score);
                     summary = summary with
                     {
                         EvalMacroF1 = score.MacroF1, EvalAccuracy = score.Accuracy, EvalMaskF1 = score.MaskF1,

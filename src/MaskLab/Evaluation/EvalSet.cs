@@ -17,7 +17,7 @@ public static class EvalSet
         var images = CompetitionLayout.ReadEval(evalDir);
         var samples = images.Select(i => new Sample(i.Path, 0, i.ImageId)).ToArray();
         var probs = Ensemble.SoftVote(runs, samples, tta, weights, progress, ct);
-        var answers = Inference.Argmax(probs);
+        var answers = Metrics.Argmax(probs);
         Submission.Write(outFile, images.Select(i => i.ImageId).ToArray(), answers);
 
         EvaluationReport? score = null;

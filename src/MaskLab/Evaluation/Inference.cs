@@ -48,17 +48,4 @@ public static class Inference
         }
         return (probs, seen > 0 ? lossSum / seen : double.NaN);
     }
-
-    public static int[] Argmax(float[,] probs)
-    {
-        int rows = probs.GetLength(0), classes = probs.GetLength(1);
-        var result = new int[rows];
-        for (int i = 0; i < rows; i++)
-        {
-            int best = 0;
-            for (int c = 1; c < classes; c++) if (probs[i, c] > probs[i, best]) best = c;
-            result[i] = best;
-        }
-        return result;
-    }
 }

@@ -27,12 +27,7 @@ public sealed class RunDirectory(string path)
         Directory.CreateDirectory(Combine("checkpoints"));
     }
 
-    public static void WriteAllTextAtomic(string file, string text)
-    {
-        var tmp = file + ".tmp";
-        File.WriteAllText(tmp, text);
-        File.Move(tmp, file, overwrite: true);
-    }
+    public static void WriteAllTextAtomic(string file, string text) => AtomicFile.WriteText(file, w => w.Write(text));
 
     static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 

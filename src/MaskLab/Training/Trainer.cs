@@ -75,7 +75,7 @@ public sealed class Trainer(TrainConfig config, RunDirectory run, ITrainingObser
 
             var (probs, valLoss) = Inference.Run(model, valLoader, data.ValIndices.Length, set.ClassCount,
                 (l, t) => lossFn(l, t), ct: ct);
-            var report = Metrics.Evaluate(valTruth, Inference.Argmax(probs), set.ClassNames, set.IsTaskClasses);
+            var report = Metrics.Evaluate(valTruth, Metrics.Argmax(probs), set.ClassNames, set.IsTaskClasses);
 
             var record = new EpochRecord(epoch + 1, trainLoss, valLoss, report.MacroF1, report.Accuracy,
                 report.MaskF1, report.GenderF1, report.AgeF1, LrSchedule.At(config, epoch, 1.0),
@@ -96,6 +96,7 @@ public sealed class Trainer(TrainConfig config, RunDirectory run, ITrainingObser
             {
                 Checkpoint.Save(run.BestCheckpoint, model, null, state);
                 ConfusionCsv.Write(run.ConfusionFile, report);
+                PerClassCsv.Write(run.PerClassFile, report);
             }
             Checkpoint.Save(run.LastCheckpoint, model, optimizer, state);
             run.AppendMetrics(record);

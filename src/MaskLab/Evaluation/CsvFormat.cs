@@ -1,0 +1,16 @@
+using CsvHelper;
+
+namespace MaskLab.Evaluation;
+
+/// <summary>The CSV dialect MaskLab writes and reads: comma separated, LF line ends, strict quoting on read.</summary>
+static class CsvFormat
+{
+    public static readonly CsvWriterOptions Writer = new() { NewLine = "\n" };
+
+    public static readonly CsvReaderOptions Reader = new()
+    {
+        TrimWhitespace = true,
+        TrackLineNumbers = true,
+        MalformedData = CsvMalformedDataHandling.Throw,
+    };
+}
