@@ -1,0 +1,56 @@
+using CsvHelper;
+
+namespace MaskLab.Data;
+
+/// <summary>One data row: its line in the file (for messages) and the values of the requested columns, trimmed.</summary>
+internal readonly record struct CsvTableRow(long Line, string[] Values);
+
+/// <summary>
+/// The small CSV files of the task (train.csv, info.csv, submissions) read by column name. Every failure becomes a
+/// one-line <see cref="MaskLabInputException"/> that names the file, since these files are hand-edited and copied.
+/// </summary>
+internal sealed class CsvTable
+{
+    public required string Path { get; init; }
+    public required IReadOnlyList<CsvTableRow> Rows { get; init; }
+
+    /// <summary>Reads <paramref name="path"/>, requiring each of <paramref name="columns"/> (matched ignoring case).</summary>
+    public static CsvTable Read(string path, params string[] columns)
+    {
+        if (!File.Exists(path))
+            throw new MaskLabInputException(Directory.Exists(path) ? $"{path} is a folder, not a CSV file" : $"{path} does not exist");
+        try
+        {
+            // The separator is fixed: detection could pick another one for a one-column file.
+            var options = new CsvReaderOptions { Separator = ',', TrackLineNumbers = true };
+            using var csv = CsvReader.FromFile(path, options);
+            var found = csv.Headers.Select(h => h.Trim().TrimStart('\uFEFF').Trim()).ToArray();
+            var index = columns.Select(c => Array.FindIndex(found, f => string.Equals(f, c, StringComparison.OrdinalIgnoreCase))).ToArray();
+            var missing = columns.Where((_, i) => index[i] < 0).ToArray();
+            if (missing.Length > 0)
+            {
+                var seen = found.Length == 0 || found.All(f => f.Length == 0) ? "no header" : string.Join(",", found);
+                throw new MaskLabInputException(
+                    $"{path} lacks {ReadProblems.Plural("column", missing.Length)} {string.Join(", ", missing)} " +
+                    $"(expected a header with {string.Join(",", columns)}; found {seen})");
+            }
+            var rows = new List<CsvTableRow>();
+            while (csv.Read())
+            {
+                var values = new string[index.Length];
+                for (var i = 0; i < index.Length; i++)
+                    values[i] = index[i] < csv.FieldCount ? csv.GetString(index[i]).Trim() : "";
+                rows.Add(new CsvTableRow(csv.LineNumber, values));
+            }
+            return new CsvTable { Path = path, Rows = rows };
+        }
+        catch (CsvFormatException e)
+        {
+            throw new MaskLabInputException($"{path} line {e.LineNumber}: malformed CSV: {e.Message.ReplaceLineEndings(" ")}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MaskLabInputException($"cannot read {path}: {e.Message.ReplaceLineEndings(" ")}");
+        }
+    }
+}
