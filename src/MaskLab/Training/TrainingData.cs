@@ -51,9 +51,7 @@ public sealed class TrainingData
         if (c.Folds > 1)
         {
             int fold = Math.Max(c.Fold, 0);
-            var foldOf = PersonSplit.KFold(samples, c.Folds, c.Seed);
-            return (Enumerable.Range(0, samples.Count).Where(i => foldOf[i] != fold).ToArray(),
-                    Enumerable.Range(0, samples.Count).Where(i => foldOf[i] == fold).ToArray());
+            return PersonSplit.Fold(PersonSplit.KFold(samples, c.Folds, c.Seed), fold);
         }
         return PersonSplit.Holdout(samples, c.ValRatio, c.Seed);
     }
