@@ -4,11 +4,15 @@ namespace MaskLab.Losses;
 
 /// <summary>
 /// A loss over logits [N, C]. The target is either class indices (int64 [N]) or soft targets (float [N, C], rows
-/// summing to 1, as CutMix / MixUp make). Returns a scalar.
+/// summing to 1, as CutMix / MixUp make). Returns a float32 scalar.
 /// </summary>
 public delegate Tensor LossFunction(Tensor logits, Tensor target);
 
-/// <summary>Settings losses read; the config supplies them.</summary>
+/// <summary>
+/// Settings losses read; the config supplies them. Smoothing: cross_entropy and label_smoothing. FocalGamma:
+/// focal. ClassWeights (one per class, e.g. from <see cref="Losses.ClassWeights"/>): cross_entropy,
+/// label_smoothing and focal; f1 is a macro average already.
+/// </summary>
 public sealed record LossOptions(int NumClasses, double Smoothing = 0.0, double FocalGamma = 2.0, float[]? ClassWeights = null);
 
 /// <summary>Makes losses by name. "a+b" with alpha mixes two: a * (1 - alpha) + b * alpha.</summary>
@@ -16,23 +20,32 @@ public static class LossRegistry
 {
     static readonly Dictionary<string, Func<LossOptions, LossFunction>> Entries = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["cross_entropy"] = o => CrossEntropy.Create(o),
+        ["cross_entropy"] = CrossEntropy.Create,
+        ["focal"] = Focal.Create,
+        ["f1"] = SoftF1.Create,
+        ["label_smoothing"] = LabelSmoothing.Create,
     };
 
     public static IReadOnlyList<string> Names => Entries.Keys.Order(StringComparer.Ordinal).ToArray();
 
     public static LossFunction Create(string name, LossOptions options, double alpha = 0.5)
     {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(options);
         var parts = name.Split('+', StringSplitOptions.TrimEntries);
         if (parts.Length == 2)
         {
             var first = Single(parts[0], options);
             var second = Single(parts[1], options);
-            if (alpha is < 0 or > 1) throw new MaskLabInputException($"loss_alpha {alpha} must be within 0..1");
-            return (logits, target) => first(logits, target) * (1 - alpha) + second(logits, target) * alpha;
+            if (!(alpha is >= 0 and <= 1)) throw new MaskLabInputException($"loss_alpha {alpha} must be within 0..1");
+            return (logits, target) =>
+            {
+                using var scope = NewDisposeScope();
+                return (first(logits, target) * (1 - alpha) + second(logits, target) * alpha).MoveToOuterDisposeScope();
+            };
         }
         if (parts.Length != 1) throw new MaskLabInputException($"loss '{name}' mixes more than two losses; use a+b");
-        return Single(name, options);
+        return Single(parts[0], options);
     }
 
     static LossFunction Single(string name, LossOptions options) =>
