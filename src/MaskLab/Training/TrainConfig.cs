@@ -22,6 +22,8 @@ public sealed class TrainConfig
     public double LossAlpha { get; set; } = 0.5;
     public double Smoothing { get; set; } = 0.0;
     public double FocalGamma { get; set; } = 2.0;
+    /// <summary>Class weights for cross_entropy / focal: "balanced" (from the training split's counts), a comma list, or none.</summary>
+    public string? ClassWeights { get; set; }
 
     public int Epochs { get; set; } = 10;
     public int BatchSize { get; set; } = 32;
@@ -78,6 +80,7 @@ public sealed class TrainConfig
         if (!Models.ModelRegistry.Contains(Model))
             throw new MaskLabInputException($"unknown model '{Model}'; known: {string.Join(", ", Models.ModelRegistry.Names)}");
         Losses.LossRegistry.Create(Loss, new Losses.LossOptions(18), LossAlpha); // names are checked here
+        if (ClassWeights is { Length: > 0 } w && w is not ("balanced" or "none")) Losses.ClassWeights.Parse(w, w.Split(',').Length);
         Positive(Epochs, "epochs");
         Positive(BatchSize, "batch_size");
         if (!(Lr > 0) || double.IsInfinity(Lr)) throw Bad("lr", Lr);

@@ -38,7 +38,7 @@ public sealed class Trainer(TrainConfig config, RunDirectory run, ITrainingObser
         torch.manual_seed(config.Seed);
 
         using var model = ModelRegistry.Create(config.Model, new ModelSpec(set.ClassCount, size.Width, size.Height));
-        var lossOptions = new LossOptions(set.ClassCount, config.Smoothing, config.FocalGamma);
+        var lossOptions = new LossOptions(set.ClassCount, config.Smoothing, config.FocalGamma, ClassWeightsFor(data));
         var lossFn = LossRegistry.Create(config.Loss, lossOptions, config.LossAlpha);
         using var optimizer = MakeOptimizer(model);
 
@@ -163,6 +163,17 @@ public sealed class Trainer(TrainConfig config, RunDirectory run, ITrainingObser
             observer.BatchDone(epoch + 1, b, lossSum / Math.Max(images, 1), images / clock.Elapsed.TotalSeconds);
         }
         return (lossSum / Math.Max(images, 1), images);
+    }
+
+    float[]? ClassWeightsFor(TrainingData data)
+    {
+        var cuts = config.TrainingAgeCuts;
+        return config.ClassWeights switch
+        {
+            null or "" or "none" => null,
+            "balanced" => ClassWeights.Balanced(data.TrainIndices.Select(i => data.Set.Samples[i].TrainingLabel(cuts)).ToArray(), data.Set.ClassCount),
+            var list => ClassWeights.Parse(list, data.Set.ClassCount),
+        };
     }
 
     OptimizerHelper MakeOptimizer(nn.Module<Tensor, Tensor> model) => config.Optimizer switch
