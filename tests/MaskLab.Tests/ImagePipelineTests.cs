@@ -1,0 +1,232 @@
+using MaskLab.Data;
+using MaskLab.Platform;
+using SkiaSharp;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MaskLab.Tests;
+
+public sealed class ImagePipelineTests : IDisposable
+{
+    readonly string _dir;
+
+    public ImagePipelineTests()
+    {
+        NativeSetup.Initialize();
+        _dir = Path.Combine(Path.GetTempPath(), "masklab-pipeline-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(_dir);
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------------------
+
+    delegate (byte R, byte G, byte B) Paint(int x, int y);
+
+    string WriteImage(string name, int width, int height, Paint paint, SKEncodedImageFormat format = SKEncodedImageFormat.Png, int quality = 95)
+    {
+        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
+        var pixels = bitmap.GetPixelSpan();
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+            {
+                int i = y * bitmap.RowBytes + 4 * x;
+                (pixels[i], pixels[i + 1], pixels[i + 2]) = paint(x, y);
+                pixels[i + 3] = 255;
+            }
+        return Save(name, bitmap, format, quality);
+    }
+
+    string WriteGreyPng(string name, int width, int height, Func<int, int, byte> paint)
+    {
+        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Gray8, SKAlphaType.Opaque));
+        var pixels = bitmap.GetPixelSpan();
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+                pixels[y * bitmap.RowBytes + x] = paint(x, y);
+        return Save(name, bitmap, SKEncodedImageFormat.Png, 100);
+    }
+
+    string Save(string name, SKBitmap bitmap, SKEncodedImageFormat format, int quality)
+    {
+        var path = Path.Combine(_dir, name);
+        using var data = bitmap.Encode(format, quality);
+        Assert.NotNull(data);
+        File.WriteAllBytes(path, data.ToArray());
+        return path;
+    }
+
+    static (byte R, byte G, byte B) Pixel(byte[] rgb, int width, int x, int y)
+    {
+        int i = (y * width + x) * 3;
+        return (rgb[i], rgb[i + 1], rgb[i + 2]);
+    }
+
+    static (byte, byte, byte) Noise(int x, int y)
+    {
+        uint h = (uint)(x * 73856093 ^ y * 19349663);
+        h ^= h >> 13;
+        h *= 0x5bd1e995;
+        return ((byte)h, (byte)(h >> 8), (byte)(h >> 16));
+    }
+
+    string Truncated(string name, string from, double keep)
+    {
+        var bytes = File.ReadAllBytes(from);
+        var path = Path.Combine(_dir, name);
+        File.WriteAllBytes(path, bytes.AsSpan(0, (int)(bytes.Length * keep)).ToArray());
+        return path;
+    }
+
+    // ---- decoding ---------------------------------------------------------------------------------------
+
+    [Fact]
+    public void Decode_gives_width_x_height_x_3_for_jpeg_png_and_grey_png()
+    {
+        var jpeg = WriteImage("red.jpg", 40, 30, (_, _) => (220, 30, 30), SKEncodedImageFormat.Jpeg);
+        var png = WriteImage("blue.png", 40, 30, (_, _) => (10, 20, 230));
+        var grey = WriteGreyPng("grey.png", 40, 30, (_, _) => 77);
+
+        var fromJpeg = ImageDecoder.Decode(jpeg, 16, 12);
+        var fromPng = ImageDecoder.Decode(png, 16, 12);
+        var fromGrey = ImageDecoder.Decode(grey, 16, 12);
+
+        Assert.All(new[] { fromJpeg, fromPng, fromGrey }, rgb => Assert.Equal(16 * 12 * 3, rgb.Length));
+        var (r, g, b) = Pixel(fromJpeg, 16, 8, 6);
+        Assert.InRange(r, 200, 240);
+        Assert.InRange(g, 10, 50);
+        Assert.InRange(b, 10, 50);
+        Assert.Equal(((byte)10, (byte)20, (byte)230), Pixel(fromPng, 16, 3, 9));
+        Assert.Equal(((byte)77, (byte)77, (byte)77), Pixel(fromGrey, 16, 15, 11));
+    }
+
+    [Fact]
+    public void Decode_changes_aspect_to_the_target_and_handles_alpha()
+    {
+        using var bitmap = new SKBitmap(new SKImageInfo(30, 40, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        bitmap.Erase(new SKColor(200, 100, 50, 255));
+        for (int y = 0; y < 40; y++) bitmap.SetPixel(0, y, new SKColor(255, 255, 255, 0));
+        var path = Save("alpha.png", bitmap, SKEncodedImageFormat.Png, 100);
+
+        var rgb = ImageDecoder.Decode(path, 20, 10);
+
+        Assert.Equal(20 * 10 * 3, rgb.Length);
+        Assert.Equal(((byte)200, (byte)100, (byte)50), Pixel(rgb, 20, 10, 5));
+    }
+
+    [Fact]
+    public void Upscaled_gradient_stays_smooth_without_nearest_neighbour_steps()
+    {
+        // 25 px -> 100 px: nearest neighbour would repeat each value 4 times and then jump by ~40.
+        var path = WriteImage("gradient.png", 25, 4, (x, _) => ((byte)(x * 10), (byte)(x * 10), (byte)(x * 10)));
+        var rgb = ImageDecoder.Decode(path, 100, 4);
+
+        int flat = 0, maxStep = 0;
+        for (int x = 8; x < 92; x++)
+        {
+            int step = Pixel(rgb, 100, x + 1, 2).R - Pixel(rgb, 100, x, 2).R;
+            Assert.True(step >= -1, $"gradient goes back at x={x} by {step}");
+            if (step == 0) flat++;
+            maxStep = Math.Max(maxStep, step);
+        }
+        Assert.True(maxStep <= 5, $"largest step {maxStep}: blocky resize");
+        Assert.True(flat <= 10, $"{flat} flat steps of 84: blocky resize");
+    }
+
+    [Fact]
+    public void Large_reductions_average_fine_detail_instead_of_aliasing()
+    {
+        // A one-pixel checkerboard reduced 8x must come out mid grey; point sampling gives black or white.
+        var png = WriteImage("checker.png", 256, 256, (x, y) =>
+        {
+            byte v = (x + y) % 2 == 0 ? (byte)255 : (byte)0;
+            return (v, v, v);
+        });
+        var rgb = ImageDecoder.Decode(png, 32, 32);
+        for (int i = 0; i < rgb.Length; i++) Assert.InRange(rgb[i], 90, 165);
+
+        // The JPEG path decodes at a reduced DCT scale first; a smooth vertical gradient stays smooth.
+        var jpeg = WriteImage("portrait.jpg", 384, 512, (_, y) => ((byte)(y / 2), (byte)(y / 2), (byte)(y / 2)), SKEncodedImageFormat.Jpeg);
+        var small = ImageDecoder.Decode(jpeg, 96, 128);
+        for (int y = 2; y < 125; y++)
+        {
+            int step = Pixel(small, 96, 48, y + 1).G - Pixel(small, 96, 48, y).G;
+            Assert.InRange(step, -1, 4);
+        }
+    }
+
+    [Fact]
+    public void Bad_files_are_listed_by_preload_and_decoding_them_throws_naming_the_file()
+    {
+        var good = WriteImage("good.jpg", 64, 64, Noise, SKEncodedImageFormat.Jpeg);
+        var truncatedJpeg = Truncated("truncated.jpg", good, 0.6);
+        var truncatedPng = Truncated("truncated.png", WriteImage("full.png", 64, 64, Noise), 0.6);
+        var text = Path.Combine(_dir, "notes.jpg");
+        File.WriteAllText(text, "this is not an image at all");
+        var empty = Path.Combine(_dir, "empty.png");
+        File.WriteAllBytes(empty, []);
+        var missing = Path.Combine(_dir, "missing.png");
+
+        var cache = new ImageCache(16, 16);
+        var reports = new List<int>();
+        var bad = cache.Preload([good, truncatedJpeg, text, truncatedPng, empty, missing], new SyncProgress(reports.Add));
+
+        Assert.Equal([truncatedJpeg, text, truncatedPng, empty, missing], bad.Select(b => b.Path));
+        Assert.Contains("truncated", bad[0].Reason);
+        Assert.Contains("not an image", bad[1].Reason);
+        Assert.Contains("truncated", bad[2].Reason);
+        Assert.Contains("empty", bad[3].Reason);
+        Assert.Contains("not found", bad[4].Reason);
+        Assert.True(cache.Contains(good));
+        Assert.Equal(1, cache.Count);
+        Assert.Equal(6, reports[^1]);
+
+        foreach (var path in new[] { truncatedJpeg, text })
+        {
+            var e = Assert.Throws<MaskLabInputException>(() => ImageDecoder.Decode(path, 16, 16));
+            Assert.Contains(path, e.Message);
+            e = Assert.Throws<MaskLabInputException>(() => cache.Get(path));
+            Assert.Contains(path, e.Message);
+        }
+    }
+
+    [Theory]
+    [InlineData(0.1)]
+    [InlineData(0.5)]
+    [InlineData(0.9)]
+    [InlineData(0.98)]
+    public void Truncated_jpeg_is_detected_wherever_it_is_cut(double keep)
+    {
+        var good = WriteImage("photo.jpg", 384, 512, Noise, SKEncodedImageFormat.Jpeg);
+        var cut = Truncated($"cut-{keep}.jpg", good, keep);
+        var bad = new ImageCache(96, 128).Preload([good, cut]);
+        Assert.Equal(cut, Assert.Single(bad).Path);
+        Assert.Contains("truncated", bad[0].Reason);
+    }
+
+    /// <summary>Reports on the calling thread (Progress&lt;T&gt; posts to the pool, racing the assertions).</summary>
+    sealed class SyncProgress(Action<int> report) : IProgress<int>
+    {
+        public void Report(int value) => report(value);
+    }
+
+    [Fact]
+    public void Cache_decodes_once_and_over_budget_still_serves_without_keeping()
+    {
+        var path = WriteImage("a.png", 20, 10, Noise);
+        var cache = new ImageCache(8, 4);
+        var first = cache.Get(path);
+        Assert.True(cache.TryGet(path, out var again));
+        Assert.True(first.Span.SequenceEqual(again.Span));
+        Assert.Equal(8 * 4 * 3, cache.CachedBytes);
+
+        var tiny = new ImageCache(8, 4, maxBytes: 0);
+        Assert.Empty(tiny.Preload([path]));
+        Assert.Equal(0, tiny.Count);
+        Assert.True(tiny.Get(path).Span.SequenceEqual(first.Span));
+        Assert.Equal(0, tiny.Count);
+    }
+}
