@@ -229,4 +229,94 @@ public sealed class ImagePipelineTests : IDisposable
         Assert.True(tiny.Get(path).Span.SequenceEqual(first.Span));
         Assert.Equal(0, tiny.Count);
     }
+
+    // ---- augmentation -----------------------------------------------------------------------------------
+
+    static byte[] RandomRgb(int width, int height, int seed)
+    {
+        var rgb = new byte[width * height * 3];
+        new Random(seed).NextBytes(rgb);
+        return rgb;
+    }
+
+    [Fact]
+    public void Flip_moves_pixel_x_y_to_width_minus_1_minus_x_y()
+    {
+        const int W = 5, H = 3;
+        var rgb = RandomRgb(W, H, 1);
+        var flipped = new byte[rgb.Length];
+        Augmentation.FlipHorizontal(rgb, flipped, W, H);
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++)
+                Assert.Equal(Pixel(rgb, W, x, y), Pixel(flipped, W, W - 1 - x, y));
+
+        var chw = Enumerable.Range(0, 3 * H * W).Select(i => (float)i).ToArray();
+        var chwFlipped = new float[chw.Length];
+        Augmentation.FlipHorizontal(chw, chwFlipped, 3, W, H);
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < H; y++)
+                for (int x = 0; x < W; x++)
+                    Assert.Equal(chw[(c * H + y) * W + x], chwFlipped[(c * H + y) * W + W - 1 - x]);
+
+        // The augmentation's flip (folded into its sampling) is the same mirror.
+        var viaAugment = new float[3 * W * H];
+        Augmentation.Apply(rgb, W, H, viaAugment, W, H, AugmentOptions.None with { FlipProbability = 1 }, ImageNormalization.Task, 0, 0, 0);
+        var viaFlip = new float[3 * W * H];
+        Augmentation.Normalize(flipped, W, H, viaFlip, ImageNormalization.Task);
+        Assert.Equal(viaFlip, viaAugment);
+    }
+
+    [Fact]
+    public void Augmentation_is_deterministic_per_seed_epoch_index_and_varies_otherwise()
+    {
+        const int W = 24, H = 32;
+        var rgb = RandomRgb(W, H, 2);
+        float[] Run(int seed, int epoch, int index)
+        {
+            var output = new float[3 * W * H];
+            Augmentation.Apply(rgb, W, H, output, W, H, AugmentOptions.Default, ImageNormalization.Task, seed, epoch, index);
+            return output;
+        }
+
+        Assert.Equal(Run(7, 3, 11), Run(7, 3, 11));
+        Assert.NotEqual(Run(7, 3, 11), Run(7, 4, 11));
+        Assert.NotEqual(Run(7, 3, 11), Run(7, 3, 12));
+        Assert.NotEqual(Run(7, 3, 11), Run(8, 3, 11));
+
+        // Across many images about half flip, and crops stay inside the image.
+        int flips = 0;
+        for (int i = 0; i < 400; i++)
+        {
+            var d = Augmentation.Draw(AugmentOptions.Default, W, H, 7, 0, i);
+            if (d.Flip) flips++;
+            Assert.InRange(d.CropX, 0, W - d.CropWidth + 1e-9);
+            Assert.InRange(d.CropY, 0, H - d.CropHeight + 1e-9);
+            Assert.InRange(d.CropWidth * d.CropHeight / (W * H), 0.8 / 1.1 - 1e-9, 1.0 + 1e-9);
+            Assert.InRange(d.Brightness, 0.8f, 1.2f);
+        }
+        Assert.InRange(flips, 160, 240);
+    }
+
+    [Fact]
+    public void Normalising_a_known_colour_gives_the_expected_floats()
+    {
+        const int W = 6, H = 4;
+        var rgb = new byte[W * H * 3];
+        for (int i = 0; i < W * H; i++) (rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2]) = ((byte)255, (byte)128, (byte)0);
+        var output = new float[3 * W * H];
+        Augmentation.Normalize(rgb, W, H, output, ImageNormalization.Task);
+
+        float r = (1f - 0.548f) / 0.237f, g = (128f / 255f - 0.504f) / 0.247f, b = (0f - 0.479f) / 0.246f;
+        for (int i = 0; i < W * H; i++)
+        {
+            Assert.Equal(r, output[i], 1e-5f);
+            Assert.Equal(g, output[W * H + i], 1e-5f);
+            Assert.Equal(b, output[2 * W * H + i], 1e-5f);
+        }
+
+        // Colour jitter on a flat colour keeps it flat, and a crop of a flat image is the same colour.
+        Augmentation.Apply(rgb, W, H, output, W, H, AugmentOptions.Default with { Brightness = 0, Saturation = 0 },
+            ImageNormalization.Task, 1, 1, 1);
+        Assert.All(output.AsSpan(0, W * H).ToArray(), v => Assert.Equal(r, v, 1e-4f));
+    }
 }
