@@ -1,0 +1,183 @@
+using System.Collections.Concurrent;
+
+namespace MaskLab.Data;
+
+/// <summary>
+/// Holds each image decoded and resized to the training size once, so that epochs after the first never decode
+/// a JPEG again (decoding a 384 x 512 photo costs far more than augmenting its small copy). Thread-safe.
+/// </summary>
+/// <remarks>
+/// <para>Memory: <see cref="BytesPerImage"/> = width x height x 3. At 128 x 96 that is 36,864 bytes, so the
+/// task's 18,900 training photos take 0.70 GB and train + eval (31,500) 1.16 GB. At 384 x 288 it is 332 KB a
+/// photo, 6.3 GB for the training set. Past <see cref="MaxBytes"/> (by default half the memory the runtime may
+/// use) nothing more is cached: such images are decoded again on each use, slower but correct.</para>
+/// <para>Images live in slabs of about 16 MB rather than one array each: a few large arrays stay put in the
+/// large-object heap, where 30,000 small ones would be copied by every full garbage collection.</para>
+/// </remarks>
+public sealed class ImageCache
+{
+    const int SlabBytes = 16 << 20;
+
+    readonly ConcurrentDictionary<string, ReadOnlyMemory<byte>> _images = new(StringComparer.Ordinal);
+    readonly object _slabLock = new();
+    readonly Stack<Memory<byte>> _freeSlots = new();
+    byte[]? _slab;
+    int _slabUsed;
+    long _reservedBytes;
+
+    /// <param name="width">Width every cached image is resized to.</param>
+    /// <param name="height">Height every cached image is resized to.</param>
+    /// <param name="maxBytes">Most bytes of pixels to hold; null for <see cref="DefaultMaxBytes"/>.</param>
+    public ImageCache(int width, int height, long? maxBytes = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
+        Width = width;
+        Height = height;
+        BytesPerImage = checked(width * height * 3);
+        MaxBytes = maxBytes ?? DefaultMaxBytes();
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxBytes, nameof(maxBytes));
+    }
+
+    public int Width { get; }
+    public int Height { get; }
+
+    /// <summary>Bytes one cached image takes: RGB, HWC.</summary>
+    public int BytesPerImage { get; }
+
+    /// <summary>Most bytes of pixels this cache holds.</summary>
+    public long MaxBytes { get; }
+
+    /// <summary>Images held.</summary>
+    public int Count => _images.Count;
+
+    /// <summary>Bytes of pixels held.</summary>
+    public long CachedBytes => (long)_images.Count * BytesPerImage;
+
+    /// <summary>Half the memory the runtime may use, leaving the rest to the model, its activations and the OS.</summary>
+    public static long DefaultMaxBytes() => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
+
+    public bool Contains(string path) => _images.ContainsKey(Key(path));
+
+    /// <summary>The cached RGB bytes (HWC, <see cref="Width"/> x <see cref="Height"/>) of <paramref name="path"/>, if held.</summary>
+    public bool TryGet(string path, out ReadOnlyMemory<byte> rgb) => _images.TryGetValue(Key(path), out rgb);
+
+    /// <summary>
+    /// The RGB bytes of <paramref name="path"/>, decoding (and caching, while the budget lasts) on a miss.
+    /// The result must not be written to: it is shared.
+    /// </summary>
+    /// <exception cref="MaskLabInputException">The file is not a readable image; the message names it.</exception>
+    public ReadOnlyMemory<byte> Get(string path)
+    {
+        var key = Key(path);
+        if (_images.TryGetValue(key, out var rgb)) return rgb;
+        if (TryLoad(key, out rgb, out var reason)) return rgb;
+        throw new MaskLabInputException($"cannot read image '{path}': {reason}");
+    }
+
+    /// <summary>
+    /// Decodes every path not yet cached, in parallel on all cores, and caches the good ones. Returns every bad
+    /// file with its reason, in the order given, so that a run can fail before training and list them all, or
+    /// skip them. Past the budget, images are still decoded (to find bad ones) but not kept.
+    /// </summary>
+    /// <param name="progress">Receives how many paths are done so far: rising, about 200 reports in all, the last equal to the count.</param>
+    /// <exception cref="OperationCanceledException">When <paramref name="cancellationToken"/> fires.</exception>
+    public IReadOnlyList<(string Path, string Reason)> Preload(
+        IReadOnlyList<string> paths, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        var reasons = new string?[paths.Count];
+        int done = 0, reported = 0;
+        int step = Math.Max(1, paths.Count / 200);
+        var reportLock = new object();
+        var options = new ParallelOptions
+        {
+            MaxDegreeOfParallelism = Environment.ProcessorCount,
+            CancellationToken = cancellationToken,
+        };
+
+        Parallel.For(0, paths.Count, options, i =>
+        {
+            var key = Key(paths[i]);
+            if (!_images.ContainsKey(key) && !TryLoad(key, out _, out var reason))
+                reasons[i] = reason;
+
+            int now = Interlocked.Increment(ref done);
+            if (progress is not null && (now % step == 0 || now == paths.Count))
+            {
+                // Threads finish out of order; only ever report a higher count so a progress bar never steps back.
+                lock (reportLock)
+                {
+                    if (now > reported)
+                    {
+                        reported = now;
+                        progress.Report(now);
+                    }
+                }
+            }
+        });
+
+        var bad = new List<(string, string)>();
+        for (int i = 0; i < reasons.Length; i++)
+            if (reasons[i] is { } r) bad.Add((paths[i], r));
+        return bad;
+    }
+
+    bool TryLoad(string key, out ReadOnlyMemory<byte> rgb, out string reason)
+    {
+        if (TryReserve(out var slot))
+        {
+            if (!ImageDecoder.TryDecode(key, Width, Height, slot.Span, out reason))
+            {
+                Release(slot);
+                rgb = default;
+                return false;
+            }
+            rgb = _images.GetOrAdd(key, slot);
+            if (!rgb.Equals((ReadOnlyMemory<byte>)slot)) Release(slot); // another thread cached it first
+            return true;
+        }
+
+        // Over budget: decode into a private array that the caller keeps; nothing is cached.
+        var buffer = new byte[BytesPerImage];
+        if (!ImageDecoder.TryDecode(key, Width, Height, buffer, out reason))
+        {
+            rgb = default;
+            return false;
+        }
+        rgb = buffer;
+        return true;
+    }
+
+    bool TryReserve(out Memory<byte> slot)
+    {
+        lock (_slabLock)
+        {
+            if (_freeSlots.TryPop(out slot)) return true;
+            if (_reservedBytes + BytesPerImage > MaxBytes)
+            {
+                slot = default;
+                return false;
+            }
+            int perSlab = _slab is null ? 0 : _slab.Length / BytesPerImage;
+            if (_slab is null || _slabUsed == perSlab)
+            {
+                long imagesLeft = (MaxBytes - _reservedBytes) / BytesPerImage;
+                int images = (int)Math.Clamp(imagesLeft, 1, Math.Max(1, SlabBytes / BytesPerImage));
+                _slab = GC.AllocateUninitializedArray<byte>(images * BytesPerImage);
+                _slabUsed = 0;
+            }
+            slot = _slab.AsMemory(_slabUsed * BytesPerImage, BytesPerImage);
+            _slabUsed++;
+            _reservedBytes += BytesPerImage;
+            return true;
+        }
+    }
+
+    void Release(Memory<byte> slot)
+    {
+        lock (_slabLock) _freeSlots.Push(slot);
+    }
+
+    static string Key(string path) => Path.GetFullPath(path);
+}
