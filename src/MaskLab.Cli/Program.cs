@@ -1,5 +1,6 @@
 using MaskLab;
 using MaskLab.Cli;
+using MaskLab.Cli.Commands;
 using MaskLab.Platform;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -13,6 +14,7 @@ app.Configure(c =>
     c.PropagateExceptions();
     c.ValidateExamples();
     // One line per verb; each verb lives in Commands/<Verb>Command.cs.
+    c.AddCommand<SynthCommand>("synth").WithDescription("Write the look-alike synthetic data set in the competition layout");
 });
 
 try
