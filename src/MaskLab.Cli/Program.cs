@@ -14,6 +14,7 @@ app.Configure(c =>
     c.PropagateExceptions();
     c.ValidateExamples();
     // One line per verb; each verb lives in Commands/<Verb>Command.cs.
+    c.AddCommand<SynthCommand>("synth").WithDescription("Write the look-alike synthetic data set in the competition layout");
     c.AddCommand<TrainCommand>("train").WithDescription("Train a model (default: resnet18 on the embedded synthetic set), then predict and score its eval set")
         .WithExample("train").WithExample("train", "--config", "configs/baseline.yaml", "--set", "epochs=5")
         .WithExample("train", "--data", "/data/mask", "--set", "model=resnet34", "--set", "age_cuts=30,58");

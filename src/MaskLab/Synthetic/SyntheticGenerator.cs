@@ -1,0 +1,275 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using MaskLab.Data;
+using SkiaSharp;
+
+namespace MaskLab.Synthetic;
+
+/// <summary>
+/// Writes a look-alike of the competition data in its exact layout:
+/// <c>train/train.csv</c>, <c>train/images/&lt;id&gt;_&lt;gender&gt;_&lt;race&gt;_&lt;age&gt;/</c> with seven photos,
+/// <c>eval/info.csv</c>, <c>eval/images/&lt;sha1&gt;.jpg</c>, plus what the real set hides: <c>eval/answers.csv</c>
+/// (the eval truth) and <c>train_truth.csv</c> (every train photo's given and true class, so the planted label
+/// noise is known). The same options always give byte-identical files.
+/// </summary>
+public static class SyntheticGenerator
+{
+    public const string MarkerFile = ".synth.json";
+    public const string TruthFile = "train_truth.csv";
+
+    /// <summary>Bumped whenever the drawing or layout changes, so an old set is not mistaken for a current one.</summary>
+    public const int FormatVersion = 1;
+
+    // Stream purposes for per-person and per-photo randomness (the population uses 1..9).
+    const int TrainLook = 10, EvalLook = 11, TrainShot = 12, EvalShot = 13, Junk = 14, Preview = 15;
+
+    static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = JsonNumberHandling.Strict,
+    };
+
+    sealed record Marker(string Generator, int Version, SynthOptions Options, int TrainPhotos, int EvalPhotos, int NoisyPhotos);
+
+    /// <summary>True when <paramref name="outDir"/> holds a finished set made with exactly these options.</summary>
+    public static bool IsComplete(string outDir, SynthOptions o) => ReadMarker(outDir) is { } m && Matches(m, o);
+
+    static bool Matches(Marker m, SynthOptions o) => m.Generator == "masklab-synth" && m.Version == FormatVersion && m.Options == o;
+
+    static Marker? ReadMarker(string outDir)
+    {
+        var path = Path.Combine(outDir, MarkerFile);
+        if (!File.Exists(path)) return null;
+        try { return JsonSerializer.Deserialize<Marker>(File.ReadAllText(path), Json); }
+        catch (JsonException) { return null; }
+    }
+
+    /// <summary>
+    /// Generates the set into <paramref name="outDir"/>. Work happens in a hidden sibling folder that is renamed
+    /// into place at the end, so an interrupted run never leaves a set that looks complete. An existing complete
+    /// set with the same options is kept as is; any other existing content is refused.
+    /// </summary>
+    /// <param name="photosDone">Receives the running count of photos written.</param>
+    public static SynthReport Generate(string outDir, SynthOptions o, IProgress<int>? photosDone = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        o.Validate();
+        if (string.IsNullOrWhiteSpace(outDir)) throw new MaskLabInputException("the output folder is empty");
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(outDir));
+        var clock = Stopwatch.StartNew();
+
+        if (File.Exists(full)) throw new MaskLabInputException($"'{outDir}' is a file; the synthetic set needs a folder");
+        if (Directory.Exists(full))
+        {
+            if (ReadMarker(full) is { } m)
+            {
+                if (Matches(m, o)) return Reused(full, m, clock.Elapsed);
+                throw new MaskLabInputException(
+                    $"'{outDir}' already holds a synthetic set made with other options ({Describe(m.Options)}); choose another folder or delete it");
+            }
+            if (Directory.EnumerateFileSystemEntries(full).Any())
+                throw new MaskLabInputException($"'{outDir}' exists and is not empty; choose a new or empty folder");
+        }
+
+        var parent = Path.GetDirectoryName(full) ?? throw new MaskLabInputException($"'{outDir}' has no parent folder");
+        var name = Path.GetFileName(full);
+        Directory.CreateDirectory(parent);
+        RemoveStalePartials(parent, name);
+        var temp = Path.Combine(parent, $".{name}.partial-{Environment.ProcessId}");
+        if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+
+        try
+        {
+            var (trainPhotos, evalPhotos, noisy) = WriteSet(temp, o, photosDone, ct);
+            var marker = new Marker("masklab-synth", FormatVersion, o, trainPhotos, evalPhotos, noisy);
+            File.WriteAllText(Path.Combine(temp, MarkerFile), JsonSerializer.Serialize(marker, Json));
+            ct.ThrowIfCancellationRequested();
+            if (Directory.Exists(full)) Directory.Delete(full); // empty, checked above
+            try
+            {
+                Directory.Move(temp, full);
+            }
+            catch (IOException) when (IsComplete(full, o))
+            {
+                // Another run finished the same set first; theirs is as good as ours.
+                Directory.Delete(temp, recursive: true);
+            }
+            return new SynthReport(full, o.People, o.EvalPeople, trainPhotos, evalPhotos, noisy, clock.Elapsed, false);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    static SynthReport Reused(string full, Marker m, TimeSpan elapsed) =>
+        new(full, m.Options.People, m.Options.EvalPeople, m.TrainPhotos, m.EvalPhotos, m.NoisyPhotos, elapsed, true);
+
+    static string Describe(SynthOptions o) =>
+        $"people {o.People}, eval people {o.EvalPeople}, size {o.Width}x{o.Height}, seed {o.Seed}";
+
+    /// <summary>Removes partial folders left by killed runs whose process is gone.</summary>
+    static void RemoveStalePartials(string parent, string name)
+    {
+        foreach (var dir in Directory.EnumerateDirectories(parent, $".{name}.partial-*"))
+        {
+            var tail = Path.GetFileName(dir)[($".{name}.partial-".Length)..];
+            if (!int.TryParse(tail, out var pid) || pid == Environment.ProcessId || IsRunning(pid)) continue;
+            TryDelete(dir);
+        }
+    }
+
+    static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var p = Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
+    }
+
+    static void TryDelete(string dir)
+    {
+        try { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+
+    static (int Train, int Eval, int Noisy) WriteSet(string root, SynthOptions o, IProgress<int>? progress, CancellationToken ct)
+    {
+        var train = Population.Train(o);
+        var eval = Population.Eval(o);
+        var trainImages = Path.Combine(root, "train", "images");
+        var evalImages = Path.Combine(root, "eval", "images");
+        Directory.CreateDirectory(trainImages);
+        Directory.CreateDirectory(evalImages);
+
+        var done = 0;
+        var total = train.Length + eval.Length;
+        Parallel.For(0, total,
+            new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = Environment.ProcessorCount },
+            () => new PortraitPainter(o.Width, o.Height),
+            (i, _, painter) =>
+            {
+                var person = i < train.Length ? train[i] : eval[i - train.Length];
+                var dir = person.IsEval ? evalImages : Path.Combine(trainImages, person.Folder);
+                if (!person.IsEval) Directory.CreateDirectory(dir);
+                DrawPerson(painter, person, o, dir);
+                progress?.Report(Interlocked.Add(ref done, Population.PhotosPerPerson));
+                return painter;
+            },
+            painter => painter.Dispose());
+        ct.ThrowIfCancellationRequested();
+
+        var noisy = WriteTrainCsvs(root, train);
+        WriteEvalCsvs(root, o, eval);
+        return (train.Length * Population.PhotosPerPerson, eval.Length * Population.PhotosPerPerson, noisy);
+    }
+
+    static void DrawPerson(PortraitPainter painter, PlannedPerson person, SynthOptions o, string dir)
+    {
+        var look = Look.Create(SynthRandom.For(o.Seed, person.IsEval ? EvalLook : TrainLook, person.Index), person.Gender, person.Age);
+        for (var k = 0; k < Population.PhotosPerPerson; k++)
+        {
+            var shotRandom = SynthRandom.For(o.Seed, person.IsEval ? EvalShot : TrainShot, person.Index * 8L + k);
+            painter.Paint(look, Shot.Create(shotRandom, look, person.ShownMask(k), k));
+            var name = person.FileNames[k];
+            using (var file = new FileStream(Path.Combine(dir, name), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+                painter.Encode(file, Path.GetExtension(name).TrimStart('.'), o.JpegQuality);
+            if ((person.JunkMask >> k & 1) != 0)
+                File.WriteAllBytes(Path.Combine(dir, "._" + name), AppleDoubleJunk(SynthRandom.For(o.Seed, Junk, person.Index * 8L + k)));
+        }
+    }
+
+    /// <summary>What macOS archives leave beside a file: an AppleDouble header and a little garbage.</summary>
+    static byte[] AppleDoubleJunk(SynthRandom r)
+    {
+        var header = new byte[] { 0x00, 0x05, 0x16, 0x07, 0x00, 0x02, 0x00, 0x00 };
+        var tail = new byte[r.Between(4, 24)];
+        for (var i = 0; i < tail.Length; i++) tail[i] = (byte)r.Next(256);
+        return [.. header, .. "Mac OS X        "u8, .. tail];
+    }
+
+    static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
+
+    static int WriteTrainCsvs(string root, PlannedPerson[] train)
+    {
+        var csv = new StringBuilder("id,gender,race,age,path\n");
+        var truth = new StringBuilder("path,given_class,true_class,true_age,noise\n");
+        var noisy = 0;
+        foreach (var p in train)
+        {
+            csv.Append($"{p.Id},{TaskClasses.GenderWord(p.GivenGender)},{Population.Race},{p.GivenAge},{p.Folder}\n");
+            for (var k = 0; k < Population.PhotosPerPerson; k++)
+            {
+                var given = p.GivenClass(k);
+                var truthClass = p.TrueClass(k);
+                if (given != truthClass) noisy++;
+                var kind = given == truthClass ? "" : NoiseWord(p.Noise);
+                truth.Append($"train/images/{p.Folder}/{p.FileNames[k]},{given},{truthClass},{p.Age},{kind}\n");
+            }
+        }
+        File.WriteAllText(Path.Combine(root, "train", "train.csv"), csv.ToString(), Utf8);
+        File.WriteAllText(Path.Combine(root, TruthFile), truth.ToString(), Utf8);
+        return noisy;
+    }
+
+    static string NoiseWord(NoiseKind k) => k switch
+    {
+        NoiseKind.SwappedIncorrectNormal => "swapped_incorrect_normal",
+        NoiseKind.WrongGender => "wrong_gender",
+        NoiseKind.WrongAgeBand => "wrong_age_band",
+        _ => "",
+    };
+
+    static void WriteEvalCsvs(string root, SynthOptions o, PlannedPerson[] eval)
+    {
+        var info = new StringBuilder("ImageID,ans\n");
+        var answers = new StringBuilder("ImageID,ans\n");
+        foreach (var (person, photo) in Population.EvalRows(o, eval.Length))
+        {
+            var p = eval[person];
+            info.Append($"{p.FileNames[photo]},0\n");
+            answers.Append($"{p.FileNames[photo]},{p.TrueClass(photo)}\n");
+        }
+        File.WriteAllText(Path.Combine(root, "eval", "info.csv"), info.ToString(), Utf8);
+        File.WriteAllText(Path.Combine(root, "eval", "answers.csv"), answers.ToString(), Utf8);
+    }
+
+    /// <summary>
+    /// Writes a PNG contact sheet to look at the drawing: one column per (gender, age) and one row per photo
+    /// kind (two worn masks, incorrect, none). Cells of 96 x 128 show what a classifier at that input sees.
+    /// </summary>
+    public static void RenderPreview(string pngPath, int seed = 42, int cellWidth = 192, int cellHeight = 256,
+        IReadOnlyList<int>? ages = null)
+    {
+        ages ??= [19, 24, 33, 45, 53, 57, 60];
+        var columns = ages.SelectMany(a => new[] { (Gender.Female, a), (Gender.Male, a) }).ToArray();
+        int[] photos = [0, 1, 5, 6];
+        using var sheet = new SKBitmap(new SKImageInfo(cellWidth * columns.Length, cellHeight * photos.Length, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        using var canvas = new SKCanvas(sheet);
+        using var painter = new PortraitPainter(cellWidth, cellHeight);
+        for (var col = 0; col < columns.Length; col++)
+        {
+            var (gender, age) = columns[col];
+            var look = Look.Create(SynthRandom.For(seed, Preview, col), gender, age);
+            for (var row = 0; row < photos.Length; row++)
+            {
+                var k = photos[row];
+                painter.Paint(look, Shot.Create(SynthRandom.For(seed, Preview, 1000 + col * 8 + k), look, PlannedPerson.NamedMask(k), k));
+                canvas.DrawBitmap(painter.Bitmap, col * cellWidth, row * cellHeight);
+            }
+        }
+        var dir = Path.GetDirectoryName(Path.GetFullPath(pngPath));
+        if (dir is not null) Directory.CreateDirectory(dir);
+        using var data = sheet.Encode(SKEncodedImageFormat.Png, 100);
+        using var file = File.Create(pngPath);
+        data.SaveTo(file);
+    }
+}
