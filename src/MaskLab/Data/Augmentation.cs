@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace MaskLab.Data;
 
 /// <summary>
@@ -178,8 +180,10 @@ public static class Augmentation
     /// Pass 1 samples the crop bilinearly (the flip folded into the column map) with brightness applied, into
     /// the output planes, summing grey for the contrast mean. Pass 2 applies contrast, saturation and the
     /// normalisation in place. Clamping to 0..1 after each colour step follows torchvision's ColorJitter.
+    /// Pointers rather than span indexing: the bounds are checked once up front, and the per-pixel checks
+    /// otherwise cost as much as the arithmetic.
     /// </summary>
-    internal static void Render(
+    internal static unsafe void Render(
         ReadOnlySpan<byte> src, int sourceWidth, int sourceHeight, Span<float> dst, int width, int height,
         in AugmentDraw draw, ImageNormalization n)
     {
@@ -192,10 +196,6 @@ public static class Augmentation
             throw new ArgumentException($"source holds {src.Length} bytes, {sourceWidth}x{sourceHeight} RGB needs {srcRow * sourceHeight}");
         if (dst.Length < 3 * plane)
             throw new ArgumentException($"destination holds {dst.Length} floats, 3x{height}x{width} needs {3 * plane}");
-
-        var outR = dst.Slice(0, plane);
-        var outG = dst.Slice(plane, plane);
-        var outB = dst.Slice(2 * plane, plane);
 
         // Widths past a few thousand would strain the stack; those (rare) take a heap array.
         Span<int> col0 = width <= 2048 ? stackalloc int[width] : new int[width];
@@ -212,59 +212,80 @@ public static class Augmentation
             col1[x] = Math.Min(i0 + 1, sourceWidth - 1) * 3;
             colW[x] = (float)(sx - i0);
         }
+        // Whole image at its own size: every weight is 0, so copy the nearest (that is, the exact) pixel.
+        bool exact = draw.CropX == 0 && draw.CropY == 0 && draw.CropWidth == sourceWidth && draw.CropHeight == sourceHeight
+            && width == sourceWidth && height == sourceHeight;
 
         float bright = draw.Brightness / 255f;
         double greySum = 0;
-        for (int y = 0; y < height; y++)
+        fixed (byte* source = src)
+        fixed (float* output = dst)
+        fixed (int* c0 = col0, c1 = col1)
+        fixed (float* cw = colW)
         {
-            double sy = Math.Clamp(draw.CropY + (y + 0.5) * stepY - 0.5, 0, sourceHeight - 1);
-            int j0 = (int)sy;
-            int j1 = Math.Min(j0 + 1, sourceHeight - 1);
-            float wy = (float)(sy - j0);
-            var top = src.Slice(j0 * srcRow, srcRow);
-            var bottom = src.Slice(j1 * srcRow, srcRow);
-            var rowR = outR.Slice(y * width, width);
-            var rowG = outG.Slice(y * width, width);
-            var rowB = outB.Slice(y * width, width);
-            float rowGrey = 0;
-            for (int x = 0; x < width; x++)
+            for (int y = 0; y < height; y++)
             {
-                int a = col0[x], b = col1[x];
-                float wx = colW[x];
-                float r = Lerp2(top[a], top[b], bottom[a], bottom[b], wx, wy) * bright;
-                float g = Lerp2(top[a + 1], top[b + 1], bottom[a + 1], bottom[b + 1], wx, wy) * bright;
-                float bl = Lerp2(top[a + 2], top[b + 2], bottom[a + 2], bottom[b + 2], wx, wy) * bright;
-                r = MathF.Min(r, 1f);
-                g = MathF.Min(g, 1f);
-                bl = MathF.Min(bl, 1f);
-                rowR[x] = r;
-                rowG[x] = g;
-                rowB[x] = bl;
-                rowGrey += GreyR * r + GreyG * g + GreyB * bl;
+                float* r = output + y * width, g = r + plane, b = g + plane;
+                float rowGrey = 0;
+                if (exact)
+                {
+                    byte* row = source + y * srcRow;
+                    for (int x = 0; x < width; x++)
+                    {
+                        byte* p = row + c0[x];
+                        float vr = MathF.Min(p[0] * bright, 1f), vg = MathF.Min(p[1] * bright, 1f), vb = MathF.Min(p[2] * bright, 1f);
+                        r[x] = vr;
+                        g[x] = vg;
+                        b[x] = vb;
+                        rowGrey += GreyR * vr + GreyG * vg + GreyB * vb;
+                    }
+                }
+                else
+                {
+                    double sy = Math.Clamp(draw.CropY + (y + 0.5) * stepY - 0.5, 0, sourceHeight - 1);
+                    int j0 = (int)sy;
+                    float wy = (float)(sy - j0);
+                    byte* top = source + j0 * srcRow;
+                    byte* bottom = source + Math.Min(j0 + 1, sourceHeight - 1) * srcRow;
+                    for (int x = 0; x < width; x++)
+                    {
+                        byte* tl = top + c0[x], tr = top + c1[x], bl = bottom + c0[x], br = bottom + c1[x];
+                        float wx = cw[x];
+                        float vr = MathF.Min(Lerp2(tl[0], tr[0], bl[0], br[0], wx, wy) * bright, 1f);
+                        float vg = MathF.Min(Lerp2(tl[1], tr[1], bl[1], br[1], wx, wy) * bright, 1f);
+                        float vb = MathF.Min(Lerp2(tl[2], tr[2], bl[2], br[2], wx, wy) * bright, 1f);
+                        r[x] = vr;
+                        g[x] = vg;
+                        b[x] = vb;
+                        rowGrey += GreyR * vr + GreyG * vg + GreyB * vb;
+                    }
+                }
+                greySum += rowGrey;
             }
-            greySum += rowGrey;
-        }
 
-        float contrast = draw.Contrast, saturation = draw.Saturation;
-        float contrastOffset = (1f - contrast) * (float)(greySum / plane);
-        float keepGrey = 1f - saturation;
-        float meanR = n.MeanR, meanG = n.MeanG, meanB = n.MeanB;
-        float invR = 1f / n.StdR, invG = 1f / n.StdG, invB = 1f / n.StdB;
-        for (int i = 0; i < plane; i++)
-        {
-            float r = Clamp01(contrast * outR[i] + contrastOffset);
-            float g = Clamp01(contrast * outG[i] + contrastOffset);
-            float b = Clamp01(contrast * outB[i] + contrastOffset);
-            float grey = keepGrey * (GreyR * r + GreyG * g + GreyB * b);
-            r = Clamp01(saturation * r + grey);
-            g = Clamp01(saturation * g + grey);
-            b = Clamp01(saturation * b + grey);
-            outR[i] = (r - meanR) * invR;
-            outG[i] = (g - meanG) * invG;
-            outB[i] = (b - meanB) * invB;
+            float contrast = draw.Contrast, saturation = draw.Saturation;
+            float contrastOffset = (1f - contrast) * (float)(greySum / plane);
+            float keepGrey = 1f - saturation;
+            float meanR = n.MeanR, meanG = n.MeanG, meanB = n.MeanB;
+            float invR = 1f / n.StdR, invG = 1f / n.StdG, invB = 1f / n.StdB;
+            float* outR = output, outG = output + plane, outB = output + 2 * plane;
+            for (int i = 0; i < plane; i++)
+            {
+                float r = Clamp01(contrast * outR[i] + contrastOffset);
+                float g = Clamp01(contrast * outG[i] + contrastOffset);
+                float b = Clamp01(contrast * outB[i] + contrastOffset);
+                float grey = keepGrey * (GreyR * r + GreyG * g + GreyB * b);
+                r = Clamp01(saturation * r + grey);
+                g = Clamp01(saturation * g + grey);
+                b = Clamp01(saturation * b + grey);
+                outR[i] = (r - meanR) * invR;
+                outG[i] = (g - meanG) * invG;
+                outB[i] = (b - meanB) * invB;
+            }
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static float Lerp2(byte topLeft, byte topRight, byte bottomLeft, byte bottomRight, float wx, float wy)
     {
         float top = topLeft + (topRight - topLeft) * wx;
@@ -272,5 +293,6 @@ public static class Augmentation
         return top + (bottom - top) * wy;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static float Clamp01(float v) => v < 0f ? 0f : v > 1f ? 1f : v;
 }
