@@ -319,4 +319,198 @@ public sealed class ImagePipelineTests : IDisposable
             ImageNormalization.Task, 1, 1, 1);
         Assert.All(output.AsSpan(0, W * H).ToArray(), v => Assert.Equal(r, v, 1e-4f));
     }
+
+    // ---- loader -----------------------------------------------------------------------------------------
+
+    (List<Sample> Samples, ImageCache Cache) MakeSet(int count, int width = 12, int height = 16)
+    {
+        var samples = new List<Sample>();
+        for (int i = 0; i < count; i++)
+        {
+            byte v = (byte)(i * 9);
+            var path = WriteImage($"s{i:D3}.png", width, height, (_, _) => (v, v, v));
+            samples.Add(new Sample(path, i % 18, $"p{i}"));
+        }
+        var cache = new ImageCache(width, height);
+        Assert.Empty(cache.Preload(samples.Select(s => s.Path).ToArray()));
+        return (samples, cache);
+    }
+
+    static LoaderOptions Options(int batch, bool shuffle = true, bool dropLast = false, int seed = 5) =>
+        new(batch, shuffle, AugmentOptions.Default, seed, dropLast, 12, 16);
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Loader_covers_each_index_once_with_right_shapes_types_and_labels(bool dropLast)
+    {
+        var (samples, cache) = MakeSet(25);
+        int[] indices = Enumerable.Range(2, 23).ToArray(); // 23 of 25, batch 5: 4 full batches and one of 3
+        var loader = new BatchLoader(samples, indices, s => s.Label, cache, Options(5, dropLast: dropLast));
+
+        var seen = new List<int>();
+        int batches = 0;
+        foreach (var batch in loader.Epoch(0))
+        {
+            using (batch)
+            {
+                batches++;
+                int n = batch.Count;
+                Assert.Equal(new long[] { n, 3, 16, 12 }, batch.Images.shape);
+                Assert.Equal(ScalarType.Float32, batch.Images.dtype);
+                Assert.Equal(new long[] { n }, batch.Labels.shape);
+                Assert.Equal(ScalarType.Int64, batch.Labels.dtype);
+                var labels = batch.Labels.data<long>().ToArray();
+                for (int i = 0; i < n; i++) Assert.Equal(samples[batch.SampleIndices[i]].Label, labels[i]);
+                Assert.Null(batch.SoftTargets);
+                seen.AddRange(batch.SampleIndices);
+            }
+        }
+
+        Assert.Equal(loader.BatchCount, batches);
+        if (dropLast)
+        {
+            Assert.Equal(4, batches);
+            Assert.Equal(20, seen.Count);
+            Assert.Equal(20, seen.Distinct().Count());
+            Assert.All(seen, i => Assert.Contains(i, indices));
+        }
+        else
+        {
+            Assert.Equal(5, batches);
+            Assert.Equal(indices, seen.Order());
+        }
+    }
+
+    [Fact]
+    public void Loader_writes_normalised_pixels_into_the_batch_tensor()
+    {
+        var (samples, cache) = MakeSet(3);
+        var loader = new BatchLoader(samples, [0, 1, 2], s => s.Label, cache, LoaderOptions.ForEvaluation(2, 12, 16));
+        var batches = loader.Epoch(0).ToList();
+        try
+        {
+            Assert.Equal([0, 1], batches[0].SampleIndices);
+            Assert.Equal([2], batches[1].SampleIndices);
+            var pixels = batches[1].Images.data<float>().ToArray();
+            float v = 18 / 255f; // sample 2 is grey 18
+            Assert.Equal((v - 0.548f) / 0.237f, pixels[0], 1e-5f);
+            Assert.Equal((v - 0.504f) / 0.247f, pixels[16 * 12 + 5], 1e-5f);
+            Assert.Equal((v - 0.479f) / 0.246f, pixels[^1], 1e-5f);
+        }
+        finally
+        {
+            foreach (var b in batches) b.Dispose();
+        }
+    }
+
+    [Fact]
+    public void Shuffle_differs_across_epochs_and_repeats_for_the_same_seed()
+    {
+        var (samples, cache) = MakeSet(20);
+        int[] all = Enumerable.Range(0, 20).ToArray();
+        var loader = new BatchLoader(samples, all, s => s.Label, cache, Options(6));
+        var twin = new BatchLoader(samples, all, s => s.Label, cache, Options(6));
+        var other = new BatchLoader(samples, all, s => s.Label, cache, Options(6, seed: 6));
+
+        Assert.Equal(loader.Order(0), twin.Order(0));
+        Assert.NotEqual(loader.Order(0), loader.Order(1));
+        Assert.NotEqual(loader.Order(0), other.Order(0));
+        Assert.Equal(all, loader.Order(0).Order());
+
+        int[] Visit(BatchLoader l, int epoch, out float[] firstImages)
+        {
+            var order = new List<int>();
+            firstImages = [];
+            foreach (var b in l.Epoch(epoch))
+                using (b)
+                {
+                    if (order.Count == 0) firstImages = b.Images.data<float>().ToArray();
+                    order.AddRange(b.SampleIndices);
+                }
+            return order.ToArray();
+        }
+
+        var once = Visit(loader, 2, out var imagesOnce);
+        var twice = Visit(twin, 2, out var imagesTwice);
+        Assert.Equal(once, twice);
+        Assert.Equal(imagesOnce, imagesTwice);
+        Assert.NotEqual(once, Visit(loader, 3, out _));
+
+        var unshuffled = new BatchLoader(samples, all, s => s.Label, cache, Options(6, shuffle: false));
+        Assert.Equal(all, Visit(unshuffled, 9, out _));
+    }
+
+    [Fact]
+    public void Leaving_an_epoch_early_stops_the_producer_and_disposes_unclaimed_batches()
+    {
+        var (samples, cache) = MakeSet(40);
+        var made = new List<Batch>();
+        var options = Options(2) with
+        {
+            Prefetch = 2,
+            Transform = (batch, _, _) => { lock (made) made.Add(batch); },
+        };
+        var loader = new BatchLoader(samples, Enumerable.Range(0, 40).ToArray(), s => s.Label, cache, options);
+
+        using (var epoch = loader.Epoch(0).GetEnumerator())
+        {
+            Assert.True(epoch.MoveNext());
+            epoch.Current.Dispose();
+            Assert.True(epoch.MoveNext());
+            epoch.Current.Dispose();
+            Thread.Sleep(100); // let the producer fill its queue
+        }
+
+        int count;
+        lock (made) count = made.Count;
+        Assert.InRange(count, 2, 2 + options.Prefetch + 1);
+        Assert.All(made, b => Assert.True(b.Images.IsInvalid, "a batch nobody took was not disposed"));
+        Thread.Sleep(100);
+        lock (made) Assert.Equal(count, made.Count); // nothing runs on after the enumerator is gone
+
+        // A consumer that throws also stops it, and the loader can start a new epoch afterwards.
+        Assert.Throws<InvalidOperationException>(() =>
+        {
+            foreach (var b in loader.Epoch(1))
+                using (b) throw new InvalidOperationException("step failed");
+        });
+        int batches = 0;
+        foreach (var b in loader.Epoch(2)) using (b) batches++;
+        Assert.Equal(20, batches);
+    }
+
+    [Fact]
+    public void A_bad_uncached_image_surfaces_from_the_epoch_naming_the_file()
+    {
+        var (samples, cache) = MakeSet(4);
+        var bad = Path.Combine(_dir, "broken.jpg");
+        File.WriteAllText(bad, "nope");
+        samples.Add(new Sample(bad, 0, "p-bad"));
+        var loader = new BatchLoader(samples, [0, 1, 2, 3, 4], s => s.Label, cache, LoaderOptions.ForEvaluation(2, 12, 16));
+
+        int good = 0;
+        var e = Assert.Throws<MaskLabInputException>(() =>
+        {
+            foreach (var b in loader.Epoch(0)) using (b) good += b.Count;
+        });
+        Assert.Contains(bad, e.Message);
+        Assert.Equal(4, good);
+    }
+
+    [Fact]
+    public void Soft_targets_belong_to_the_batch()
+    {
+        var (samples, cache) = MakeSet(4);
+        Tensor? soft = null;
+        var options = Options(4) with
+        {
+            Transform = (batch, _, _) => batch.SoftTargets = soft = zeros(batch.Count, 18),
+        };
+        var loader = new BatchLoader(samples, [0, 1, 2, 3], s => s.Label, cache, options);
+        foreach (var b in loader.Epoch(0))
+            using (b)
+                Assert.Equal(new long[] { 4, 18 }, b.SoftTargets!.shape);
+        Assert.True(soft!.IsInvalid);
+    }
 }
