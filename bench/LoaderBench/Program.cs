@@ -81,25 +81,39 @@ if (opts.Train is { } modelName)
         optimizer.step();
     }
 
-    using (var fixedBatch = loader.Epoch(0).First())
+    // Rounds alternate between the two ways so that a change in the machine's load hits both alike.
+    using var fixedBatch = loader.Epoch(0).First();
+    for (int i = 0; i < 3; i++) Train(fixedBatch.Images, fixedBatch.Labels);
+    double fixedSeconds = 0, fedSeconds = 0, waitSeconds = 0;
+    int rounds = 3, perRound = Math.Max(1, opts.TrainBatches / rounds), epochNo = 100;
+    for (int round = 0; round < rounds; round++)
     {
-        for (int i = 0; i < 3; i++) Train(fixedBatch.Images, fixedBatch.Labels);
         sw.Restart();
-        for (int i = 0; i < opts.TrainBatches; i++) Train(fixedBatch.Images, fixedBatch.Labels);
-        sw.Stop();
-        Console.WriteLine($"train {modelName}, no loader: {opts.TrainBatches * opts.Batch / sw.Elapsed.TotalSeconds:F1} img/s");
-    }
+        for (int i = 0; i < perRound; i++) Train(fixedBatch.Images, fixedBatch.Labels);
+        fixedSeconds += sw.Elapsed.TotalSeconds;
 
-    sw.Restart();
-    int done = 0;
-    for (int e = 0; done < opts.TrainBatches; e++)
-        foreach (var b in loader.Epoch(100 + e))
+        sw.Restart();
+        var wait = new Stopwatch();
+        int done = 0;
+        while (done < perRound)
         {
-            using (b) Train(b.Images, b.Labels);
-            if (++done == opts.TrainBatches) break;
+            using var epoch = loader.Epoch(epochNo++).GetEnumerator();
+            while (done < perRound)
+            {
+                wait.Start();
+                bool more = epoch.MoveNext();
+                wait.Stop();
+                if (!more) break;
+                using (var b = epoch.Current) Train(b.Images, b.Labels);
+                done++;
+            }
         }
-    sw.Stop();
-    Console.WriteLine($"train {modelName}, fed by the loader: {opts.TrainBatches * opts.Batch / sw.Elapsed.TotalSeconds:F1} img/s");
+        fedSeconds += sw.Elapsed.TotalSeconds;
+        waitSeconds += wait.Elapsed.TotalSeconds;
+    }
+    int trained = rounds * perRound * opts.Batch;
+    Console.WriteLine($"train {modelName}, no loader: {trained / fixedSeconds:F1} img/s");
+    Console.WriteLine($"train {modelName}, fed by the loader: {trained / fedSeconds:F1} img/s; waiting for batches {100 * waitSeconds / fedSeconds:F1} % of the time (includes each epoch's first batch)");
 }
 
 void Step(int i)
