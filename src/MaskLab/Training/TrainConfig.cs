@@ -64,8 +64,8 @@ public sealed class TrainConfig
 
     // ---- derived, validated views ----
 
-    public ImageSize Size => global::MaskLab.Data.ImageSize.Parse(ImageSize);
-    public AgeCuts TrainingAgeCuts => global::MaskLab.Data.AgeCuts.Parse(AgeCuts);
+    [YamlIgnore] public ImageSize Size => global::MaskLab.Data.ImageSize.Parse(ImageSize);
+    [YamlIgnore] public AgeCuts TrainingAgeCuts => global::MaskLab.Data.AgeCuts.Parse(AgeCuts);
 
     static readonly string[] Optimizers = ["adam", "adamw", "sgd"];
     static readonly string[] Schedulers = ["cosine", "step", "none"];

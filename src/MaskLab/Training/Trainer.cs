@@ -78,7 +78,7 @@ public sealed class Trainer(TrainConfig config, RunDirectory run, ITrainingObser
             var report = Metrics.Evaluate(valTruth, Metrics.Argmax(probs), set.ClassNames, set.IsTaskClasses);
 
             var record = new EpochRecord(epoch + 1, trainLoss, valLoss, report.MacroF1, report.Accuracy,
-                report.MaskF1, report.GenderF1, report.AgeF1, LrSchedule.At(config, epoch, 1.0),
+                report.MaskF1, report.GenderF1, report.AgeF1, LrSchedule.At(config, epoch, 0.0),
                 images / trainSeconds, clock.Elapsed.TotalSeconds);
             bool improved = report.MacroF1 > state.BestMacroF1;
             state = state with
