@@ -1,5 +1,6 @@
 using MaskLab;
 using MaskLab.Cli;
+using MaskLab.Cli.Commands;
 using MaskLab.Platform;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -13,6 +14,8 @@ app.Configure(c =>
     c.PropagateExceptions();
     c.ValidateExamples();
     // One line per verb; each verb lives in Commands/<Verb>Command.cs.
+    c.AddCommand<ModelsCommand>("models").WithDescription("List the model zoo: parameters, and forward cost in GMACs (multiply-accumulates, 1 MAC = 2 FLOPs) at an input size")
+        .WithExample("models", "--size", "128x96").WithExample("models", "--classes", "1000", "--json");
 });
 
 try
