@@ -22,6 +22,8 @@ app.Configure(c =>
     c.AddCommand<PredictCommand>("predict").WithDescription("Write a submission for an eval set; several --run soft-vote an ensemble");
     c.AddCommand<BenchCommand>("bench").WithDescription("Median training and inference images/s of a model");
     c.AddCommand<ScoreCommand>("score").WithDescription("Macro F1, accuracy and per-attribute F1 of a submission against the eval truth").WithExample("score", "--pred", "submission.csv", "--truth", "data/eval/answers.csv", "--json");
+    c.AddCommand<ModelsCommand>("models").WithDescription("List the model zoo: parameters, and forward cost in GMACs (multiply-accumulates, 1 MAC = 2 FLOPs) at an input size")
+        .WithExample("models", "--size", "128x96").WithExample("models", "--classes", "1000", "--json");
 });
 
 try

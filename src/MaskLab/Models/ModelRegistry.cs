@@ -19,6 +19,22 @@ public static class ModelRegistry
         Add("resnet18", "resnet", s => TorchVisionModels.ResNet18(s.NumClasses));
         Add("resnet34", "resnet", s => TorchVisionModels.ResNet34(s.NumClasses));
         Add("resnet50", "resnet", s => TorchVisionModels.ResNet50(s.NumClasses));
+        Add("resnext50_32x4d", "resnet", s => TorchVisionModels.ResNeXt50_32x4d(s.NumClasses));
+        Add("vgg11", "vgg", s => TorchVisionModels.Vgg11(s.NumClasses));
+        Add("vgg16", "vgg", s => TorchVisionModels.Vgg16(s.NumClasses));
+        Add("vgg11_bn", "vgg", s => TorchVisionModels.Vgg11Bn(s.NumClasses));
+        Add("vgg16_bn", "vgg", s => TorchVisionModels.Vgg16Bn(s.NumClasses));
+        Add("googlenet", "googlenet", s => TorchVisionModels.GoogLeNet(s.NumClasses));
+        Add("mobilenet_v3_small", "mobilenet", s => TorchVisionModels.MobileNetV3Small(s.NumClasses));
+        Add("mobilenet_v3_large", "mobilenet", s => TorchVisionModels.MobileNetV3Large(s.NumClasses));
+        Add("efficientnet_b0", "efficientnet", s => new EfficientNet(EfficientNetConfig.B0, s.NumClasses));
+        Add("efficientnet_b1", "efficientnet", s => new EfficientNet(EfficientNetConfig.B1, s.NumClasses));
+        Add("efficientnet_b2", "efficientnet", s => new EfficientNet(EfficientNetConfig.B2, s.NumClasses));
+        Add("efficientnet_b3", "efficientnet", s => new EfficientNet(EfficientNetConfig.B3, s.NumClasses));
+        Add("vit_tiny_patch16", "vit", s => new VisionTransformer(VitConfig.Tiny16, s));
+        Add("vit_small_patch16", "vit", s => new VisionTransformer(VitConfig.Small16, s));
+        Add("mixer_s16", "mixer", s => new MlpMixer(MixerConfig.S16, s));
+        Add("mixer_b16", "mixer", s => new MlpMixer(MixerConfig.B16, s));
     }
 
     static void Add(string name, string family, Func<ModelSpec, nn.Module<Tensor, Tensor>> create) =>
@@ -27,6 +43,11 @@ public static class ModelRegistry
     public static IReadOnlyList<string> Names => Entries.Keys.Order(StringComparer.Ordinal).ToArray();
 
     public static bool Contains(string name) => Entries.ContainsKey(name);
+
+    /// <summary>The architecture family of a registered name (e.g. <c>resnet</c>, <c>vit</c>), for listings.</summary>
+    public static string Family(string name) =>
+        Entries.TryGetValue(name, out var entry) ? entry.Family
+            : throw new MaskLabInputException($"unknown model '{name}'; known: {string.Join(", ", Names)}");
 
     /// <summary>Builds the named model; an unknown name is a <see cref="MaskLabInputException"/> listing the known ones.</summary>
     public static nn.Module<Tensor, Tensor> Create(string name, ModelSpec spec)

@@ -1,0 +1,71 @@
+using System.ComponentModel;
+using System.Globalization;
+using MaskLab.Data;
+using MaskLab.Models;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace MaskLab.Cli.Commands;
+
+/// <summary><c>masklab models [--classes N] [--size WxH] [--json]</c>: the model zoo with sizes and forward cost.</summary>
+public sealed class ModelsCommand : Command<ModelsCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--classes <N>")]
+        [Description("Classes of the head (default 18, the task; 1000 gives the ImageNet reference counts)")]
+        [DefaultValue(18)]
+        public int Classes { get; set; } = 18;
+
+        [CommandOption("--size <WxH>")]
+        [Description("Input width x height for the cost column and for the models whose size depends on it (Mixer's token MLP); default 224x224. ViT and Mixer need sides that are multiples of 16")]
+        [DefaultValue("224x224")]
+        public string Size { get; set; } = "224x224";
+
+        [CommandOption("--json")]
+        [Description("Also print one JSON object on the last line of stdout mapping each model name to its parameter count (null where the size does not suit the model)")]
+        public bool Json { get; set; }
+
+        public override ValidationResult Validate() =>
+            Classes < 1 ? ValidationResult.Error($"--classes must be at least 1, got {Classes}") : ValidationResult.Success();
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var size = ImageSize.Parse(settings.Size);
+        var spec = new ModelSpec(settings.Classes, size.Width, size.Height);
+        var table = new Table().Border(TableBorder.Rounded)
+            .AddColumn("model").AddColumn("family")
+            .AddColumn(new TableColumn("parameters").RightAligned())
+            .AddColumn(new TableColumn($"GMACs @ {size}").RightAligned());
+        var counts = new Dictionary<string, long?>();
+        var unsuited = new List<string>();
+        foreach (var name in ModelRegistry.Names)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var family = ModelRegistry.Family(name);
+            try
+            {
+                using var model = ModelRegistry.Create(name, spec);
+                var parameters = ModelStats.Parameters(model);
+                var macs = ModelStats.ForwardMacs(model, size.Width, size.Height);
+                counts[name] = parameters;
+                table.AddRow(name, family, parameters.ToString("N0", CultureInfo.InvariantCulture),
+                    (macs / 1e9).ToString("F3", CultureInfo.InvariantCulture));
+            }
+            catch (MaskLabInputException e)
+            {
+                counts[name] = null;
+                unsuited.Add(e.Message);
+                table.AddRow(name, family, "-", "[grey]n/a[/]");
+            }
+        }
+        AnsiConsole.Write(table);
+        foreach (var reason in unsuited) AnsiConsole.MarkupLine($"[grey]n/a: {Cli.Esc(reason)}[/]");
+        AnsiConsole.MarkupLine(
+            $"[grey]{settings.Classes} classes, {size} input. Cost is multiply-accumulates of one image's forward pass " +
+            "(Conv2d, Linear and attention products; 1 MAC = 2 FLOPs), as most model tables count it.[/]");
+        if (settings.Json) Cli.WriteJsonLine(counts);
+        return 0;
+    }
+}
