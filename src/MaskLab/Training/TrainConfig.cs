@@ -17,6 +17,8 @@ public sealed class TrainConfig
     public string? Data { get; set; }
 
     public string Model { get; set; } = "resnet18";
+    /// <summary>Pretrained weights to start from: a PyTorch state_dict (.pt / .pth) or .safetensors of the same architecture.</summary>
+    public string? Weights { get; set; }
     public string Loss { get; set; } = "cross_entropy";
     /// <summary>Mix weight for "a+b" losses: a * (1 - alpha) + b * alpha.</summary>
     public double LossAlpha { get; set; } = 0.5;
@@ -81,6 +83,7 @@ public sealed class TrainConfig
             throw new MaskLabInputException($"unknown model '{Model}'; known: {string.Join(", ", Models.ModelRegistry.Names)}");
         Losses.LossRegistry.Create(Loss, new Losses.LossOptions(18), LossAlpha); // names are checked here
         if (ClassWeights is { Length: > 0 } w && w is not ("balanced" or "none")) Losses.ClassWeights.Parse(w, w.Split(',').Length);
+        if (Weights is { Length: > 0 } wf && !File.Exists(wf)) throw new MaskLabInputException($"weights file '{wf}' does not exist");
         Positive(Epochs, "epochs");
         Positive(BatchSize, "batch_size");
         if (!(Lr > 0) || double.IsInfinity(Lr)) throw Bad("lr", Lr);

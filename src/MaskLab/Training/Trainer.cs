@@ -38,6 +38,11 @@ public sealed class Trainer(TrainConfig config, RunDirectory run, ITrainingObser
         torch.manual_seed(config.Seed);
 
         using var model = ModelRegistry.Create(config.Model, new ModelSpec(set.ClassCount, size.Width, size.Height));
+        if (config.Weights is { Length: > 0 } weights && !resume)
+        {
+            var loaded = Pretrained.Load(model, weights, set.ClassCount);
+            observer.Stage($"started from {weights}: {loaded.Loaded} tensors loaded{(loaded.SkippedClassifier.Count > 0 ? ", classifier left fresh for " + set.ClassCount + " classes" : "")}");
+        }
         var lossOptions = new LossOptions(set.ClassCount, config.Smoothing, config.FocalGamma, ClassWeightsFor(data));
         var lossFn = LossRegistry.Create(config.Loss, lossOptions, config.LossAlpha);
         using var optimizer = MakeOptimizer(model);
