@@ -123,6 +123,11 @@ public sealed class SyntheticStatisticsTests(LargeTinySet set) : IClassFixture<L
         Assert.InRange(Share(".jpg"), 0.8, 0.97);
         Assert.InRange(Share(".jpeg"), 0.01, 0.12);
         Assert.InRange(Share(".png"), 0.01, 0.12);
+        foreach (var ext in new[] { ".png", ".jpeg" })
+        {
+            using var bmp = SkiaSharp.SKBitmap.Decode(Path.Combine(set.Root, "train", "images", photos.First(f => f.EndsWith(ext))));
+            Assert.Equal((24, 32), (bmp.Width, bmp.Height));
+        }
         Assert.NotEmpty(junk);
         Assert.All(junk, j => Assert.InRange(new FileInfo(Path.Combine(set.Root, "train", "images", j)).Length, 8, 64));
         Assert.DoesNotContain(SynthFiles.List(Path.Combine(set.Root, "eval")), f => Path.GetFileName(f).StartsWith("._"));

@@ -69,11 +69,12 @@ internal sealed class PortraitPainter : IDisposable
         c.Save();
         HeadFrame(hx, hy, scale, shot.Rotation);
         DrawBackHair();
-        DrawNeck();
         c.Restore();
 
+        // The neck turns with the shoulders, not the head, so a tilted head never swings it sideways.
         c.Save();
         HeadFrame(hx, hy, scale, shot.Rotation * 0.3f);
+        DrawNeck();
         DrawBody();
         c.Restore();
 
@@ -252,7 +253,7 @@ internal sealed class PortraitPainter : IDisposable
         var c = _canvas;
         var nw = l.NeckHalf;
         Fill(Look.Shade(l.Skin, 0.9f));
-        c.DrawRect(-nw, l.Ry * 0.4f, nw * 2, l.Ry * 0.6f + 110, _fill);
+        c.DrawRect(-nw, l.Ry * 0.3f, nw * 2, l.Ry * 0.7f + 110, _fill);
         // Shadow cast by the chin.
         Fill(A(Look.Shade(l.Skin, 0.6f), 0.3f));
         c.DrawOval(0, l.Ry * 0.95f, nw * 1.0f, 16, _fill);

@@ -67,6 +67,9 @@ public static class SyntheticGenerator
             if (ReadMarker(full) is { } m)
             {
                 if (Matches(m, o)) return Reused(full, m, clock.Elapsed);
+                if (m.Version != FormatVersion)
+                    throw new MaskLabInputException(
+                        $"'{outDir}' holds a synthetic set from generator version {m.Version} (now {FormatVersion}); delete it to draw it again");
                 throw new MaskLabInputException(
                     $"'{outDir}' already holds a synthetic set made with other options ({Describe(m.Options)}); choose another folder or delete it");
             }
