@@ -12,6 +12,7 @@ app.Configure(c =>
 {
     c.SetApplicationName("masklab");
     c.PropagateExceptions();
+    c.UseStrictParsing();
     c.ValidateExamples();
     // One line per verb; each verb lives in Commands/<Verb>Command.cs.
     c.AddCommand<SynthCommand>("synth").WithDescription("Write the look-alike synthetic data set in the competition layout");

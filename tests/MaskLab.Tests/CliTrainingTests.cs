@@ -77,12 +77,16 @@ public class CliTrainingTests
         // A third epoch with an absurd learning rate diverges: the run stops, says why, and epoch 2's checkpoint stays.
         var before = File.ReadAllBytes(Path.Combine(run, "checkpoints", "last.ckpt"));
         File.WriteAllText(configFile, File.ReadAllText(configFile).Replace("epochs: 2", "epochs: 3")
-            .Replace("optimizer: adamw", "optimizer: sgd").Replace("lr: 0.001", "lr: 1E+30"));
+            .Replace("lr: 0.001", "lr: 1E+30"));
         var diverged = CliHarness.Run("train", "--resume", run);
         Assert.Equal(1, diverged.ExitCode);
         Assert.Contains("loss became", diverged.Stderr);
         Assert.Equal(before, File.ReadAllBytes(Path.Combine(run, "checkpoints", "last.ckpt")));
         Assert.Equal(2, File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Length);
+
+        // Resuming with another optimiser cannot restore its state: a clear error, not a crash.
+        File.WriteAllText(configFile, File.ReadAllText(configFile).Replace("optimizer: adamw", "optimizer: sgd").Replace("lr: 1E+30", "lr: 0.001"));
+        AssertOneLineError(CliHarness.Run("train", "--resume", run), "optimizer");
     }
 
     [Fact]

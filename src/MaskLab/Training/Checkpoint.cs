@@ -47,8 +47,22 @@ public static class Checkpoint
         var state = JsonSerializer.Deserialize<TrainingState>(reader.ReadString())
                     ?? throw new MaskLabInputException($"checkpoint '{path}' has no training state");
         bool hasOptimizer = reader.ReadBoolean();
-        model.load(reader, strict: true);
-        if (optimizer is not null && hasOptimizer) optimizer.load_state_dict(reader);
+        try
+        {
+            model.load(reader, strict: true);
+        }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or EndOfStreamException)
+        {
+            throw new MaskLabInputException($"checkpoint '{path}' does not fit this model ({e.Message.ReplaceLineEndings(" ")})");
+        }
+        if (optimizer is not null && hasOptimizer)
+        {
+            try { optimizer.load_state_dict(reader); }
+            catch (Exception e) when (e is InvalidDataException or ArgumentException or EndOfStreamException)
+            {
+                throw new MaskLabInputException($"checkpoint '{path}' holds another optimiser's state; resume with the optimizer it was trained with");
+            }
+        }
         return state;
     }
 

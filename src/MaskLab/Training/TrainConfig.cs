@@ -99,6 +99,8 @@ public sealed class TrainConfig
         OneOf(Scheduler, Schedulers, "scheduler");
         OneOf(Precision, Precisions, "precision");
         OneOf(Device, Devices, "device");
+        if (Precision != "fp32") throw new MaskLabInputException($"precision '{Precision}' is not implemented yet; use fp32");
+        if (Device == "cuda") throw new MaskLabInputException("device 'cuda' needs a CUDA build of libtorch, which this build does not include; use cpu or auto");
         if (SynthPeople < 10) throw Bad("synth_people", SynthPeople, "at least 10");
         if (SynthEvalPeople < 1) throw Bad("synth_eval_people", SynthEvalPeople);
         return this;
