@@ -1,4 +1,5 @@
 using MaskLab.Data;
+using MaskLab.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -13,14 +14,13 @@ public static class Inference
     /// flipped view is averaged in (faces are near-symmetric, so the flip is a label-preserving second look).
     /// </summary>
     public static (float[,] Probabilities, double MeanLoss) Run(
-        nn.Module<Tensor, Tensor> model, BatchLoader loader, int rows, int classes,
-        Func<Tensor, Tensor, Tensor>? loss = null, bool flipTta = false, Action<int>? onBatch = null,
-        CancellationToken ct = default)
+        nn.Module<Tensor, Tensor> model, IOutputHead head, BatchLoader loader, int rows, int classes,
+        bool withLoss = false, bool flipTta = false, Action<int>? onBatch = null, CancellationToken ct = default)
     {
         model.eval();
         var probs = new float[rows, classes];
         double lossSum = 0;
-        int seen = 0, row = 0, batches = 0;
+        int row = 0, batches = 0;
         using var _ = no_grad();
         foreach (var batch in loader.Epoch(0))
         {
@@ -28,24 +28,18 @@ public static class Inference
             using var batchScope = NewDisposeScope();
             using (batch)
             {
-                var logits = model.call(batch.Images).to_type(ScalarType.Float32);
-                if (loss is not null) lossSum += loss(logits, batch.Labels).item<float>() * batch.Labels.shape[0];
-                var p = nn.functional.softmax(logits, 1);
-                if (flipTta)
-                {
-                    var flipped = model.call(batch.Images.flip(3)).to_type(ScalarType.Float32);
-                    p = (p + nn.functional.softmax(flipped, 1)) / 2;
-                }
+                var logits = model.call(batch.Images);
+                if (withLoss) lossSum += head.Loss(logits, batch.Labels).to_type(ScalarType.Float32).item<float>() * batch.Count;
+                var p = head.Probabilities(logits);
+                if (flipTta) p = (p + head.Probabilities(model.call(batch.Images.flip(3)))) / 2;
                 var values = p.contiguous().data<float>().ToArray();
-                int n = (int)p.shape[0];
-                for (int i = 0; i < n; i++)
+                for (int i = 0; i < batch.Count; i++)
                     for (int c = 0; c < classes; c++)
                         probs[row + i, c] = values[i * classes + c];
-                row += n;
-                seen += n;
+                row += batch.Count;
             }
             onBatch?.Invoke(++batches);
         }
-        return (probs, seen > 0 ? lossSum / seen : double.NaN);
+        return (probs, withLoss && row > 0 ? lossSum / row : double.NaN);
     }
 }

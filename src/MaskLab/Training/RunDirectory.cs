@@ -29,7 +29,7 @@ public sealed class RunDirectory(string path)
 
     public static void WriteAllTextAtomic(string file, string text) => AtomicFile.WriteText(file, w => w.Write(text));
 
-    static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static void WriteJsonAtomic<T>(string file, T value) => WriteAllTextAtomic(file, JsonSerializer.Serialize(value, Indented));
 

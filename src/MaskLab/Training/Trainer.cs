@@ -37,14 +37,14 @@ public sealed class Trainer(TrainConfig config, RunDirectory run, ITrainingObser
         var cuts = config.TrainingAgeCuts;
         torch.manual_seed(config.Seed);
 
-        using var model = ModelRegistry.Create(config.Model, new ModelSpec(set.ClassCount, size.Width, size.Height));
+        var lossOptions = new LossOptions(set.ClassCount, config.Smoothing, config.FocalGamma, ClassWeightsFor(data));
+        var head = OutputHeads.Create(set.ClassCount, LossRegistry.Create(config.Loss, lossOptions, config.LossAlpha));
+        using var model = ModelRegistry.Create(config.Model, new ModelSpec(head.Outputs, size.Width, size.Height));
         if (config.Weights is { Length: > 0 } weights && !resume)
         {
-            var loaded = Pretrained.Load(model, weights, set.ClassCount);
+            var loaded = Pretrained.Load(model, weights, head.Outputs);
             observer.Stage($"started from {weights}: {loaded.Loaded} tensors loaded{(loaded.SkippedClassifier.Count > 0 ? ", classifier left fresh for " + set.ClassCount + " classes" : "")}");
         }
-        var lossOptions = new LossOptions(set.ClassCount, config.Smoothing, config.FocalGamma, ClassWeightsFor(data));
-        var lossFn = LossRegistry.Create(config.Loss, lossOptions, config.LossAlpha);
         using var optimizer = MakeOptimizer(model);
 
         var state = new TrainingState(0, double.NegativeInfinity, 0, 0, 0, 0, Checkpoint.RngState());
@@ -75,11 +75,10 @@ public sealed class Trainer(TrainConfig config, RunDirectory run, ITrainingObser
             ct.ThrowIfCancellationRequested();
             observer.EpochStarted(epoch + 1, config.Epochs, batches);
             var clock = Stopwatch.StartNew();
-            var (trainLoss, images) = TrainOneEpoch(model, optimizer, lossFn, trainLoader, epoch, batches, ct);
+            var (trainLoss, images) = TrainOneEpoch(new TrainStep(model, optimizer, head), optimizer, trainLoader, epoch, batches, ct);
             double trainSeconds = clock.Elapsed.TotalSeconds;
 
-            var (probs, valLoss) = Inference.Run(model, valLoader, data.ValIndices.Length, set.ClassCount,
-                (l, t) => lossFn(l, t), ct: ct);
+            var (probs, valLoss) = Inference.Run(model, head, valLoader, data.ValIndices.Length, set.ClassCount, withLoss: true, ct: ct);
             var report = Metrics.Evaluate(valTruth, Metrics.Argmax(probs), set.ClassNames, set.IsTaskClasses);
 
             var record = new EpochRecord(epoch + 1, trainLoss, valLoss, report.MacroF1, report.Accuracy,
@@ -133,10 +132,10 @@ public sealed class Trainer(TrainConfig config, RunDirectory run, ITrainingObser
         return summary;
     }
 
-    (double MeanLoss, long Images) TrainOneEpoch(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer,
-        LossFunction lossFn, BatchLoader loader, int epoch, int batches, CancellationToken ct)
+    (double MeanLoss, long Images) TrainOneEpoch(TrainStep step, OptimizerHelper optimizer, BatchLoader loader,
+        int epoch, int batches, CancellationToken ct)
     {
-        model.train();
+        step.BeginEpoch();
         double lossSum = 0;
         long images = 0;
         int b = 0;
@@ -144,25 +143,16 @@ public sealed class Trainer(TrainConfig config, RunDirectory run, ITrainingObser
         foreach (var batch in loader.Epoch(epoch))
         {
             ct.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
             using (batch)
             {
                 double lr = LrSchedule.At(config, epoch, (double)b / Math.Max(batches, 1));
                 foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-
-                optimizer.zero_grad();
-                var logits = model.call(batch.Images);
-                var loss = lossFn(logits, (Tensor?)batch.SoftTargets ?? batch.Labels);
-                float value = loss.to_type(ScalarType.Float32).item<float>();
+                float value = step.Run(batch.Images, batch.SoftTargets ?? batch.Labels);
                 if (!float.IsFinite(value))
                     throw new TrainingStoppedException(
                         $"loss became {value} at epoch {epoch + 1}, batch {b + 1}; the last good checkpoint is kept (try a lower lr)");
-                loss.backward();
-                optimizer.step();
-
-                int n = (int)batch.Labels.shape[0];
-                lossSum += value * n;
-                images += n;
+                lossSum += value * batch.Count;
+                images += batch.Count;
             }
             b++;
             observer.BatchDone(epoch + 1, b, lossSum / Math.Max(images, 1), images / clock.Elapsed.TotalSeconds);
