@@ -24,7 +24,7 @@ public sealed class TrainedRun : IDisposable
             ?? throw new MaskLabInputException($"run '{path}' has no summary.json: it has not finished an epoch (resume it with train --resume)");
         var checkpoint = File.Exists(run.BestCheckpoint) ? run.BestCheckpoint : run.LastCheckpoint;
         var size = config.Size;
-        var head = OutputHeads.Create(summary.Classes);
+        var head = OutputHeads.Create(config, summary.Classes, summary.TaskClasses);
         var model = ModelRegistry.Create(config.Model, new ModelSpec(head.Outputs, size.Width, size.Height));
         Checkpoint.Load(checkpoint, model);
         model.eval();

@@ -33,5 +33,31 @@ public sealed class SingleHead(int classes, LossFunction? loss = null) : IOutput
 /// <summary>Makes the head a config asks for.</summary>
 public static class OutputHeads
 {
+    public static readonly string[] Names = ["single", "multi"];
+
     public static IOutputHead Create(int classes, LossFunction? loss = null) => new SingleHead(classes, loss);
+
+    /// <summary>
+    /// The head named by the config's <c>head</c> for data with <paramref name="classes"/> classes. With
+    /// <paramref name="lossOptions"/> the configured loss is built (per attribute for the multi head); without,
+    /// the head serves inference only.
+    /// </summary>
+    public static IOutputHead Create(Training.TrainConfig config, int classes, bool taskClasses, LossOptions? lossOptions = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        switch (config.Head)
+        {
+            case "single":
+                return new SingleHead(classes, lossOptions is null ? null : LossRegistry.Create(config.Loss, lossOptions, config.LossAlpha));
+            case "multi":
+                if (!taskClasses || classes != Data.TaskClasses.Count)
+                    throw new MaskLabInputException(
+                        $"head 'multi' needs the 18 mask x gender x age task classes, but the data has {classes} other classes; use head: single");
+                Func<int, LossFunction>? loss = lossOptions is null ? null
+                    : n => LossRegistry.Create(config.Loss, lossOptions with { NumClasses = n, ClassWeights = null }, config.LossAlpha);
+                return new MultiHead(loss, MultiHead.ParseWeights(config.HeadWeights));
+            default:
+                throw new MaskLabInputException($"head '{config.Head}' is not one of {string.Join(", ", Names)}");
+        }
+    }
 }

@@ -33,6 +33,8 @@ public sealed record TrainSummary
     [JsonPropertyName("stopped_early")] public bool StoppedEarly { get; init; }
     [JsonPropertyName("train_seconds")] public double TrainSeconds { get; init; }
     [JsonPropertyName("train_images_per_second")] public double TrainImagesPerSecond { get; init; }
+    /// <summary>Peak resident memory of the training process in MiB (VmHWM), read when training ends.</summary>
+    [JsonPropertyName("peak_memory_mb")] public double? PeakMemoryMb { get; init; }
     [JsonPropertyName("train_images")] public int TrainImages { get; init; }
     [JsonPropertyName("val_images")] public int ValImages { get; init; }
     [JsonPropertyName("skipped_bad_images")] public int SkippedBadImages { get; init; }

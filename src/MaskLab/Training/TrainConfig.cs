@@ -26,6 +26,10 @@ public sealed class TrainConfig
     public double FocalGamma { get; set; } = 2.0;
     /// <summary>Class weights for cross_entropy / focal: "balanced" (from the training split's counts), a comma list, or none.</summary>
     public string? ClassWeights { get; set; }
+    /// <summary>single (one softmax over the classes) or multi (mask, gender and age heads; 18 task classes only).</summary>
+    public string Head { get; set; } = "single";
+    /// <summary>Multi head: loss weights for mask, gender, age.</summary>
+    public string HeadWeights { get; set; } = "1,1,1";
 
     public int Epochs { get; set; } = 10;
     public int BatchSize { get; set; } = 32;
@@ -95,6 +99,10 @@ public sealed class TrainConfig
         if (Patience < 0) throw Bad("patience", Patience);
         if (WarmupEpochs < 0) throw Bad("warmup_epochs", WarmupEpochs);
         if (Threads < 0) throw Bad("threads", Threads);
+        OneOf(Head, Models.OutputHeads.Names, "head");
+        Models.MultiHead.ParseWeights(HeadWeights);
+        if (Head == "multi" && ClassWeights is { Length: > 0 } and not "none")
+            throw new MaskLabInputException($"class_weights '{ClassWeights}' weigh the 18 classes of head: single; head: multi weighs its losses with head_weights");
         OneOf(Optimizer, Optimizers, "optimizer");
         OneOf(Scheduler, Schedulers, "scheduler");
         OneOf(Precision, Precisions, "precision");

@@ -38,7 +38,7 @@ public sealed class Trainer(TrainConfig config, RunDirectory run, ITrainingObser
         torch.manual_seed(config.Seed);
 
         var lossOptions = new LossOptions(set.ClassCount, config.Smoothing, config.FocalGamma, ClassWeightsFor(data));
-        var head = OutputHeads.Create(set.ClassCount, LossRegistry.Create(config.Loss, lossOptions, config.LossAlpha));
+        var head = OutputHeads.Create(config, set.ClassCount, set.IsTaskClasses, lossOptions);
         using var model = ModelRegistry.Create(config.Model, new ModelSpec(head.Outputs, size.Width, size.Height));
         if (config.Weights is { Length: > 0 } weights && !resume)
         {
@@ -124,6 +124,7 @@ public sealed class Trainer(TrainConfig config, RunDirectory run, ITrainingObser
             BestEpoch = state.BestEpoch, EpochsRun = state.EpochsDone, StoppedEarly = stoppedEarly,
             TrainSeconds = state.TrainSeconds,
             TrainImagesPerSecond = state.TrainSeconds > 0 ? state.TrainImagesSeen / state.TrainSeconds : 0,
+            PeakMemoryMb = PeakMemory.Megabytes(),
             TrainImages = data.TrainIndices.Length, ValImages = data.ValIndices.Length,
             SkippedBadImages = data.SkippedBad, Classes = set.ClassCount, ClassNames = set.ClassNames,
             TaskClasses = set.IsTaskClasses, Data = data.DataDir,

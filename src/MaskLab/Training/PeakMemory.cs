@@ -1,0 +1,28 @@
+using System.Globalization;
+
+namespace MaskLab.Training;
+
+/// <summary>
+/// The process's peak resident memory (VmHWM in /proc/self/status). It covers libtorch's native allocations,
+/// which the .NET GC does not see, so it is the figure that decides whether a model fits a machine.
+/// </summary>
+public static class PeakMemory
+{
+    /// <summary>Peak resident memory in MiB, or null where /proc is not available.</summary>
+    public static double? Megabytes(string statusFile = "/proc/self/status")
+    {
+        try
+        {
+            foreach (var line in File.ReadLines(statusFile))
+            {
+                if (!line.StartsWith("VmHWM:", StringComparison.Ordinal)) continue;
+                var parts = line["VmHWM:".Length..].Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+                if (parts.Length >= 1 && long.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var kb))
+                    return kb / 1024.0;
+            }
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return null;
+    }
+}
