@@ -19,6 +19,8 @@ app.Configure(c =>
     c.AddCommand<TrainCommand>("train").WithDescription("Train a model (default: resnet18 on the embedded synthetic set), then predict and score its eval set")
         .WithExample("train").WithExample("train", "--config", "configs/baseline.yaml", "--set", "epochs=5")
         .WithExample("train", "--data", "/data/mask", "--set", "model=resnet34", "--set", "age_cuts=30,58");
+    c.AddCommand<SweepCommand>("sweep").WithDescription("Train every setting of a sweep file at every seed; results.csv and a mean ± std table that marks differences within the seed spread")
+        .WithExample("sweep", "--config", "configs/loss-study.yaml", "--out", "runs/loss-study");
     c.AddCommand<EvalCommand>("eval").WithDescription("Score a trained run on labelled data");
     c.AddCommand<PredictCommand>("predict").WithDescription("Write a submission for an eval set; several --run soft-vote an ensemble");
     c.AddCommand<BenchCommand>("bench").WithDescription("Median training and inference images/s of a model");

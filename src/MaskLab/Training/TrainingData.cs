@@ -46,6 +46,17 @@ public sealed class TrainingData
         };
     }
 
+    /// <summary>The same decoded photos split for another config (a sweep's seed changes the split, not the photos).</summary>
+    public TrainingData Resplit(TrainConfig c)
+    {
+        var (train, val) = Split(Set.Samples, c);
+        return new TrainingData
+        {
+            Set = Set, TrainIndices = train, ValIndices = val, Cache = Cache, DataDir = DataDir,
+            EvalDir = EvalDir, SkippedBad = SkippedBad,
+        };
+    }
+
     static (int[] Train, int[] Val) Split(IReadOnlyList<Sample> samples, TrainConfig c)
     {
         if (c.Folds > 1)

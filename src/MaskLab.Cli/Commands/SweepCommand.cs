@@ -1,0 +1,104 @@
+using System.ComponentModel;
+using MaskLab.Training;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace MaskLab.Cli.Commands;
+
+public sealed class SweepCommand : Command<SweepCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("-c|--config <FILE>"), Description("Sweep file: base (config path or inline keys), set, seeds, grid and / or runs (see configs/loss-study.yaml)")]
+        public string? Config { get; init; }
+
+        [CommandOption("-o|--out <DIR>"), Description("Sweep folder: one run directory per setting and seed, sweep.yaml, results.csv, summary.md. Run again on the same folder to continue a killed sweep")]
+        public string? Out { get; init; }
+
+        [CommandOption("-d|--data <DIR>"), Description("Data for every run (overrides the base's data key). Default: the base's data, or the embedded synthetic set")]
+        public string? Data { get; init; }
+
+        [CommandOption("-s|--set <KEY=VALUE>"), Description("Override a base config key for every run, repeatable (applied after the file's set)")]
+        public string[] Set { get; init; } = [];
+
+        [CommandOption("--dry-run"), Description("List the runs and whether each is finished, unfinished or not started; train nothing")]
+        public bool DryRun { get; init; }
+    }
+
+    public override int Execute(CommandContext context, Settings s, CancellationToken cancellation)
+    {
+        if (s.Config is null) return Cli.Fail("--config FILE is required (a sweep file, e.g. configs/loss-study.yaml)");
+        if (s.Out is null) return Cli.Fail("--out DIR is required (the sweep folder)");
+        var spec = SweepSpec.Load(s.Config, s.Set, s.Data);
+        var plan = Sweep.Expand(spec);
+        int settings = plan.SettingCount;
+        AnsiConsole.MarkupLine($"[bold]masklab sweep[/] {settings} setting(s) x {spec.Seeds.Count} seed(s) = {plan.Runs.Count} runs → {Cli.Esc(Path.GetFullPath(s.Out))}");
+
+        if (s.DryRun)
+        {
+            foreach (var run in plan.Runs)
+                AnsiConsole.MarkupLine($"  {Cli.Esc(run.Name)}  [grey]{Sweep.StateOf(new RunDirectory(Path.Combine(s.Out, run.Name)), run.Config)}[/]");
+            return 0;
+        }
+
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
+        Console.CancelKeyPress += onCancel;
+        var observer = new SweepView();
+        try
+        {
+            var rows = TrainingView.Run(() => new Sweep(plan, s.Out, TrainingView.Observer, observer).Run(spec, cts.Token));
+            var summary = Sweep.Summarize(rows);
+            var (header, body) = Sweep.SummaryTable(plan.VariedKeys, summary);
+            var table = new Table().Border(TableBorder.Rounded).Title("[bold]val macro F1 over seeds (mean ± std)[/]");
+            foreach (var h in header) table.AddColumn(new TableColumn(Cli.Esc(h)));
+            foreach (var row in body) table.AddRow(row.Select(Cli.Esc).ToArray());
+            AnsiConsole.Write(table);
+            AnsiConsole.MarkupLine($"[grey]≈ best: within the seed spread of the best (best mean - mean <= best std + own std)[/]");
+            AnsiConsole.MarkupLine($"sweep: [bold]{Cli.Esc(Path.GetFullPath(s.Out))}[/] (results.csv, summary.md, sweep.yaml, one run directory per run)");
+            return 0;
+        }
+        catch (OperationCanceledException)
+        {
+            return Cli.Fail($"interrupted after {observer.Finished} of {plan.Runs.Count} runs; continue with ./masklab sweep --config {s.Config} --out {s.Out}", 130);
+        }
+        catch (TrainingStoppedException e)
+        {
+            return Cli.Fail($"run {observer.Current}: {e.Message}", 1);
+        }
+        catch (BadImagesException e)
+        {
+            foreach (var (path, reason) in e.Bad) Console.Error.WriteLine($"  bad image: {path}: {reason}");
+            return Cli.Fail(e.Message);
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    sealed class SweepView : ISweepObserver
+    {
+        public int Finished { get; private set; }
+        public string? Current { get; private set; }
+
+        public void RunStarting(SweepRun run, int index, int total, RunState state)
+        {
+            Current = run.Name;
+            var what = state switch
+            {
+                RunState.Finished => "[grey]finished, skipped[/]",
+                RunState.Unfinished => "[yellow]resuming[/]",
+                _ => "starting",
+            };
+            AnsiConsole.MarkupLine($"[bold]run {index + 1}/{total}[/] {Cli.Esc(run.Name)}: {what}");
+        }
+
+        public void RunFinished(SweepRun run, int index, int total, TrainSummary summary, bool skipped)
+        {
+            Finished++;
+            if (!skipped)
+                AnsiConsole.MarkupLine($"  val macro F1 [bold]{summary.BestValMacroF1:F4}[/] at epoch {summary.BestEpoch}, {summary.TrainSeconds:F0} s");
+        }
+    }
+}
