@@ -196,7 +196,7 @@ public class TrackingTests
         Assert.True(c.ExitCode == 0, c.Stderr);
         using var json = JsonDocument.Parse(c.LastStdoutLine);
         var names = json.RootElement.GetProperty("runs").EnumerateArray().Select(e => e.GetProperty("name").GetString()).ToArray();
-        Assert.Equal(["lr_0.01", "lr_0.001", "lr_0.1"], names);
+        Assert.Equal(new string?[] { "lr_0.01", "lr_0.001", "lr_0.1" }, names);
         Assert.Contains("lr_0.001", c.Stdout);
     }
 
