@@ -27,6 +27,8 @@ app.Configure(c =>
     c.AddCommand<ScoreCommand>("score").WithDescription("Macro F1, accuracy and per-attribute F1 of a submission against the eval truth").WithExample("score", "--pred", "submission.csv", "--truth", "data/eval/answers.csv", "--json");
     c.AddCommand<ModelsCommand>("models").WithDescription("List the model zoo: parameters, and forward cost in GMACs (multiply-accumulates, 1 MAC = 2 FLOPs) at an input size")
         .WithExample("models", "--size", "128x96").WithExample("models", "--classes", "1000", "--json");
+    c.AddCommand<ReportCommand>("report").WithDescription("One self-contained HTML page with curves, confusion heat map, per-class F1 and wrong photos of a run, or a comparison of runs / a sweep").WithExample("report", "runs/a", "runs/b", "--out", "report.html");
+    c.AddCommand<CompareCommand>("compare").WithDescription("Comparison table of runs (or of the runs in a sweep / k-fold folder) in the terminal").WithExample("compare", "runs/sweep");
 });
 
 try

@@ -3,6 +3,7 @@ using MaskLab.Data;
 using MaskLab.Evaluation;
 using MaskLab.Losses;
 using MaskLab.Models;
+using MaskLab.Tracking;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -25,9 +26,13 @@ public sealed class Trainer(TrainConfig config, RunDirectory run, ITrainingObser
         run.Create();
         if (!resume || !run.HasConfig) RunDirectory.WriteAllTextAtomic(run.ConfigFile, config.ToYaml());
 
+        var started = DateTimeOffset.UtcNow;
         var data = TrainingData.Load(config, observer, ct);
         data.WriteSplit(run.SplitFile);
-        return Train(data, ct, resume);
+        RunMetadata.WriteStart(run.Path, config, data.Set.Samples.Select(s => s.Path), started);
+        var summary = Train(data, ct, resume);
+        RunMetadata.WriteEnd(run.Path);
+        return summary;
     }
 
     public TrainSummary Train(TrainingData data, CancellationToken ct, bool resume)
@@ -68,6 +73,7 @@ public sealed class Trainer(TrainConfig config, RunDirectory run, ITrainingObser
 
         var writer = torch.utils.tensorboard.SummaryWriter(run.TensorBoardDir);
         var valTruth = data.ValIndices.Select(i => set.Samples[i].Label).ToArray();
+        var valPaths = data.ValIndices.Select(i => set.Samples[i].Path).ToArray();
         bool stoppedEarly = false;
 
         for (int epoch = state.EpochsDone; epoch < config.Epochs; epoch++)
@@ -79,7 +85,8 @@ public sealed class Trainer(TrainConfig config, RunDirectory run, ITrainingObser
             double trainSeconds = clock.Elapsed.TotalSeconds;
 
             var (probs, valLoss) = Inference.Run(model, head, valLoader, data.ValIndices.Length, set.ClassCount, withLoss: true, ct: ct);
-            var report = Metrics.Evaluate(valTruth, Metrics.Argmax(probs), set.ClassNames, set.IsTaskClasses);
+            var valPredicted = Metrics.Argmax(probs);
+            var report = Metrics.Evaluate(valTruth, valPredicted, set.ClassNames, set.IsTaskClasses);
 
             var record = new EpochRecord(epoch + 1, trainLoss, valLoss, report.MacroF1, report.Accuracy,
                 report.MaskF1, report.GenderF1, report.AgeF1, LrSchedule.At(config, epoch, 0.0),
@@ -101,10 +108,12 @@ public sealed class Trainer(TrainConfig config, RunDirectory run, ITrainingObser
                 Checkpoint.Save(run.BestCheckpoint, model, null, state);
                 ConfusionCsv.Write(run.ConfusionFile, report);
                 PerClassCsv.Write(run.PerClassFile, report);
+                ValPredictions.Write(ValPredictions.PathIn(run.Path), valPaths, valTruth, probs);
             }
             Checkpoint.Save(run.LastCheckpoint, model, optimizer, state);
             run.AppendMetrics(record);
             Log(writer, record);
+            TensorBoardImages.Log(writer, report.Confusion, set.ClassNames, valPaths, valTruth, valPredicted, data.Cache, epoch + 1);
             observer.EpochDone(record, improved);
 
             if (config.Patience > 0 && state.EpochsWithoutImprovement >= config.Patience && epoch + 1 < config.Epochs)
