@@ -11,7 +11,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
-        [CommandOption("-r|--run <RUNDIR>"), Description("Trained run directory; repeat to soft-vote an ensemble")]
+        [CommandOption("-r|--run <RUNDIR>"), Description("Trained run directory, or a k-fold run (expanded to its folds); repeat to soft-vote an ensemble")]
         public string[] Runs { get; init; } = [];
 
         [CommandOption("-d|--data <DIR>"), Description("Competition folder holding eval/, or eval/ itself (info.csv + images/)")]
@@ -45,7 +45,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         var runs = new List<TrainedRun>();
         try
         {
-            foreach (var r in s.Runs) runs.Add(TrainedRun.Load(r));
+            foreach (var r in MaskLab.Training.CrossValidation.ExpandRuns(s.Runs)) runs.Add(TrainedRun.Load(r));
             var dir = Path.GetDirectoryName(Path.GetFullPath(s.Out!));
             if (dir is not null) Directory.CreateDirectory(dir);
             var result = TrainingView.Predict(runs, evalDir, s.Out!, s.Tta, cancellation, weights);
