@@ -59,6 +59,13 @@ public sealed class TrainConfig
     public string AgeCuts { get; set; } = "30,60";
 
     public bool Augment { get; set; } = true;
+    /// <summary>Per-image probabilities of the mixing augmentations (see MixOptions); cutmix + cutmix_vertical + mixup at most 1.</summary>
+    public double Cutmix { get; set; } = 0;
+    public double CutmixVertical { get; set; } = 0;
+    public double Mixup { get; set; } = 0;
+    public double Cutout { get; set; } = 0;
+    public double MixupAlpha { get; set; } = 0.4;
+    public double CutmixAlpha { get; set; } = 1.0;
     public bool SkipBad { get; set; } = false;
     /// <summary>Synthetic default size: people in train and eval (used when Data is null).</summary>
     public int SynthPeople { get; set; } = 600;
@@ -67,6 +74,7 @@ public sealed class TrainConfig
     // ---- derived, validated views ----
 
     [YamlIgnore] public ImageSize Size => global::MaskLab.Data.ImageSize.Parse(ImageSize);
+    [YamlIgnore] public MixOptions Mixing => new(Cutmix, CutmixVertical, Mixup, Cutout, MixupAlpha, CutmixAlpha);
     [YamlIgnore] public AgeCuts TrainingAgeCuts => global::MaskLab.Data.AgeCuts.Parse(AgeCuts);
 
     static readonly string[] Optimizers = ["adam", "adamw", "sgd"];
@@ -84,6 +92,7 @@ public sealed class TrainConfig
         Losses.LossRegistry.Create(Loss, new Losses.LossOptions(18), LossAlpha); // names are checked here
         if (ClassWeights is { Length: > 0 } w && w is not ("balanced" or "none")) Losses.ClassWeights.Parse(w, w.Split(',').Length);
         if (Weights is { Length: > 0 } wf && !File.Exists(wf)) throw new MaskLabInputException($"weights file '{wf}' does not exist");
+        Mixing.Validate();
         Positive(Epochs, "epochs");
         Positive(BatchSize, "batch_size");
         if (!(Lr > 0) || double.IsInfinity(Lr)) throw Bad("lr", Lr);

@@ -63,7 +63,8 @@ public sealed class Trainer(TrainConfig config, RunDirectory run, ITrainingObser
         var trainLoader = new BatchLoader(set.Samples, data.TrainIndices, s => s.TrainingLabel(cuts), data.Cache,
             new LoaderOptions(BatchSize: bs, Shuffle: true,
                 Augment: config.Augment ? AugmentOptions.Default : AugmentOptions.None,
-                Seed: config.Seed, DropLast: dropLast, Width: size.Width, Height: size.Height));
+                Seed: config.Seed, DropLast: dropLast, Width: size.Width, Height: size.Height)
+            { Transform = Mixing.Transform(config.Mixing, set.ClassCount, config.Seed) });
         var valLoader = EvalLoader(set.Samples, data.ValIndices, data.Cache, config);
 
         var writer = torch.utils.tensorboard.SummaryWriter(run.TensorBoardDir);
