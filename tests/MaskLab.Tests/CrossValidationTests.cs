@@ -14,7 +14,8 @@ public class CrossValidationTests
     public void KFoldWritesEveryPhotoOnceInOofWithItsHeldOutFoldAndScoresIt()
     {
         var root = Directory.CreateTempSubdirectory("masklab-cv-").FullName;
-        var summary = new CrossValidation(Tiny(TinySynthetic.Root), new RunDirectory(root)).Run();
+        // Training labels move the upper age cut; the OOF truth and its score must still use 30 / 60.
+        var summary = new CrossValidation(Tiny(TinySynthetic.Root, "age_cuts=30,58"), new RunDirectory(root)).Run();
 
         Assert.NotNull(summary);
         var set = DataLocator.ReadLabeled(TinySynthetic.Root);
@@ -22,6 +23,10 @@ public class CrossValidationTests
         Assert.Equal(set.Samples.Count, oof.Paths.Length);
         Assert.Equal(set.Samples.Select(s => s.Path).Order(StringComparer.Ordinal), oof.Paths.Order(StringComparer.Ordinal));
         Assert.Equal(oof.Paths.Length, oof.Paths.Distinct().Count());
+        var byPath = set.Samples.ToDictionary(s => s.Path);
+        for (int i = 0; i < oof.Paths.Length; i++)
+            Assert.Equal(TaskClasses.Encode(byPath[oof.Paths[i]].Mask!.Value, byPath[oof.Paths[i]].Person!.Gender,
+                AgeCuts.Scoring.Band(byPath[oof.Paths[i]].Person!.Age)), oof.Truth[i]);
 
         // Each person sits in one fold only, and that fold's model never trained on it.
         foreach (var person in oof.Persons.Distinct())

@@ -62,6 +62,8 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         Console.CancelKeyPress += onCancel;
         try
         {
+            if (config.Split == "image")
+                AnsiConsole.MarkupLine("[yellow]warning:[/] split: image puts photos of the same person in train and validation; its validation score is inflated. Use it only for the split study, never to pick models.");
             AnsiConsole.MarkupLine($"[bold]masklab train[/] {Cli.Esc(config.Model)} · loss {Cli.Esc(config.Loss)} · {config.Size} · {config.Epochs} epochs · batch {config.BatchSize} · {config.Optimizer} lr {config.Lr} · {config.Precision} → {Cli.Esc(run.Path)}");
             TrainSummary summary;
             if (config.Folds > 1)

@@ -60,6 +60,10 @@ public sealed class TrainConfig
 
     public bool Augment { get; set; } = true;
     /// <summary>Per-image probabilities of the mixing augmentations (see MixOptions); cutmix + cutmix_vertical + mixup at most 1.</summary>
+    /// <summary>Class-balanced sampling with replacement of the training split.</summary>
+    public bool WeightedSampler { get; set; } = false;
+    /// <summary>person (stratified, no person on both sides) or image: the leaky image-level split, for the split study only.</summary>
+    public string Split { get; set; } = "person";
     public double Cutmix { get; set; } = 0;
     public double CutmixVertical { get; set; } = 0;
     public double Mixup { get; set; } = 0;
@@ -93,6 +97,8 @@ public sealed class TrainConfig
         if (ClassWeights is { Length: > 0 } w && w is not ("balanced" or "none")) Losses.ClassWeights.Parse(w, w.Split(',').Length);
         if (Weights is { Length: > 0 } wf && !File.Exists(wf)) throw new MaskLabInputException($"weights file '{wf}' does not exist");
         Mixing.Validate();
+        OneOf(Split, ["person", "image"], "split");
+        if (Split == "image" && Folds > 1) throw new MaskLabInputException("split 'image' is only for a holdout split; k-fold is always by person (set folds 0)");
         Positive(Epochs, "epochs");
         Positive(BatchSize, "batch_size");
         if (!(Lr > 0) || double.IsInfinity(Lr)) throw Bad("lr", Lr);

@@ -64,7 +64,12 @@ public sealed class Trainer(TrainConfig config, RunDirectory run, ITrainingObser
             new LoaderOptions(BatchSize: bs, Shuffle: true,
                 Augment: config.Augment ? AugmentOptions.Default : AugmentOptions.None,
                 Seed: config.Seed, DropLast: dropLast, Width: size.Width, Height: size.Height)
-            { Transform = Mixing.Transform(config.Mixing, set.ClassCount, config.Seed) });
+            {
+                Transform = Mixing.Transform(config.Mixing, set.ClassCount, config.Seed),
+                Sampler = config.WeightedSampler
+                    ? WeightedSampler.ClassBalanced(data.TrainIndices.Select(i => (long)set.Samples[i].TrainingLabel(cuts)).ToArray(), config.Seed)
+                    : null,
+            });
         var valLoader = EvalLoader(set.Samples, data.ValIndices, data.Cache, config);
 
         var writer = torch.utils.tensorboard.SummaryWriter(run.TensorBoardDir);
