@@ -28,9 +28,9 @@ public static class TrainingView
     }
 
     public static EvalSet.Result Predict(IReadOnlyList<TrainedRun> runs, string evalDir, string outFile, bool tta,
-        CancellationToken ct, IReadOnlyList<double>? weights = null) =>
+        CancellationToken ct, IReadOnlyList<double>? weights = null, Vote vote = Vote.Soft) =>
         Run(() => EvalSet.Predict(runs, evalDir, outFile, tta, weights,
-            progress: new SyncProgress<(int Done, int Total)>(p => Observer.Progress("predicting", p.Done, p.Total)), ct: ct));
+            progress: new SyncProgress<(int Done, int Total)>(p => Observer.Progress("predicting", p.Done, p.Total)), ct: ct, vote: vote));
 
     sealed class ProgressObserver : ITrainingObserver
     {

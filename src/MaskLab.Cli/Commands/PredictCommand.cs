@@ -11,7 +11,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
-        [CommandOption("-r|--run <RUNDIR>"), Description("Trained run directory; repeat to soft-vote an ensemble")]
+        [CommandOption("-r|--run <RUNDIR>"), Description("Trained run directory, or a k-fold run (expanded to its folds); repeat to soft-vote an ensemble")]
         public string[] Runs { get; init; } = [];
 
         [CommandOption("-d|--data <DIR>"), Description("Competition folder holding eval/, or eval/ itself (info.csv + images/)")]
@@ -26,6 +26,9 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         [CommandOption("--weights <W1,W2,...>"), Description("Per-run weights for the soft vote (default equal)")]
         public string? Weights { get; init; }
 
+        [CommandOption("--vote <soft|hard>"), Description("soft: weighted mean of probabilities (default); hard: weighted majority of each run's top class")]
+        public string Vote { get; init; } = "soft";
+
         [CommandOption("--json"), Description("Print the score (when eval/answers.csv exists) as one JSON line at the end")]
         public bool Json { get; init; }
 
@@ -33,6 +36,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
             Runs.Length == 0 ? ValidationResult.Error("--run is required (repeat it to ensemble)")
             : Data is null ? ValidationResult.Error("--data is required")
             : Out is null ? ValidationResult.Error("--out is required")
+            : Vote is not ("soft" or "hard") ? ValidationResult.Error($"--vote '{Vote}' is not soft or hard")
             : ValidationResult.Success();
     }
 
@@ -45,11 +49,24 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         var runs = new List<TrainedRun>();
         try
         {
-            foreach (var r in s.Runs) runs.Add(TrainedRun.Load(r));
+            if (weights is not null && weights.Length != s.Runs.Length)
+                throw new MaskLabInputException($"--weights has {weights.Length} values for {s.Runs.Length} --run");
+            // A k-fold run counts as one member: its weight is shared out among its folds.
+            var expandedWeights = new List<double>();
+            for (int k = 0; k < s.Runs.Length; k++)
+            {
+                var folds = MaskLab.Training.CrossValidation.ExpandRuns([s.Runs[k]]);
+                foreach (var r in folds)
+                {
+                    runs.Add(TrainedRun.Load(r));
+                    expandedWeights.Add((weights?[k] ?? 1.0) / folds.Count);
+                }
+            }
+            weights = expandedWeights.ToArray();
             var dir = Path.GetDirectoryName(Path.GetFullPath(s.Out!));
             if (dir is not null) Directory.CreateDirectory(dir);
-            var result = TrainingView.Predict(runs, evalDir, s.Out!, s.Tta, cancellation, weights);
-            AnsiConsole.MarkupLine($"wrote [bold]{Cli.Esc(s.Out!)}[/]: {result.Answers.Length} rows from {runs.Count} run(s){(s.Tta ? " with flip TTA" : "")}");
+            var result = TrainingView.Predict(runs, evalDir, s.Out!, s.Tta, cancellation, weights, s.Vote == "hard" ? Vote.Hard : Vote.Soft);
+            AnsiConsole.MarkupLine($"wrote [bold]{Cli.Esc(s.Out!)}[/]: {result.Answers.Length} rows from {runs.Count} run(s), {s.Vote} vote{(s.Tta ? " with flip TTA" : "")}");
             if (result.Score is { } score)
             {
                 AnsiConsole.MarkupLine("[bold]scored against answers.csv[/]");

@@ -53,7 +53,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             if (s.SkipBad) config.SkipBad = true;
             config.Validate();
             run = new RunDirectory(s.Out ?? Path.Combine("runs", $"{config.Model}-{DateTime.Now:yyyyMMdd-HHmmss}"));
-            if (File.Exists(run.LastCheckpoint))
+            if (File.Exists(run.LastCheckpoint) || (config.Folds <= 1 && CrossValidation.IsKFoldRoot(run.Path)))
                 return Cli.Fail($"'{run.Path}' already holds a run; choose another --out or continue it with --resume {s.Out}");
         }
 
@@ -62,16 +62,34 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         Console.CancelKeyPress += onCancel;
         try
         {
+            if (config.Split == "image")
+                AnsiConsole.MarkupLine("[yellow]warning:[/] split: image puts photos of the same person in train and validation; its validation score is inflated. Use it only for the split study, never to pick models.");
             AnsiConsole.MarkupLine($"[bold]masklab train[/] {Cli.Esc(config.Model)} · loss {Cli.Esc(config.Loss)} · {config.Size} · {config.Epochs} epochs · batch {config.BatchSize} · {config.Optimizer} lr {config.Lr} · {config.Precision} → {Cli.Esc(run.Path)}");
-            var summary = TrainingView.Run(() => new Trainer(config, run, TrainingView.Observer).Run(cts.Token, resume: s.Resume is not null));
-            TrainingView.ShowSummary(summary, run);
+            TrainSummary summary;
+            if (config.Folds > 1)
+            {
+                if (TrainingView.Run(() => new CrossValidation(config, run, TrainingView.Observer).Run(cts.Token)) is not { } cv)
+                {
+                    AnsiConsole.MarkupLine($"fold {config.Fold} trained into [bold]{Cli.Esc(CrossValidation.FoldDir(run.Path, config.Fold))}[/]; out-of-fold scores follow once every fold has run (same --out, fold=-1 trains the rest)");
+                    return 0;
+                }
+                summary = cv;
+                AnsiConsole.MarkupLine($"[bold]{config.Folds}-fold[/] out-of-fold macro F1 [bold]{cv.OofMacroF1:F4}[/] (mask {cv.OofMaskF1:F4} · gender {cv.OofGenderF1:F4} · age {cv.OofAgeF1:F4}); folds' val F1 {string.Join(" ", cv.FoldValMacroF1!.Select(f => f.ToString("F4")))}");
+            }
+            else
+            {
+                summary = TrainingView.Run(() => new Trainer(config, run, TrainingView.Observer).Run(cts.Token, resume: s.Resume is not null));
+                TrainingView.ShowSummary(summary, run);
+            }
 
             // The main job: where the data has an eval/ folder, write its submission and score it if answers exist.
             var location = MaskLab.Data.DataLocator.Locate(summary.Data!);
             if (location.EvalDir is { } evalDir)
             {
-                using var trained = TrainedRun.Load(run.Path);
-                var result = TrainingView.Predict([trained], evalDir, run.SubmissionFile, s.Tta, cts.Token);
+                var trainedRuns = CrossValidation.ExpandRuns([run.Path]).Select(TrainedRun.Load).ToList();
+                EvalSet.Result result;
+                try { result = TrainingView.Predict(trainedRuns, evalDir, run.SubmissionFile, s.Tta, cts.Token); }
+                finally { foreach (var t in trainedRuns) t.Dispose(); }
                 AnsiConsole.MarkupLine($"submission: [bold]{Cli.Esc(run.SubmissionFile)}[/] ({result.Answers.Length} rows)");
                 if (result.Score is { } score)
                 {

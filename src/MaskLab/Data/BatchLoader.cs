@@ -31,6 +31,9 @@ public sealed record LoaderOptions(int BatchSize, bool Shuffle, AugmentOptions A
     /// <summary>Optional step run on each batch in the background; see <see cref="BatchTransform"/>.</summary>
     public BatchTransform? Transform { get; init; }
 
+    /// <summary>Replaces the epoch's order: positions into the loader's indices, of the same count, repeats allowed (e.g. <see cref="WeightedSampler"/>).</summary>
+    public Func<int, int[]>? Sampler { get; init; }
+
     /// <summary>Every index once, in order, no augmentation, nothing dropped: for validation and prediction.</summary>
     public static LoaderOptions ForEvaluation(int batchSize, int width, int height) =>
         new(batchSize, Shuffle: false, AugmentOptions.None, Seed: 0, DropLast: false, width, height);
@@ -102,6 +105,13 @@ public sealed class BatchLoader
     /// </summary>
     public int[] Order(int epoch)
     {
+        if (Options.Sampler is { } sampler)
+        {
+            var drawn = sampler(epoch);
+            if (drawn.Length != _indices.Length || drawn.Any(p => (uint)p >= (uint)_indices.Length))
+                throw new InvalidOperationException($"the sampler must give {_indices.Length} positions in 0..{_indices.Length - 1}");
+            return drawn;
+        }
         var order = new int[_indices.Length];
         for (int i = 0; i < order.Length; i++) order[i] = i;
         if (!Options.Shuffle) return order;

@@ -12,11 +12,12 @@ public static class EvalSet
     /// submission in info.csv order, and scores it against answers.csv when that file is present.
     /// </summary>
     public static Result Predict(IReadOnlyList<TrainedRun> runs, string evalDir, string outFile, bool tta,
-        IReadOnlyList<double>? weights = null, IProgress<(int Done, int Total)>? progress = null, CancellationToken ct = default)
+        IReadOnlyList<double>? weights = null, IProgress<(int Done, int Total)>? progress = null, CancellationToken ct = default,
+        Vote vote = Vote.Soft)
     {
         var images = CompetitionLayout.ReadEval(evalDir);
         var samples = images.Select(i => new Sample(i.Path, 0, i.ImageId)).ToArray();
-        var probs = Ensemble.SoftVote(runs, samples, tta, weights, progress, ct);
+        var probs = Ensemble.Combine(runs, samples, tta, weights, vote, progress, ct);
         var answers = Metrics.Argmax(probs);
         Submission.Write(outFile, images.Select(i => i.ImageId).ToArray(), answers);
 
@@ -31,7 +32,12 @@ public static class EvalSet
 public static class Ensemble
 {
     public static float[,] SoftVote(IReadOnlyList<TrainedRun> runs, IReadOnlyList<Sample> samples, bool tta,
-        IReadOnlyList<double>? weights = null, IProgress<(int Done, int Total)>? progress = null, CancellationToken ct = default)
+        IReadOnlyList<double>? weights = null, IProgress<(int Done, int Total)>? progress = null, CancellationToken ct = default) =>
+        Combine(runs, samples, tta, weights, Vote.Soft, progress, ct);
+
+    /// <summary>Each run's probabilities over the samples (flip-averaged with <paramref name="tta"/>), combined by <see cref="Combine(IReadOnlyList{float[,]}, IReadOnlyList{double}?, Vote)"/>.</summary>
+    public static float[,] Combine(IReadOnlyList<TrainedRun> runs, IReadOnlyList<Sample> samples, bool tta,
+        IReadOnlyList<double>? weights, Vote vote, IProgress<(int Done, int Total)>? progress = null, CancellationToken ct = default)
     {
         if (runs.Count == 0) throw new ArgumentException("no runs to ensemble");
         if (weights is not null && weights.Count != runs.Count)
@@ -41,24 +47,55 @@ public static class Ensemble
             if (r.Summary.Classes != classes)
                 throw new MaskLabInputException($"run '{r.Directory.Path}' has {r.Summary.Classes} classes, the first run has {classes}");
 
-        var total = new float[samples.Count, classes];
-        double weightSum = 0;
         int batchesPerRun = (samples.Count + Training.Trainer.EvalBatchSize - 1) / Training.Trainer.EvalBatchSize, done = 0;
-        for (int k = 0; k < runs.Count; k++)
+        var each = new List<float[,]>();
+        foreach (var run in runs)
         {
-            var run = runs[k];
-            double w = weights?[k] ?? 1.0;
             var size = run.Config.Size;
             var cache = new ImageCache(size.Width, size.Height);
-            var probs = run.Probabilities(samples, cache, tta, _ => progress?.Report((++done, batchesPerRun * runs.Count)), ct);
-            for (int i = 0; i < samples.Count; i++)
-                for (int c = 0; c < classes; c++)
-                    total[i, c] += (float)(w * probs[i, c]);
-            weightSum += w;
+            each.Add(run.Probabilities(samples, cache, tta, _ => progress?.Report((++done, batchesPerRun * runs.Count)), ct));
         }
-        for (int i = 0; i < samples.Count; i++)
+        return Combine(each, weights, vote);
+    }
+
+    /// <summary>
+    /// Soft voting: the weighted mean of the probabilities. Hard voting: each model gives its weight to its top class,
+    /// and the result is the weighted vote share per class, with the soft mean added at a tiny scale so that a tie
+    /// goes to the class the models are together most sure of.
+    /// </summary>
+    public static float[,] Combine(IReadOnlyList<float[,]> probs, IReadOnlyList<double>? weights, Vote vote)
+    {
+        if (probs.Count == 0) throw new ArgumentException("no probabilities to combine");
+        if (weights is not null && weights.Count != probs.Count)
+            throw new MaskLabInputException($"{weights.Count} weights given for {probs.Count} runs");
+        int rows = probs[0].GetLength(0), classes = probs[0].GetLength(1);
+        double weightSum = weights?.Sum() ?? probs.Count;
+        if (!(weightSum > 0)) throw new MaskLabInputException("the ensemble weights sum to zero");
+        var soft = new double[rows, classes];
+        var votes = new double[rows, classes];
+        for (int k = 0; k < probs.Count; k++)
+        {
+            var p = probs[k];
+            if (p.GetLength(0) != rows || p.GetLength(1) != classes) throw new ArgumentException("probability tables differ in shape");
+            double w = weights?[k] ?? 1.0;
+            for (int i = 0; i < rows; i++)
+            {
+                int top = 0;
+                for (int c = 0; c < classes; c++)
+                {
+                    soft[i, c] += w * p[i, c];
+                    if (p[i, c] > p[i, top]) top = c;
+                }
+                votes[i, top] += w;
+            }
+        }
+        var result = new float[rows, classes];
+        for (int i = 0; i < rows; i++)
             for (int c = 0; c < classes; c++)
-                total[i, c] /= (float)weightSum;
-        return total;
+                result[i, c] = (float)(vote == Vote.Soft ? soft[i, c] / weightSum
+                    : (votes[i, c] + 1e-3 * soft[i, c]) / (weightSum * (1 + 1e-3)));
+        return result;
     }
 }
+
+public enum Vote { Soft, Hard }

@@ -48,4 +48,12 @@ public sealed record TrainSummary
     [JsonPropertyName("eval_gender_f1")] public double? EvalGenderF1 { get; init; }
     [JsonPropertyName("eval_age_f1")] public double? EvalAgeF1 { get; init; }
     [JsonPropertyName("submission")] public string? Submission { get; init; }
+    // k-fold runs only: the root summary (val fields are the folds' means).
+    [JsonPropertyName("folds"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? Folds { get; init; }
+    [JsonPropertyName("fold_val_macro_f1"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<double>? FoldValMacroF1 { get; init; }
+    [JsonPropertyName("oof_macro_f1"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? OofMacroF1 { get; init; }
+    [JsonPropertyName("oof_accuracy"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? OofAccuracy { get; init; }
+    [JsonPropertyName("oof_mask_f1"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? OofMaskF1 { get; init; }
+    [JsonPropertyName("oof_gender_f1"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? OofGenderF1 { get; init; }
+    [JsonPropertyName("oof_age_f1"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? OofAgeF1 { get; init; }
 }

@@ -63,6 +63,17 @@ public sealed class TrainConfig
     public string AgeCuts { get; set; } = "30,60";
 
     public bool Augment { get; set; } = true;
+    /// <summary>Per-image probabilities of the mixing augmentations (see MixOptions); cutmix + cutmix_vertical + mixup at most 1.</summary>
+    /// <summary>Class-balanced sampling with replacement of the training split.</summary>
+    public bool WeightedSampler { get; set; } = false;
+    /// <summary>person (stratified, no person on both sides) or image: the leaky image-level split, for the split study only.</summary>
+    public string Split { get; set; } = "person";
+    public double Cutmix { get; set; } = 0;
+    public double CutmixVertical { get; set; } = 0;
+    public double Mixup { get; set; } = 0;
+    public double Cutout { get; set; } = 0;
+    public double MixupAlpha { get; set; } = 0.4;
+    public double CutmixAlpha { get; set; } = 1.0;
     public bool SkipBad { get; set; } = false;
     /// <summary>Synthetic default size: people in train and eval (used when Data is null).</summary>
     public int SynthPeople { get; set; } = 600;
@@ -71,6 +82,7 @@ public sealed class TrainConfig
     // ---- derived, validated views ----
 
     [YamlIgnore] public ImageSize Size => global::MaskLab.Data.ImageSize.Parse(ImageSize);
+    [YamlIgnore] public MixOptions Mixing => new(Cutmix, CutmixVertical, Mixup, Cutout, MixupAlpha, CutmixAlpha);
     [YamlIgnore] public AgeCuts TrainingAgeCuts => global::MaskLab.Data.AgeCuts.Parse(AgeCuts);
 
     static readonly string[] Optimizers = ["adam", "adamw", "sgd"];
@@ -88,6 +100,9 @@ public sealed class TrainConfig
         Losses.LossRegistry.Create(Loss, new Losses.LossOptions(18), LossAlpha); // names are checked here
         if (ClassWeights is { Length: > 0 } w && w is not ("balanced" or "none")) Losses.ClassWeights.Parse(w, w.Split(',').Length);
         if (Weights is { Length: > 0 } wf && !File.Exists(wf)) throw new MaskLabInputException($"weights file '{wf}' does not exist");
+        Mixing.Validate();
+        OneOf(Split, ["person", "image"], "split");
+        if (Split == "image" && Folds > 1) throw new MaskLabInputException("split 'image' is only for a holdout split; k-fold is always by person (set folds 0)");
         Positive(Epochs, "epochs");
         Positive(BatchSize, "batch_size");
         if (!(Lr > 0) || double.IsInfinity(Lr)) throw Bad("lr", Lr);

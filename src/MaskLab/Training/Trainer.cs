@@ -68,7 +68,13 @@ public sealed class Trainer(TrainConfig config, RunDirectory run, ITrainingObser
         var trainLoader = new BatchLoader(set.Samples, data.TrainIndices, s => s.TrainingLabel(cuts), data.Cache,
             new LoaderOptions(BatchSize: bs, Shuffle: true,
                 Augment: config.Augment ? AugmentOptions.Default : AugmentOptions.None,
-                Seed: config.Seed, DropLast: dropLast, Width: size.Width, Height: size.Height));
+                Seed: config.Seed, DropLast: dropLast, Width: size.Width, Height: size.Height)
+            {
+                Transform = Mixing.Transform(config.Mixing, set.ClassCount, config.Seed),
+                Sampler = config.WeightedSampler
+                    ? WeightedSampler.ClassBalanced(data.TrainIndices.Select(i => (long)set.Samples[i].TrainingLabel(cuts)).ToArray(), config.Seed)
+                    : null,
+            });
         var valLoader = EvalLoader(set.Samples, data.ValIndices, data.Cache, config);
 
         var writer = torch.utils.tensorboard.SummaryWriter(run.TensorBoardDir);

@@ -64,7 +64,7 @@ public sealed class TrainingData
             int fold = Math.Max(c.Fold, 0);
             return PersonSplit.Fold(PersonSplit.KFold(samples, c.Folds, c.Seed), fold);
         }
-        return PersonSplit.Holdout(samples, c.ValRatio, c.Seed);
+        return c.Split == "image" ? PersonSplit.ImageLevel(samples, c.ValRatio, c.Seed) : PersonSplit.Holdout(samples, c.ValRatio, c.Seed);
     }
 
     /// <summary>Records who is in validation, so a reader can check that no person leaks across.</summary>
