@@ -13,24 +13,26 @@ public sealed record ThroughputResult(
     double TrainImagesPerSecond, double InferImagesPerSecond, double[] TrainStepSeconds, double[] InferStepSeconds);
 
 /// <summary>
-/// Times training steps (forward, loss, backward, AdamW step) and inference steps, after warm-up steps, and
+/// Times training steps (forward, loss, backward, AdamW step, in the given precision) and inference steps, after warm-up steps, and
 /// reports the median. Random tensors measure compute alone; a loader measures compute plus what the
 /// loader fails to hide.
 /// </summary>
 public static class Throughput
 {
     public static ThroughputResult Measure(string modelName, ImageSize size, int batch, int steps, int warmup,
-        BatchLoader? loader = null, IProgress<int>? progress = null)
+        BatchLoader? loader = null, IProgress<int>? progress = null, string precision = "fp32")
     {
         torch.manual_seed(0);
-        using var model = ModelRegistry.Create(modelName, new ModelSpec(TaskClasses.Count, size.Width, size.Height));
-        var loss = LossRegistry.Create("cross_entropy", new LossOptions(TaskClasses.Count));
+        var spec = new ModelSpec(TaskClasses.Count, size.Width, size.Height);
+        using var model = ModelRegistry.Create(modelName, spec);
+        var head = OutputHeads.Create(TaskClasses.Count, LossRegistry.Create("cross_entropy", new LossOptions(TaskClasses.Count)));
         using var opt = optim.AdamW(model.parameters(), 1e-4);
+        using var step = TrainSteps.Create(precision, model, () => ModelRegistry.Create(modelName, spec), opt, head);
         using var x = randn(batch, 3, size.Height, size.Width);
         using var y = randint(0, TaskClasses.Count, [batch], dtype: ScalarType.Int64);
 
         var train = new List<double>();
-        model.train();
+        step.BeginEpoch();
         IEnumerator<Batch>? batches = null;
         int epoch = 0;
         try
@@ -49,13 +51,7 @@ public static class Throughput
                     }
                     b = batches.Current;
                 }
-                using (var scope = NewDisposeScope())
-                {
-                    opt.zero_grad();
-                    var l = loss(model.call(b?.Images ?? x), b?.Labels ?? y);
-                    l.backward();
-                    opt.step();
-                }
+                step.Run(b?.Images ?? x, b?.Labels ?? y);
                 b?.Dispose();
                 if (i >= warmup) train.Add(clock.Elapsed.TotalSeconds);
                 progress?.Report(i + 1);
@@ -64,18 +60,21 @@ public static class Throughput
         finally { batches?.Dispose(); }
 
         var infer = new List<double>();
-        model.eval();
+        // bf16 inference times the working copy the training step ran on, fed bf16 images.
+        var inferModel = step is Bf16TrainStep mixed ? mixed.Working : model;
+        using var input = precision == "bf16" ? x.to_type(ScalarType.BFloat16) : x.alias();
+        inferModel.eval();
         using (no_grad())
         {
             for (int i = 0; i < warmup + steps; i++)
             {
                 var clock = Stopwatch.StartNew();
-                using (var scope = NewDisposeScope()) model.call(x);
+                using (var scope = NewDisposeScope()) inferModel.call(input);
                 if (i >= warmup) infer.Add(clock.Elapsed.TotalSeconds);
                 progress?.Report(warmup + steps + i + 1);
             }
         }
-        return new ThroughputResult(modelName, size.ToString(), batch, "fp32", torch.get_num_threads(),
+        return new ThroughputResult(modelName, size.ToString(), batch, precision, torch.get_num_threads(),
             loader is null ? "random tensors" : "pipeline", batch / Median(train), batch / Median(infer),
             train.ToArray(), infer.ToArray());
     }

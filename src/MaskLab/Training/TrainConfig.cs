@@ -49,8 +49,9 @@ public sealed class TrainConfig
     public int Seed { get; set; } = 42;
     /// <summary>Input size as WxH. 96x128 is the baseline's Resize((128, 96)) (height, width) for portrait photos.</summary>
     public string ImageSize { get; set; } = "96x128";
-    /// <summary>fp32 or bf16.</summary>
+    /// <summary>fp32, or bf16: mixed precision (bf16 forward and backward, fp32 master weights, optimiser state and checkpoints).</summary>
     public string Precision { get; set; } = "fp32";
+    /// <summary>auto, cpu or cuda; this build ships the CPU libtorch, so auto means cpu and cuda is refused.</summary>
     public string Device { get; set; } = "auto";
     public int Threads { get; set; } = 0;
 
@@ -122,7 +123,6 @@ public sealed class TrainConfig
         OneOf(Scheduler, Schedulers, "scheduler");
         OneOf(Precision, Precisions, "precision");
         OneOf(Device, Devices, "device");
-        if (Precision != "fp32") throw new MaskLabInputException($"precision '{Precision}' is not implemented yet; use fp32");
         if (Device == "cuda") throw new MaskLabInputException("device 'cuda' needs a CUDA build of libtorch, which this build does not include; use cpu or auto");
         if (SynthPeople < 10) throw Bad("synth_people", SynthPeople, "at least 10");
         if (SynthEvalPeople < 1) throw Bad("synth_eval_people", SynthEvalPeople);

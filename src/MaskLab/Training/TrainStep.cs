@@ -5,13 +5,37 @@ using static TorchSharp.torch;
 
 namespace MaskLab.Training;
 
-/// <summary>One optimisation step on one batch: forward, loss, backward, update.</summary>
-public sealed class TrainStep(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, IOutputHead head)
+/// <summary>One optimisation step on one batch; the numeric precision of the step is its own concern.</summary>
+public interface ITrainStep : IDisposable
 {
     /// <summary>Puts the model in training mode (dropout, batch statistics) for the batches that follow.</summary>
-    public void BeginEpoch() => model.train();
+    void BeginEpoch();
 
     /// <summary>Returns the batch's loss; a non-finite loss is returned without updating the weights.</summary>
+    float Run(Tensor images, Tensor target);
+}
+
+/// <summary>Chooses the step for a precision setting.</summary>
+public static class TrainSteps
+{
+    /// <summary>
+    /// <paramref name="replica"/> builds a fresh model of the same architecture (any weights); mixed precision
+    /// uses it as the low-precision working copy, fp32 never calls it.
+    /// </summary>
+    public static ITrainStep Create(string precision, nn.Module<Tensor, Tensor> model,
+        Func<nn.Module<Tensor, Tensor>> replica, OptimizerHelper optimizer, IOutputHead head) => precision switch
+    {
+        "fp32" => new TrainStep(model, optimizer, head),
+        "bf16" => new Bf16TrainStep(model, replica, optimizer, head),
+        _ => throw new ArgumentException($"precision '{precision}' has no train step", nameof(precision)),
+    };
+}
+
+/// <summary>One fp32 optimisation step: forward, loss, backward, update.</summary>
+public sealed class TrainStep(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, IOutputHead head) : ITrainStep
+{
+    public void BeginEpoch() => model.train();
+
     public float Run(Tensor images, Tensor target)
     {
         using var scope = NewDisposeScope();
@@ -23,4 +47,6 @@ public sealed class TrainStep(nn.Module<Tensor, Tensor> model, OptimizerHelper o
         optimizer.step();
         return value;
     }
+
+    public void Dispose() { }
 }

@@ -77,6 +77,8 @@ public sealed class Trainer(TrainConfig config, RunDirectory run, ITrainingObser
             });
         var valLoader = EvalLoader(set.Samples, data.ValIndices, data.Cache, config);
 
+        using var step = TrainSteps.Create(config.Precision, model,
+            () => ModelRegistry.Create(config.Model, new ModelSpec(head.Outputs, size.Width, size.Height)), optimizer, head);
         var writer = torch.utils.tensorboard.SummaryWriter(run.TensorBoardDir);
         var valTruth = data.ValIndices.Select(i => set.Samples[i].Label).ToArray();
         var valPaths = data.ValIndices.Select(i => set.Samples[i].Path).ToArray();
@@ -87,7 +89,7 @@ public sealed class Trainer(TrainConfig config, RunDirectory run, ITrainingObser
             ct.ThrowIfCancellationRequested();
             observer.EpochStarted(epoch + 1, config.Epochs, batches);
             var clock = Stopwatch.StartNew();
-            var (trainLoss, images) = TrainOneEpoch(new TrainStep(model, optimizer, head), optimizer, trainLoader, epoch, batches, ct);
+            var (trainLoss, images) = TrainOneEpoch(step, optimizer, trainLoader, epoch, batches, ct);
             double trainSeconds = clock.Elapsed.TotalSeconds;
 
             var (probs, valLoss) = Inference.Run(model, head, valLoader, data.ValIndices.Length, set.ClassCount, withLoss: true, ct: ct);
@@ -148,7 +150,7 @@ public sealed class Trainer(TrainConfig config, RunDirectory run, ITrainingObser
         return summary;
     }
 
-    (double MeanLoss, long Images) TrainOneEpoch(TrainStep step, OptimizerHelper optimizer, BatchLoader loader,
+    (double MeanLoss, long Images) TrainOneEpoch(ITrainStep step, OptimizerHelper optimizer, BatchLoader loader,
         int epoch, int batches, CancellationToken ct)
     {
         step.BeginEpoch();
