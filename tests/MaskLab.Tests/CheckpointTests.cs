@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace MaskLab.Tests;
 
+[Collection(TorchRngCollection.Name)]
 public class CheckpointTests
 {
     public CheckpointTests() => NativeSetup.Initialize();
