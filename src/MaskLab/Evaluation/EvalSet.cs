@@ -31,10 +31,6 @@ public static class EvalSet
 /// <summary>Combines several trained runs' probabilities.</summary>
 public static class Ensemble
 {
-    public static float[,] SoftVote(IReadOnlyList<TrainedRun> runs, IReadOnlyList<Sample> samples, bool tta,
-        IReadOnlyList<double>? weights = null, IProgress<(int Done, int Total)>? progress = null, CancellationToken ct = default) =>
-        Combine(runs, samples, tta, weights, Vote.Soft, progress, ct);
-
     /// <summary>Each run's probabilities over the samples (flip-averaged with <paramref name="tta"/>), combined by <see cref="Combine(IReadOnlyList{float[,]}, IReadOnlyList{double}?, Vote)"/>.</summary>
     public static float[,] Combine(IReadOnlyList<TrainedRun> runs, IReadOnlyList<Sample> samples, bool tta,
         IReadOnlyList<double>? weights, Vote vote, IProgress<(int Done, int Total)>? progress = null, CancellationToken ct = default)
