@@ -27,10 +27,13 @@ public static class TrainingView
             });
     }
 
+    /// <summary>Reports prediction progress as a "predicting" bar of the work inside <see cref="Run{T}"/>.</summary>
+    public static IProgress<(int Done, int Total)> PredictProgress { get; } =
+        new SyncProgress<(int Done, int Total)>(p => Observer.Progress("predicting", p.Done, p.Total));
+
     public static EvalSet.Result Predict(IReadOnlyList<TrainedRun> runs, string evalDir, string outFile, bool tta,
         CancellationToken ct, IReadOnlyList<double>? weights = null, Vote vote = Vote.Soft) =>
-        Run(() => EvalSet.Predict(runs, evalDir, outFile, tta, weights,
-            progress: new SyncProgress<(int Done, int Total)>(p => Observer.Progress("predicting", p.Done, p.Total)), ct: ct, vote: vote));
+        Run(() => EvalSet.Predict(runs, evalDir, outFile, tta, weights, progress: PredictProgress, ct: ct, vote: vote));
 
     sealed class ProgressObserver : ITrainingObserver
     {

@@ -155,9 +155,37 @@ public class SweepSpecTests
         Assert.Contains("11 of 12 runs", md);
 
         var csv = Sweep.ResultsCsv(["loss"], rows).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("run,loss,seed,best_val_macro_f1,best_val_mask_f1,best_val_gender_f1,best_val_age_f1,best_epoch,train_seconds,train_images_per_second", csv[0]);
-        Assert.Equal("loss=b__seed=1,b,1,0.79,0.9,0.8,0.7,3,11,100", csv[1]);
+        Assert.Equal("run,loss,seed,best_val_macro_f1,best_val_mask_f1,best_val_gender_f1,best_val_age_f1,best_epoch,train_seconds,train_images_per_second,eval_macro_f1,eval_mask_f1,eval_gender_f1,eval_age_f1,failure", csv[0]);
+        Assert.Equal("loss=b__seed=1,b,1,0.79,0.9,0.8,0.7,3,11,100,,,,,", csv[1]);
         Assert.Equal(12, csv.Length);
+    }
+
+    [Fact]
+    public void FailedRunsAreListedApartAndEvalScoresGetAColumn()
+    {
+        var rows = new List<SweepRow>
+        {
+            Row(0, "a", 1, 0.80) with { EvalMacroF1 = 0.70 }, Row(0, "a", 2, 0.82) with { EvalMacroF1 = 0.74 },
+            Row(1, "b", 1, 0.60) with { EvalMacroF1 = 0.50 },
+        };
+        var failed = new SweepRun(1, [new("loss", "b")], 2, "loss=b__seed=2", new TrainConfig());
+        rows.Add(SweepRow.Failed(failed, ["b"], "loss became NaN at epoch 2, batch 5"));
+
+        var summary = Sweep.Summarize(rows);
+        Assert.Equal(2, summary[0].Seeds);
+        Assert.Equal(1, summary[1].Seeds); // the failed seed is not averaged in as a score
+        Assert.Equal(0.72, summary[0].EvalMacroF1!.Value.Mean, 12);
+
+        var md = Sweep.SummaryMarkdown(["loss"], summary, 4, rows.Where(r => r.Failure is not null).ToList());
+        var lines = md.Split('\n').Where(l => l.StartsWith('|')).ToArray();
+        Assert.Equal("| loss | seeds | val macro F1 | mask F1 | gender F1 | age F1 | eval macro F1 | s / run | vs best |", lines[0]);
+        Assert.Contains("| 0.7200 ± 0.0283 |", lines[2]);
+        Assert.Contains("3 of 4 runs finished, 1 failed", md);
+        Assert.Contains("- `loss=b__seed=2`: loss became NaN at epoch 2, batch 5", md);
+
+        var csv = Sweep.ResultsCsv(["loss"], rows).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("loss=a__seed=1,a,1,0.8,0.9,0.8,0.7,3,11,100,0.7,,,,", csv[1]);
+        Assert.Equal("loss=b__seed=2,b,2,,,,,,,,,,,,\"loss became NaN at epoch 2, batch 5\"", csv[4]);
     }
 
     [Fact]
@@ -236,7 +264,12 @@ public class SweepRunTests
         var csv = File.ReadAllLines(Path.Combine(outDir, Sweep.ResultsFile));
         Assert.Equal(5, csv.Length);
         Assert.StartsWith("run,loss,seed,best_val_macro_f1", csv[0]);
+        // The tiny set has eval/ with answers: every run wrote a submission and was scored on it.
+        Assert.All(rows, r => Assert.InRange(r.EvalMacroF1!.Value, 0, 1));
+        foreach (var run in plan.Runs)
+            Assert.True(File.Exists(Path.Combine(outDir, run.Name, "submission.csv")), $"{run.Name} lacks submission.csv");
         var md = File.ReadAllText(Path.Combine(outDir, Sweep.SummaryFile));
+        Assert.Contains("eval macro F1", md);
         Assert.Contains("4 of 4 runs", md);
         Assert.Contains("| cross_entropy | 2 |", md);
         Assert.Contains("| focal | 2 |", md);
@@ -256,6 +289,46 @@ public class SweepRunTests
         var changed = Sweep.Expand(SweepSpec.Load(SweepFile(dir.Path), ["lr=0.01"]));
         var e = Assert.ThrowsAny<MaskLabInputException>(() => new Sweep(changed, outDir).Run(spec));
         Assert.Contains("lr=", e.Message);
+    }
+
+    [Fact]
+    public void ADivergingRunIsRecordedAsFailedAndTheSweepGoesOn()
+    {
+        using var dir = new TempDir();
+        var file = Path.Combine(dir.Path, "diverging.yaml");
+        File.WriteAllText(file, $"""
+            base:
+              model: baseline
+              image_size: 24x32
+              batch_size: 16
+              warmup_epochs: 0
+              threads: 2
+              epochs: 1
+              data: {TinySynthetic.Root}
+            seeds: [1]
+            runs:
+              - {"{lr: 1e30}"}
+              - {"{lr: 0.001}"}
+            """);
+        var spec = SweepSpec.Load(file);
+        var plan = Sweep.Expand(spec);
+        var outDir = Path.Combine(dir.Path, "out");
+
+        var rows = new Sweep(plan, outDir).Run(spec);
+        Assert.Equal(2, rows.Count);
+        Assert.Contains("loss became", rows[0].Failure);
+        Assert.Null(rows[1].Failure);
+        Assert.InRange(rows[1].MacroF1, 0, 1);
+        var md = File.ReadAllText(Path.Combine(outDir, Sweep.SummaryFile));
+        Assert.Contains("1 failed", md);
+        Assert.Contains(plan.Runs[0].Name, md);
+
+        // The verb retries the failed run, skips the finished one, and exits 1 naming the failure after the table.
+        var r = CliHarness.Run("sweep", "--config", file, "--out", outDir);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("finished, skipped", r.Stdout);
+        Assert.Contains("val macro F1 over seeds", r.Stdout);
+        Assert.Contains("1 of 2 runs failed", r.Stderr);
     }
 
     [Fact]

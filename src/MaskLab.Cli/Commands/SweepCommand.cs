@@ -21,6 +21,9 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
         [CommandOption("-s|--set <KEY=VALUE>"), Description("Override a base config key for every run, repeatable (applied after the file's set)")]
         public string[] Set { get; init; } = [];
 
+        [CommandOption("--tta"), Description("Where the data has an eval/ folder, average the flipped view when each run predicts it")]
+        public bool Tta { get; init; }
+
         [CommandOption("--dry-run"), Description("List the runs and whether each is finished, unfinished or not started; train nothing")]
         public bool DryRun { get; init; }
     }
@@ -47,7 +50,7 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
         var observer = new SweepView();
         try
         {
-            var rows = TrainingView.Run(() => new Sweep(plan, s.Out, TrainingView.Observer, observer).Run(spec, cts.Token));
+            var rows = TrainingView.Run(() => new Sweep(plan, s.Out, TrainingView.Observer, observer, s.Tta).Run(spec, cts.Token));
             var summary = Sweep.Summarize(rows);
             var (header, body) = Sweep.SummaryTable(plan.VariedKeys, summary);
             var table = new Table().Border(TableBorder.Rounded).Title("[bold]val macro F1 over seeds (mean ± std)[/]");
@@ -56,15 +59,14 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
             AnsiConsole.Write(table);
             AnsiConsole.MarkupLine($"[grey]≈ best: within the seed spread of the best (best mean - mean <= best std + own std)[/]");
             AnsiConsole.MarkupLine($"sweep: [bold]{Cli.Esc(Path.GetFullPath(s.Out))}[/] (results.csv, summary.md, sweep.yaml, one run directory per run)");
+            var failed = rows.Where(r => r.Failure is not null).ToList();
+            if (failed.Count > 0)
+                return Cli.Fail($"{failed.Count} of {plan.Runs.Count} runs failed ({string.Join("; ", failed.Select(f => $"{f.Name}: {f.Failure}"))}); the table holds the others, and running the same command again retries the failed ones", 1);
             return 0;
         }
         catch (OperationCanceledException)
         {
             return Cli.Fail($"interrupted after {observer.Finished} of {plan.Runs.Count} runs; continue with ./masklab sweep --config {s.Config} --out {s.Out}", 130);
-        }
-        catch (TrainingStoppedException e)
-        {
-            return Cli.Fail($"run {observer.Current}: {e.Message}", 1);
         }
         catch (BadImagesException e)
         {
@@ -98,7 +100,14 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
         {
             Finished++;
             if (!skipped)
-                AnsiConsole.MarkupLine($"  val macro F1 [bold]{summary.BestValMacroF1:F4}[/] at epoch {summary.BestEpoch}, {summary.TrainSeconds:F0} s");
+                AnsiConsole.MarkupLine($"  val macro F1 [bold]{summary.BestValMacroF1:F4}[/] at epoch {summary.BestEpoch}, {summary.TrainSeconds:F0} s"
+                    + (summary.EvalMacroF1 is { } e ? $"; eval macro F1 [bold]{e:F4}[/]" : ""));
+        }
+
+        public void RunFailed(SweepRun run, int index, int total, string reason)
+        {
+            Finished++;
+            AnsiConsole.MarkupLine($"  [red]failed:[/] {Cli.Esc(reason)}; the sweep goes on");
         }
     }
 }

@@ -83,26 +83,16 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             }
 
             // The main job: where the data has an eval/ folder, write its submission and score it if answers exist.
-            var location = MaskLab.Data.DataLocator.Locate(summary.Data!);
-            if (location.EvalDir is { } evalDir)
+            var (scored, result) = TrainingView.Run(() => EvalSet.PredictRun(run, summary, s.Tta, TrainingView.PredictProgress, cts.Token));
+            summary = scored;
+            if (result is not null)
             {
-                var trainedRuns = CrossValidation.ExpandRuns([run.Path]).Select(TrainedRun.Load).ToList();
-                EvalSet.Result result;
-                try { result = TrainingView.Predict(trainedRuns, evalDir, run.SubmissionFile, s.Tta, cts.Token); }
-                finally { foreach (var t in trainedRuns) t.Dispose(); }
                 AnsiConsole.MarkupLine($"submission: [bold]{Cli.Esc(run.SubmissionFile)}[/] ({result.Answers.Length} rows)");
                 if (result.Score is { } score)
                 {
                     AnsiConsole.MarkupLine("[bold]eval set (answers.csv)[/]");
                     EvaluationView.Write(score);
-                    summary = summary with
-                    {
-                        EvalMacroF1 = score.MacroF1, EvalAccuracy = score.Accuracy, EvalMaskF1 = score.MaskF1,
-                        EvalGenderF1 = score.GenderF1, EvalAgeF1 = score.AgeF1, Submission = run.SubmissionFile,
-                    };
                 }
-                else summary = summary with { Submission = run.SubmissionFile };
-                RunDirectory.WriteJsonAtomic(run.SummaryFile, summary);
             }
             if (s.Json) Cli.WriteJsonLine(summary);
             return 0;

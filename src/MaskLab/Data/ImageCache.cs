@@ -181,3 +181,11 @@ public sealed class ImageCache
 
     static string Key(string path) => Path.GetFullPath(path);
 }
+
+/// <summary>One <see cref="ImageCache"/> per input size, so that runs of the same size decode each photo once.</summary>
+public sealed class ImageCaches
+{
+    readonly ConcurrentDictionary<ImageSize, ImageCache> _bySize = new();
+
+    public ImageCache For(ImageSize size) => _bySize.GetOrAdd(size, s => new ImageCache(s.Width, s.Height));
+}

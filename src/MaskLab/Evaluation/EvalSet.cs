@@ -13,11 +13,11 @@ public static class EvalSet
     /// </summary>
     public static Result Predict(IReadOnlyList<TrainedRun> runs, string evalDir, string outFile, bool tta,
         IReadOnlyList<double>? weights = null, IProgress<(int Done, int Total)>? progress = null, CancellationToken ct = default,
-        Vote vote = Vote.Soft)
+        Vote vote = Vote.Soft, ImageCaches? caches = null)
     {
         var images = CompetitionLayout.ReadEval(evalDir);
         var samples = images.Select(i => new Sample(i.Path, 0, i.ImageId)).ToArray();
-        var probs = Ensemble.Combine(runs, samples, tta, weights, vote, progress, ct);
+        var probs = Ensemble.Combine(runs, samples, tta, weights, vote, progress, ct, caches);
         var answers = Metrics.Argmax(probs);
         Submission.Write(outFile, images.Select(i => i.ImageId).ToArray(), answers);
 
@@ -26,6 +26,31 @@ public static class EvalSet
         if (File.Exists(answersFile)) score = Scoring.Score(outFile, answersFile);
         return new Result(images, answers, probs, score);
     }
+
+    /// <summary>
+    /// The last step of a training run (the main job, and every run of a sweep): where the run's data has an eval/
+    /// folder, predict it with the run (every fold of a k-fold run, soft-voted), write RUNDIR/submission.csv, and,
+    /// where answers.csv exists, put the eval scores into summary.json. Returns the summary as written, and the
+    /// prediction (null when the data has no eval/).
+    /// </summary>
+    public static (Training.TrainSummary Summary, Result? Result) PredictRun(Training.RunDirectory run, Training.TrainSummary summary,
+        bool tta, IProgress<(int Done, int Total)>? progress = null, CancellationToken ct = default, ImageCaches? caches = null)
+    {
+        if (summary.Data is null || DataLocator.Locate(summary.Data).EvalDir is not { } evalDir) return (summary, null);
+        var trainedRuns = Training.CrossValidation.ExpandRuns([run.Path]).Select(TrainedRun.Load).ToList();
+        Result result;
+        try { result = Predict(trainedRuns, evalDir, run.SubmissionFile, tta, progress: progress, ct: ct, caches: caches); }
+        finally { foreach (var t in trainedRuns) t.Dispose(); }
+        summary = result.Score is { } score
+            ? summary with
+            {
+                EvalMacroF1 = score.MacroF1, EvalAccuracy = score.Accuracy, EvalMaskF1 = score.MaskF1,
+                EvalGenderF1 = score.GenderF1, EvalAgeF1 = score.AgeF1, Submission = run.SubmissionFile,
+            }
+            : summary with { Submission = run.SubmissionFile };
+        Training.RunDirectory.WriteJsonAtomic(run.SummaryFile, summary);
+        return (summary, result);
+    }
 }
 
 /// <summary>Combines several trained runs' probabilities.</summary>
@@ -33,7 +58,8 @@ public static class Ensemble
 {
     /// <summary>Each run's probabilities over the samples (flip-averaged with <paramref name="tta"/>), combined by <see cref="Combine(IReadOnlyList{float[,]}, IReadOnlyList{double}?, Vote)"/>.</summary>
     public static float[,] Combine(IReadOnlyList<TrainedRun> runs, IReadOnlyList<Sample> samples, bool tta,
-        IReadOnlyList<double>? weights, Vote vote, IProgress<(int Done, int Total)>? progress = null, CancellationToken ct = default)
+        IReadOnlyList<double>? weights, Vote vote, IProgress<(int Done, int Total)>? progress = null, CancellationToken ct = default,
+        ImageCaches? caches = null)
     {
         if (runs.Count == 0) throw new ArgumentException("no runs to ensemble");
         if (weights is not null && weights.Count != runs.Count)
@@ -44,13 +70,11 @@ public static class Ensemble
                 throw new MaskLabInputException($"run '{r.Directory.Path}' has {r.Summary.Classes} classes, the first run has {classes}");
 
         int batchesPerRun = (samples.Count + Training.Trainer.EvalBatchSize - 1) / Training.Trainer.EvalBatchSize, done = 0;
+        // The folds of a k-fold run share one input size: decode the photos once for all of them.
+        caches ??= new ImageCaches();
         var each = new List<float[,]>();
         foreach (var run in runs)
-        {
-            var size = run.Config.Size;
-            var cache = new ImageCache(size.Width, size.Height);
-            each.Add(run.Probabilities(samples, cache, tta, _ => progress?.Report((++done, batchesPerRun * runs.Count)), ct));
-        }
+            each.Add(run.Probabilities(samples, caches.For(run.Config.Size), tta, _ => progress?.Report((++done, batchesPerRun * runs.Count)), ct));
         return Combine(each, weights, vote);
     }
 

@@ -156,9 +156,17 @@ public sealed record SweepPlan(IReadOnlyList<string> VariedKeys, IReadOnlyList<S
     }
 }
 
-/// <summary>One finished run, as results.csv holds it.</summary>
+/// <summary>
+/// One run that ended, as results.csv holds it: its best validation scores, its eval-set scores where the data has
+/// eval answers, or, for a run that stopped on a non-finite loss, the reason in <see cref="Failure"/>.
+/// </summary>
 public sealed record SweepRow(int SettingIndex, IReadOnlyList<string> Values, int Seed, string Name,
-    double MacroF1, double? MaskF1, double? GenderF1, double? AgeF1, int BestEpoch, double Seconds, double ImagesPerSecond);
+    double MacroF1, double? MaskF1, double? GenderF1, double? AgeF1, int BestEpoch, double Seconds, double ImagesPerSecond,
+    double? EvalMacroF1 = null, double? EvalMaskF1 = null, double? EvalGenderF1 = null, double? EvalAgeF1 = null, string? Failure = null)
+{
+    public static SweepRow Failed(SweepRun run, IReadOnlyList<string> values, string reason) =>
+        new(run.SettingIndex, values, run.Seed, run.Name, double.NaN, null, null, null, 0, 0, 0, Failure: reason);
+}
 
 public enum SweepMark { None, Best, WithinSpread }
 
@@ -172,7 +180,7 @@ public readonly record struct MeanStd(double Mean, double Std, int N)
 
 /// <summary>One row of summary.md: a setting over its seeds.</summary>
 public sealed record SettingSummary(int SettingIndex, IReadOnlyList<string> Values, int Seeds,
-    MeanStd MacroF1, MeanStd? MaskF1, MeanStd? GenderF1, MeanStd? AgeF1, double Seconds, SweepMark Mark);
+    MeanStd MacroF1, MeanStd? MaskF1, MeanStd? GenderF1, MeanStd? AgeF1, double Seconds, SweepMark Mark, MeanStd? EvalMacroF1 = null);
 
 public enum RunState { NotStarted, Unfinished, Finished }
 
@@ -181,6 +189,7 @@ public interface ISweepObserver
 {
     void RunStarting(SweepRun run, int index, int total, RunState state) { }
     void RunFinished(SweepRun run, int index, int total, TrainSummary summary, bool skipped) { }
+    void RunFailed(SweepRun run, int index, int total, string reason) { }
 }
 
 /// <summary>
@@ -188,7 +197,13 @@ public interface ISweepObserver
 /// results.csv and summary.md after every run. Started again on the same folder it skips finished runs,
 /// resumes the unfinished one from its last checkpoint and starts the rest.
 /// </summary>
-public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? observer = null, ISweepObserver? sweepObserver = null)
+/// <remarks>
+/// Where the data has an eval/ folder each run also predicts it (<paramref name="tta"/>: with the flipped view) and
+/// is scored on answers.csv, so a table can set validation against photos of people no run has seen. A run whose
+/// loss stops being finite is recorded as failed and the sweep goes on: one diverging setting must not cost the rest.
+/// </remarks>
+public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? observer = null, ISweepObserver? sweepObserver = null,
+    bool tta = false)
 {
     public const string SweepFile = "sweep.yaml";
     public const string ResultsFile = "results.csv";
@@ -285,12 +300,12 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
     /// </summary>
     public static IReadOnlyList<SettingSummary> Summarize(IReadOnlyList<SweepRow> rows)
     {
-        var settings = rows.GroupBy(r => r.SettingIndex).Select(g =>
+        var settings = rows.Where(r => r.Failure is null).GroupBy(r => r.SettingIndex).Select(g =>
         {
             var list = g.ToList();
             return new SettingSummary(g.Key, list[0].Values, list.Count, Stats(list.Select(r => r.MacroF1).ToList()),
                 Optional(list, r => r.MaskF1), Optional(list, r => r.GenderF1), Optional(list, r => r.AgeF1),
-                list.Average(r => r.Seconds), SweepMark.None);
+                list.Average(r => r.Seconds), SweepMark.None, Optional(list, r => r.EvalMacroF1));
         }).OrderByDescending(s => s.MacroF1.Mean).ThenBy(s => s.SettingIndex).ToList();
         if (settings.Count == 0) return settings;
 
@@ -320,17 +335,22 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
     static string Csv(string field) =>
         field.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? $"\"{field.Replace("\"", "\"\"")}\"" : field;
 
-    /// <summary>results.csv: one row per finished run.</summary>
+    /// <summary>results.csv: one row per run that ended; a failed run has empty scores and its reason in the last column.</summary>
     public static string ResultsCsv(IReadOnlyList<string> variedKeys, IReadOnlyList<SweepRow> rows)
     {
         var sb = new StringBuilder();
         sb.Append(string.Join(",", new[] { "run" }.Concat(variedKeys).Concat(["seed", "best_val_macro_f1", "best_val_mask_f1",
-            "best_val_gender_f1", "best_val_age_f1", "best_epoch", "train_seconds", "train_images_per_second"]).Select(Csv))).Append('\n');
+            "best_val_gender_f1", "best_val_age_f1", "best_epoch", "train_seconds", "train_images_per_second",
+            "eval_macro_f1", "eval_mask_f1", "eval_gender_f1", "eval_age_f1", "failure"]).Select(Csv))).Append('\n');
         foreach (var r in rows)
         {
-            sb.Append(string.Join(",", new[] { r.Name }.Concat(r.Values).Concat([r.Seed.ToString(CultureInfo.InvariantCulture),
-                F(r.MacroF1), F(r.MaskF1), F(r.GenderF1), F(r.AgeF1), r.BestEpoch.ToString(CultureInfo.InvariantCulture),
-                F(r.Seconds), F(r.ImagesPerSecond)]).Select(Csv))).Append('\n');
+            string[] scores = r.Failure is null
+                ? [F(r.MacroF1), F(r.MaskF1), F(r.GenderF1), F(r.AgeF1), r.BestEpoch.ToString(CultureInfo.InvariantCulture),
+                    F(r.Seconds), F(r.ImagesPerSecond)]
+                : ["", "", "", "", "", "", ""];
+            sb.Append(string.Join(",", new[] { r.Name }.Concat(r.Values).Append(r.Seed.ToString(CultureInfo.InvariantCulture))
+                .Concat(scores).Concat([F(r.EvalMacroF1), F(r.EvalMaskF1), F(r.EvalGenderF1), F(r.EvalAgeF1), r.Failure ?? ""])
+                .Select(Csv))).Append('\n');
         }
         return sb.ToString();
     }
@@ -338,26 +358,40 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
     /// <summary>The table of summary.md (and of the terminal): header cells, then one row per setting.</summary>
     public static (string[] Header, List<string[]> Rows) SummaryTable(IReadOnlyList<string> variedKeys, IReadOnlyList<SettingSummary> settings)
     {
-        var header = variedKeys.Concat(["seeds", "val macro F1", "mask F1", "gender F1", "age F1", "s / run", "vs best"]).ToArray();
+        // The eval column appears only where some run was scored on eval answers.
+        bool eval = settings.Any(s => s.EvalMacroF1 is not null);
+        var header = variedKeys.Concat(["seeds", "val macro F1", "mask F1", "gender F1", "age F1"])
+            .Concat(eval ? ["eval macro F1"] : []).Concat(["s / run", "vs best"]).ToArray();
         var rows = settings.Select(s => s.Values.Concat([s.Seeds.ToString(CultureInfo.InvariantCulture), s.MacroF1.ToString(),
-            s.MaskF1?.ToString() ?? "", s.GenderF1?.ToString() ?? "", s.AgeF1?.ToString() ?? "",
-            s.Seconds.ToString("F0", CultureInfo.InvariantCulture), MarkText(s.Mark)]).ToArray()).ToList();
+            s.MaskF1?.ToString() ?? "", s.GenderF1?.ToString() ?? "", s.AgeF1?.ToString() ?? ""])
+            .Concat(eval ? [s.EvalMacroF1?.ToString() ?? ""] : [])
+            .Concat([s.Seconds.ToString("F0", CultureInfo.InvariantCulture), MarkText(s.Mark)]).ToArray()).ToList();
         return (header, rows);
     }
 
-    public static string SummaryMarkdown(IReadOnlyList<string> variedKeys, IReadOnlyList<SettingSummary> settings, int plannedRuns)
+    public static string SummaryMarkdown(IReadOnlyList<string> variedKeys, IReadOnlyList<SettingSummary> settings, int plannedRuns,
+        IReadOnlyList<SweepRow>? failed = null)
     {
         var (header, rows) = SummaryTable(variedKeys, settings);
         var sb = new StringBuilder();
         int done = settings.Sum(s => s.Seeds);
         sb.Append("# Sweep summary\n\n");
-        sb.Append($"{done} of {plannedRuns} runs finished. Best validation macro F1 per run, mean ± sample standard deviation over seeds; ");
+        sb.Append($"{done} of {plannedRuns} runs finished{(failed is { Count: > 0 } ? $", {failed.Count} failed (listed below, left out of the table)" : "")}. ");
+        sb.Append("Best validation macro F1 per run, mean ± sample standard deviation over seeds; ");
         sb.Append("settings from best to worst mean. `≈ best`: the difference from the best mean is within the seed spread ");
-        sb.Append("(best mean - mean <= best std + own std); with one seed no setting is marked.\n\n");
+        sb.Append("(best mean - mean <= best std + own std); with one seed no setting is marked.");
+        if (settings.Any(s => s.EvalMacroF1 is not null))
+            sb.Append(" `eval macro F1`: each run's submission for the eval/ photos (people no run trained or validated on), scored on answers.csv.");
+        sb.Append("\n\n");
         static string Cell(string c) => c.Replace("|", "\\|");
         sb.Append("| ").Append(string.Join(" | ", header.Select(Cell))).Append(" |\n");
         sb.Append("|").Append(string.Concat(header.Select(_ => "---|"))).Append('\n');
         foreach (var row in rows) sb.Append("| ").Append(string.Join(" | ", row.Select(Cell))).Append(" |\n");
+        if (failed is { Count: > 0 })
+        {
+            sb.Append("\n## Failed runs\n\n");
+            foreach (var f in failed) sb.Append($"- `{f.Name}`: {f.Failure}\n");
+        }
         return sb.ToString();
     }
 
@@ -385,6 +419,8 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
 
         var rows = new List<SweepRow>();
         var loaded = new Dictionary<string, TrainingData>();
+        var evalCaches = new Data.ImageCaches();
+        var predicting = new SyncProgress<(int Done, int Total)>(p => observer.Progress("predicting eval", p.Done, p.Total));
         for (int i = 0; i < plan.Runs.Count; i++)
         {
             ct.ThrowIfCancellationRequested();
@@ -395,7 +431,13 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
             sweepObserver.RunStarting(run, i, plan.Runs.Count, state);
 
             TrainSummary summary;
-            if (state == RunState.Finished) summary = dir.ReadSummary()!;
+            if (state == RunState.Finished)
+            {
+                summary = dir.ReadSummary()!;
+                // A run finished before it was scored (killed while predicting) is scored now.
+                if (summary.Submission is null)
+                    summary = Evaluation.EvalSet.PredictRun(dir, summary, tta, predicting, ct, evalCaches).Summary;
+            }
             else
             {
                 var c = run.Config;
@@ -406,12 +448,24 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
                 if (!loaded.TryGetValue(key, out var photos)) loaded[key] = photos = TrainingData.Load(c, observer, ct);
                 var data = photos.Resplit(c);
                 data.WriteSplit(dir.SplitFile);
-                summary = new Trainer(c, dir, observer).Train(data, ct, resume: state == RunState.Unfinished);
+                try
+                {
+                    summary = new Trainer(c, dir, observer).Train(data, ct, resume: state == RunState.Unfinished);
+                }
+                catch (TrainingStoppedException e)
+                {
+                    rows.Add(SweepRow.Failed(run, plan.ValuesOf(run), e.Message));
+                    WriteReports(rows);
+                    sweepObserver.RunFailed(run, i, plan.Runs.Count, e.Message);
+                    continue;
+                }
+                summary = Evaluation.EvalSet.PredictRun(dir, summary, tta, predicting, ct, evalCaches).Summary;
             }
 
             rows.Add(new SweepRow(run.SettingIndex, plan.ValuesOf(run), run.Seed, run.Name, summary.BestValMacroF1,
                 summary.BestValMaskF1, summary.BestValGenderF1, summary.BestValAgeF1, summary.BestEpoch,
-                summary.TrainSeconds, summary.TrainImagesPerSecond));
+                summary.TrainSeconds, summary.TrainImagesPerSecond,
+                summary.EvalMacroF1, summary.EvalMaskF1, summary.EvalGenderF1, summary.EvalAgeF1));
             WriteReports(rows);
             sweepObserver.RunFinished(run, i, plan.Runs.Count, summary, state == RunState.Finished);
         }
@@ -421,7 +475,8 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
     void WriteReports(IReadOnlyList<SweepRow> rows)
     {
         RunDirectory.WriteAllTextAtomic(Path.Combine(OutDir, ResultsFile), ResultsCsv(plan.VariedKeys, rows));
-        RunDirectory.WriteAllTextAtomic(Path.Combine(OutDir, SummaryFile), SummaryMarkdown(plan.VariedKeys, Summarize(rows), plan.Runs.Count));
+        RunDirectory.WriteAllTextAtomic(Path.Combine(OutDir, SummaryFile),
+            SummaryMarkdown(plan.VariedKeys, Summarize(rows), plan.Runs.Count, rows.Where(r => r.Failure is not null).ToList()));
     }
 
     /// <summary>A run folder trained with another config (the sweep file changed) must not be skipped or resumed as if it were this run.</summary>
