@@ -38,6 +38,7 @@ def main():
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--profile", action="store_true", help="also report median ms per phase of the training step")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -53,15 +54,26 @@ def main():
 
     model.train()
     train = []
+    phases = {"zero grad": [], "forward": [], "loss": [], "backward": [], "optimiser": []}
     for i in range(a.warmup + a.steps):
         t = time.perf_counter()
+        marks = [t]
         opt.zero_grad()
+        marks.append(time.perf_counter())
         with autocast():
-            loss = F.cross_entropy(model(x), y)
+            logits = model(x)
+            marks.append(time.perf_counter())
+            loss = F.cross_entropy(logits, y)
+            loss.item()
+            marks.append(time.perf_counter())
         loss.backward()
+        marks.append(time.perf_counter())
         opt.step()
+        marks.append(time.perf_counter())
         if i >= a.warmup:
             train.append(time.perf_counter() - t)
+            for (name, times), t0, t1 in zip(phases.items(), marks, marks[1:]):
+                times.append(t1 - t0)
 
     model.eval()
     infer = []
@@ -72,11 +84,13 @@ def main():
             if i >= a.warmup:
                 infer.append(time.perf_counter() - t)
 
+    extra = {"phases_ms": {k: 1000 * statistics.median(v) for k, v in phases.items()}} if a.profile else {}
     print(json.dumps({
         "model": a.model, "image_size": a.size, "batch": a.batch, "precision": a.precision,
         "threads": torch.get_num_threads(), "torch": torch.__version__,
         "train_images_per_second": a.batch / statistics.median(train),
         "infer_images_per_second": a.batch / statistics.median(infer),
+        **extra,
     }))
 
 

@@ -37,6 +37,7 @@ public class MixedPrecisionCliTests
         Assert.Equal("bf16", json.RootElement.GetProperty("precision").GetString());
         Assert.True(json.RootElement.GetProperty("train_images_per_second").GetDouble() > 0);
         Assert.True(json.RootElement.GetProperty("infer_images_per_second").GetDouble() > 0);
+        Assert.True(json.RootElement.GetProperty("peak_memory_mb").GetDouble() > 10);
 
         var bad = CliHarness.Run("bench", "--precision", "fp8");
         Assert.Equal(2, bad.ExitCode);
@@ -44,5 +45,26 @@ public class MixedPrecisionCliTests
         var cuda = CliHarness.Run("train", "--set", "device=cuda");
         Assert.Equal(2, cuda.ExitCode);
         Assert.Contains("cuda", cuda.Stderr);
+    }
+
+    [Theory]
+    [InlineData("fp32", new[] { "zero grad", "forward", "loss", "backward", "optimiser", "dispose" })]
+    [InlineData("bf16", new[] { "zero grad", "forward", "loss", "backward", "grads to fp32", "optimiser", "weights to bf16", "dispose" })]
+    public void BenchProfileSplitsTheStepIntoPhasesThatFitInsideIt(string precision, string[] expected)
+    {
+        var r = CliHarness.Run("bench", "--model", "baseline", "--size", "24x32", "--batch", "4", "--steps", "3", "--warmup", "1",
+            "--precision", precision, "--profile", "--json");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("phase by phase", r.Stdout);
+        using var json = JsonDocument.Parse(r.LastStdoutLine);
+        var phases = json.RootElement.GetProperty("phases_ms").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
+        Assert.Equal(expected, phases.Keys);
+        Assert.All(phases.Values, ms => Assert.True(ms >= 0));
+        // Medians of parts need not add up to the median step exactly, but they cannot exceed it by much.
+        double stepMs = 1000 * 4 / json.RootElement.GetProperty("train_images_per_second").GetDouble();
+        Assert.True(phases.Values.Sum() <= 1.5 * stepMs, $"phases {phases.Values.Sum():F2} ms vs step {stepMs:F2} ms");
+        Assert.True(phases["forward"] > 0 && phases["backward"] > 0);
+        Assert.True(json.RootElement.GetProperty("matmul_ceiling_gflops").GetDouble() > 0);
+        Assert.True(json.RootElement.GetProperty("train_gflops").GetDouble() > 0);
     }
 }

@@ -45,12 +45,11 @@ public class StudyConfigTests
     }
 
     [Fact]
-    public void PrecisionStudyPairsEachModelAtBothPrecisionsOverThreeSeeds()
+    public void PrecisionStudyRunsBothPrecisionsOverThreeSeeds()
     {
         var configs = Expand(Path.Combine(ConfigsDir(), "precision-study.yaml"));
-        foreach (var model in new[] { "resnet18", "vit_tiny_patch16" })
-            foreach (var precision in new[] { "fp32", "bf16" })
-                Assert.Equal(3, configs.Count(c => c.Model == model && c.Precision == precision));
+        foreach (var precision in new[] { "fp32", "bf16" })
+            Assert.Equal(3, configs.Count(c => c.Model == "resnet18" && c.Precision == precision));
     }
 
     [Fact]

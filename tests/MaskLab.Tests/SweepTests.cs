@@ -323,9 +323,13 @@ public class SweepRunTests
         Assert.Contains("1 failed", md);
         Assert.Contains(plan.Runs[0].Name, md);
 
-        // The verb retries the failed run, skips the finished one, and exits 1 naming the failure after the table.
+        Assert.Equal(RunState.Failed, Sweep.StateOf(new RunDirectory(Path.Combine(outDir, plan.Runs[0].Name)), plan.Runs[0].Config));
+
+        // Run again, the verb does not retrain the diverged run (it would diverge at the same batch) or the
+        // finished one, prints the table and exits 1 naming the failure.
         var r = CliHarness.Run("sweep", "--config", file, "--out", outDir);
         Assert.Equal(1, r.ExitCode);
+        Assert.Contains("failed before", r.Stdout);
         Assert.Contains("finished, skipped", r.Stdout);
         Assert.Contains("val macro F1 over seeds", r.Stdout);
         Assert.Contains("1 of 2 runs failed", r.Stderr);

@@ -35,6 +35,9 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         [CommandOption("--pipeline"), Description("Feed training from the real loader (decoded, cached, augmented synthetic photos) instead of random tensors")]
         public bool Pipeline { get; init; }
 
+        [CommandOption("--profile"), Description("Also say where a training step's time goes (phase by phase, .NET GC pauses) and what fraction of the machine's measured matrix-product ceiling training reaches")]
+        public bool Profile { get; init; }
+
         [CommandOption("--json"), Description("Print the result as one JSON line at the end")]
         public bool Json { get; init; }
 
@@ -66,8 +69,12 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
                 return labeled;
             });
             var cache = new ImageCache(size.Width, size.Height);
-            TrainingView.Run(() => cache.Preload(set.Samples.Select(x => x.Path).ToArray(),
-                new SyncProgress<int>(d => TrainingView.Observer.Progress("decoding photos", d, set.Samples.Count)), cancellation));
+            TrainingView.Run(() =>
+            {
+                cache.PreloadAll(set.Samples.Select(x => x.Path).ToArray(),
+                    new SyncProgress<int>(d => TrainingView.Observer.Progress("decoding photos", d, set.Samples.Count)), cancellation);
+                return cache.Count;
+            });
             loader = new BatchLoader(set.Samples, Enumerable.Range(0, set.Samples.Count).ToArray(), x => x.Label, cache,
                 new LoaderOptions(BatchSize: s.Batch, Shuffle: true, Augment: AugmentOptions.Default, Seed: 1, DropLast: true,
                     Width: size.Width, Height: size.Height));
@@ -75,20 +82,47 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
 
         int total = 2 * (s.Steps + s.Warmup);
         var result = TrainingView.Run(() => Throughput.Measure(s.Model, size, s.Batch, s.Steps, s.Warmup, loader,
-            new SyncProgress<int>(d => TrainingView.Observer.Progress($"timing {s.Model}", d, total)), s.Precision));
+            new SyncProgress<int>(d => TrainingView.Observer.Progress($"timing {s.Model}", d, total)), s.Precision, s.Profile));
 
         var table = new Table().Border(TableBorder.Rounded)
             .Title($"[bold]{Cli.Esc(s.Model)}[/] {size} batch {s.Batch} {result.Precision}, {result.Threads} threads, {result.Source}");
         table.AddColumn("").AddColumn(new TableColumn("images/s (median)").RightAligned()).AddColumn(new TableColumn("step ms (median)").RightAligned());
         table.AddRow("train", $"{result.TrainImagesPerSecond:F1}", $"{1000 * Throughput.Median(result.TrainStepSeconds):F1}");
         table.AddRow("inference", $"{result.InferImagesPerSecond:F1}", $"{1000 * Throughput.Median(result.InferStepSeconds):F1}");
+        if (PeakMemory.Megabytes() is { } peak) table.Caption($"peak resident memory of the process: {peak:F0} MiB");
         AnsiConsole.Write(table);
+
+        double? trainGflops = null, ceiling = null;
+        if (s.Profile)
+        {
+            double stepMs = 1000 * Throughput.Median(result.TrainStepSeconds);
+            var phases = new Table().Border(TableBorder.Rounded).Title("[bold]training step, phase by phase (median ms)[/]");
+            phases.AddColumn("phase").AddColumn(new TableColumn("ms").RightAligned()).AddColumn(new TableColumn("share of step").RightAligned());
+            foreach (var (phase, seconds) in result.Phases)
+                phases.AddRow(phase, $"{1000 * seconds:F1}", $"{100 * 1000 * seconds / stepMs:F1} %");
+            phases.AddRow("[grey](of which .NET GC pauses)[/]", $"{1000 * result.GcPauseSecondsPerStep:F2}", $"{100 * 1000 * result.GcPauseSecondsPerStep / stepMs:F1} %");
+            phases.AddRow("[grey]whole step[/]", $"[grey]{stepMs:F1}[/]", "[grey]100 %[/]");
+            AnsiConsole.Write(phases);
+
+            long macs;
+            using (var model = Models.ModelRegistry.Create(s.Model, new Models.ModelSpec(MaskLab.Data.TaskClasses.Count, size.Width, size.Height)))
+                macs = Models.ModelStats.ForwardMacs(model, size.Width, size.Height);
+            trainGflops = result.TrainImagesPerSecond * Throughput.TrainFlopsPerImage(macs) / 1e9;
+            ceiling = Throughput.MatmulGflops(s.Precision == "bf16" ? TorchSharp.torch.ScalarType.BFloat16 : TorchSharp.torch.ScalarType.Float32);
+            AnsiConsole.MarkupLine($"training does {trainGflops:F0} GFLOP/s (3 x 2 x {macs / 1e9:F3} G multiply-accumulates per image) = "
+                + $"[bold]{100 * trainGflops / ceiling:F0} %[/] of the {ceiling:F0} GFLOP/s a 2048³ {result.Precision} matrix product reaches here; "
+                + $"{result.GcCollections} GC collections in the timed steps");
+        }
         if (s.Json)
             Cli.WriteJsonLine(new
             {
                 model = result.Model, image_size = result.ImageSize, batch = result.Batch, precision = result.Precision,
                 threads = result.Threads, source = result.Source,
                 train_images_per_second = result.TrainImagesPerSecond, infer_images_per_second = result.InferImagesPerSecond,
+                phases_ms = s.Profile ? result.Phases.ToDictionary(p => p.Phase, p => 1000 * p.MedianSeconds) : null,
+                gc_pause_ms_per_step = s.Profile ? 1000 * result.GcPauseSecondsPerStep : (double?)null,
+                train_gflops = trainGflops, matmul_ceiling_gflops = ceiling,
+                peak_memory_mb = PeakMemory.Megabytes(),
             });
         return 0;
     }

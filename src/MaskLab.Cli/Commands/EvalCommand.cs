@@ -38,9 +38,8 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         var cache = new ImageCache(size.Width, size.Height);
         var probs = TrainingView.Run(() =>
         {
-            var bad = cache.Preload(set.Samples.Select(x => x.Path).ToArray(),
+            cache.PreloadAll(set.Samples.Select(x => x.Path).ToArray(),
                 new SyncProgress<int>(d => TrainingView.Observer.Progress("decoding photos", d, set.Samples.Count)), cancellation);
-            if (bad.Count > 0) throw new MaskLabInputException($"{bad.Count} unreadable image(s), first {bad[0].Path}: {bad[0].Reason}");
             int batches = (set.Samples.Count + Training.Trainer.EvalBatchSize - 1) / Training.Trainer.EvalBatchSize;
             return run.Probabilities(set.Samples, cache, s.Tta, b => TrainingView.Observer.Progress("predicting", b, batches), cancellation);
         });

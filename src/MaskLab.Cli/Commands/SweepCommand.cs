@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using MaskLab.Data;
 using MaskLab.Training;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -61,7 +62,7 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
             AnsiConsole.MarkupLine($"sweep: [bold]{Cli.Esc(Path.GetFullPath(s.Out))}[/] (results.csv, summary.md, sweep.yaml, one run directory per run)");
             var failed = rows.Where(r => r.Failure is not null).ToList();
             if (failed.Count > 0)
-                return Cli.Fail($"{failed.Count} of {plan.Runs.Count} runs failed ({string.Join("; ", failed.Select(f => $"{f.Name}: {f.Failure}"))}); the table holds the others, and running the same command again retries the failed ones", 1);
+                return Cli.Fail($"{failed.Count} of {plan.Runs.Count} runs failed ({string.Join("; ", failed.Select(f => $"{f.Name}: {f.Failure}"))}); the table holds the others. To retry one with other settings, change the sweep file; to retry as it is, delete its run folder", 1);
             return 0;
         }
         catch (OperationCanceledException)
@@ -90,6 +91,7 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
             var what = state switch
             {
                 RunState.Finished => "[grey]finished, skipped[/]",
+                RunState.Failed => "[red]failed before[/] [grey](failure.txt), skipped; delete its folder to retry[/]",
                 RunState.Unfinished => "[yellow]resuming[/]",
                 _ => "starting",
             };

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using MaskLab.Data;
 using MaskLab.Evaluation;
 using MaskLab.Training;
 using Spectre.Console;

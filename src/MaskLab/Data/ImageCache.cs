@@ -76,6 +76,17 @@ public sealed class ImageCache
     }
 
     /// <summary>
+    /// <see cref="Preload"/> for work that cannot go on without every photo (evaluation, prediction, benchmarks):
+    /// throws <see cref="BadImagesException"/> listing the unreadable ones, with <paramref name="advice"/>.
+    /// </summary>
+    public void PreloadAll(IReadOnlyList<string> paths, IProgress<int>? progress = null, CancellationToken cancellationToken = default,
+        string advice = "fix or remove them")
+    {
+        var bad = Preload(paths, progress, cancellationToken);
+        if (bad.Count > 0) throw new BadImagesException(bad, advice);
+    }
+
+    /// <summary>
     /// Decodes every path not yet cached, in parallel on all cores, and caches the good ones. Returns every bad
     /// file with its reason, in the order given, so that a run can fail before training and list them all, or
     /// skip them. Past the budget, images are still decoded (to find bad ones) but not kept.
@@ -188,4 +199,11 @@ public sealed class ImageCaches
     readonly ConcurrentDictionary<ImageSize, ImageCache> _bySize = new();
 
     public ImageCache For(ImageSize size) => _bySize.GetOrAdd(size, s => new ImageCache(s.Width, s.Height));
+}
+
+/// <summary>Images that cannot be read: the message names the first and says what to do; <see cref="Bad"/> lists them all.</summary>
+public sealed class BadImagesException(IReadOnlyList<(string Path, string Reason)> bad, string advice)
+    : MaskLabInputException($"{bad.Count} unreadable image(s), first {bad[0].Path}: {bad[0].Reason}; {advice}")
+{
+    public IReadOnlyList<(string Path, string Reason)> Bad { get; } = bad;
 }

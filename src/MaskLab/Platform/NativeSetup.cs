@@ -11,7 +11,21 @@ public static class NativeSetup
     [DllImport("libc", EntryPoint = "mallopt")]
     static extern int Mallopt(int param, int value);
 
+    [DllImport("libc", EntryPoint = "malloc_trim")]
+    static extern int MallocTrim(nuint pad);
+
     static int _done;
+
+    /// <summary>
+    /// Hands the heap's free memory back to the system. The thresholds set in <see cref="Initialize"/> keep freed
+    /// buffers for reuse, which is right within a run but keeps a finished run's memory resident for the next.
+    /// </summary>
+    public static void ReleaseFreeMemory()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        try { MallocTrim(0); }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { /* not glibc */ }
+    }
 
     /// <summary>
     /// With glibc's defaults each training step unmaps and remaps the large activation buffers, which made

@@ -48,31 +48,48 @@ public sealed class Bf16TrainStep : ITrainStep
         work.train();
     }
 
+    public StepPhases? Phases { get; set; }
+
     public float Run(Tensor images, Tensor target)
     {
-        using var scope = NewDisposeScope();
-        work.zero_grad();
-        optimizer.zero_grad();
-        var logits = work.call(images.to_type(ScalarType.BFloat16));
-        var loss = head.Loss(logits.to_type(ScalarType.Float32), target);
-        float value = loss.item<float>();
-        if (!float.IsFinite(value)) return value;
-        loss.backward();
-        using (no_grad())
+        Phases?.Begin();
+        float value;
+        using (var scope = NewDisposeScope())
         {
-            foreach (var (m, w) in parameters)
+            work.zero_grad();
+            optimizer.zero_grad();
+            Phases?.Mark("zero grad");
+            var logits = work.call(images.to_type(ScalarType.BFloat16));
+            Phases?.Mark("forward");
+            var loss = head.Loss(logits.to_type(ScalarType.Float32), target);
+            value = loss.item<float>();
+            Phases?.Mark("loss");
+            if (float.IsFinite(value))
             {
-                if (w.grad is not { } g) continue;
-                if (m.grad is { } mg) mg.copy_(g);
-                else m.grad = g.to_type(ScalarType.Float32);
+                loss.backward();
+                Phases?.Mark("backward");
+                using (no_grad())
+                {
+                    foreach (var (m, w) in parameters)
+                    {
+                        if (w.grad is not { } g) continue;
+                        if (m.grad is { } mg) mg.copy_(g);
+                        else m.grad = g.to_type(ScalarType.Float32);
+                    }
+                }
+                Phases?.Mark("grads to fp32");
+                optimizer.step();
+                Phases?.Mark("optimiser");
+                using (no_grad())
+                {
+                    foreach (var (m, w) in parameters) w.copy_(m);
+                    foreach (var (m, w) in statistics) m.copy_(w);
+                }
+                Phases?.Mark("weights to bf16");
             }
         }
-        optimizer.step();
-        using (no_grad())
-        {
-            foreach (var (m, w) in parameters) w.copy_(m);
-            foreach (var (m, w) in statistics) m.copy_(w);
-        }
+        Phases?.Mark("dispose");
+        Phases?.End();
         return value;
     }
 

@@ -18,9 +18,3 @@ public sealed class SilentObserver : ITrainingObserver
 /// <summary>Training could not go on (a NaN loss, say); the last good checkpoint is kept.</summary>
 public sealed class TrainingStoppedException(string message) : Exception(message);
 
-/// <summary>Training images that cannot be read; the run fails before training unless told to skip them.</summary>
-public sealed class BadImagesException(IReadOnlyList<(string Path, string Reason)> bad)
-    : MaskLabInputException($"{bad.Count} unreadable image(s), first {bad[0].Path}: {bad[0].Reason}; fix or remove them, or pass --skip-bad to train without them")
-{
-    public IReadOnlyList<(string Path, string Reason)> Bad { get; } = bad;
-}

@@ -8,6 +8,27 @@ namespace MaskLab.Training;
 /// </summary>
 public static class PeakMemory
 {
+    /// <summary>
+    /// Starts a new peak for the next run in this process (a sweep trains many): collects unreachable tensors,
+    /// returns freed heap memory to the system, and resets VmHWM to the current resident size (Linux's
+    /// /proc/self/clear_refs "5"). The peak then still includes what the process holds between runs (the decoded
+    /// image caches). Returns false where the reset is not available.
+    /// </summary>
+    public static bool Reset(string clearRefsFile = "/proc/self/clear_refs")
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        Platform.NativeSetup.ReleaseFreeMemory();
+        try
+        {
+            File.WriteAllText(clearRefsFile, "5");
+            return true;
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return false;
+    }
+
     /// <summary>Peak resident memory in MiB, or null where /proc is not available.</summary>
     public static double? Megabytes(string statusFile = "/proc/self/status")
     {

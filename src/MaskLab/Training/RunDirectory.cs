@@ -17,6 +17,9 @@ public sealed class RunDirectory(string path)
     public string TensorBoardDir => Combine("tensorboard");
     public string SubmissionFile => Combine("submission.csv");
 
+    /// <summary>Written by a sweep when the run's loss diverged: the reason, one line. Delete the run folder to retry.</summary>
+    public string FailureFile => Combine("failure.txt");
+
     string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
 
     public bool HasConfig => File.Exists(ConfigFile);

@@ -182,7 +182,7 @@ public readonly record struct MeanStd(double Mean, double Std, int N)
 public sealed record SettingSummary(int SettingIndex, IReadOnlyList<string> Values, int Seeds,
     MeanStd MacroF1, MeanStd? MaskF1, MeanStd? GenderF1, MeanStd? AgeF1, double Seconds, SweepMark Mark, MeanStd? EvalMacroF1 = null);
 
-public enum RunState { NotStarted, Unfinished, Finished }
+public enum RunState { NotStarted, Unfinished, Finished, Failed }
 
 /// <summary>What a sweep tells whoever watches it, besides the trainer's own progress.</summary>
 public interface ISweepObserver
@@ -395,9 +395,11 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
         return sb.ToString();
     }
 
-    /// <summary>Whether a run directory holds nothing, an interrupted run, or a finished one.</summary>
+    /// <summary>Whether a run directory holds nothing, an interrupted run, a finished one, or one that diverged.</summary>
     public static RunState StateOf(RunDirectory dir, TrainConfig config)
     {
+        // Resuming a diverged run restores its weights and RNG state and diverges again at the same batch.
+        if (File.Exists(dir.FailureFile)) return RunState.Failed;
         var summary = ReadSummarySafe(dir);
         if (summary is not null && (summary.EpochsRun == config.Epochs || summary.StoppedEarly)) return RunState.Finished;
         return File.Exists(dir.LastCheckpoint) ? RunState.Unfinished : RunState.NotStarted;
@@ -431,12 +433,26 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
             sweepObserver.RunStarting(run, i, plan.Runs.Count, state);
 
             TrainSummary summary;
+            bool scoredNow = false;
+            if (state == RunState.Failed)
+            {
+                var reason = File.ReadAllText(dir.FailureFile).Trim();
+                rows.Add(SweepRow.Failed(run, plan.ValuesOf(run), reason));
+                WriteReports(rows);
+                sweepObserver.RunFailed(run, i, plan.Runs.Count, reason);
+                continue;
+            }
             if (state == RunState.Finished)
             {
                 summary = dir.ReadSummary()!;
-                // A run finished before it was scored (killed while predicting) is scored now.
-                if (summary.Submission is null)
+                // A run finished before it was scored (killed while predicting, or swept before sweeps scored) is
+                // scored now, where its data (still) has an eval set.
+                if (summary.Submission is null && summary.Data is { } data && Directory.Exists(data))
+                {
+                    var before = summary;
                     summary = Evaluation.EvalSet.PredictRun(dir, summary, tta, predicting, ct, evalCaches).Summary;
+                    scoredNow = !ReferenceEquals(before, summary);
+                }
             }
             else
             {
@@ -448,12 +464,15 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
                 if (!loaded.TryGetValue(key, out var photos)) loaded[key] = photos = TrainingData.Load(c, observer, ct);
                 var data = photos.Resplit(c);
                 data.WriteSplit(dir.SplitFile);
+                // Each run's peak_memory_mb is its own, not the largest model's trained earlier in the sweep.
+                PeakMemory.Reset();
                 try
                 {
                     summary = new Trainer(c, dir, observer).Train(data, ct, resume: state == RunState.Unfinished);
                 }
                 catch (TrainingStoppedException e)
                 {
+                    RunDirectory.WriteAllTextAtomic(dir.FailureFile, e.Message + "\n");
                     rows.Add(SweepRow.Failed(run, plan.ValuesOf(run), e.Message));
                     WriteReports(rows);
                     sweepObserver.RunFailed(run, i, plan.Runs.Count, e.Message);
@@ -467,7 +486,7 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
                 summary.TrainSeconds, summary.TrainImagesPerSecond,
                 summary.EvalMacroF1, summary.EvalMaskF1, summary.EvalGenderF1, summary.EvalAgeF1));
             WriteReports(rows);
-            sweepObserver.RunFinished(run, i, plan.Runs.Count, summary, state == RunState.Finished);
+            sweepObserver.RunFinished(run, i, plan.Runs.Count, summary, skipped: state == RunState.Finished && !scoredNow);
         }
         return rows;
     }

@@ -10,7 +10,17 @@ namespace MaskLab.Training;
 /// <summary>Measured training and inference speed of one model at one size.</summary>
 public sealed record ThroughputResult(
     string Model, string ImageSize, int Batch, string Precision, int Threads, string Source,
-    double TrainImagesPerSecond, double InferImagesPerSecond, double[] TrainStepSeconds, double[] InferStepSeconds);
+    double TrainImagesPerSecond, double InferImagesPerSecond, double[] TrainStepSeconds, double[] InferStepSeconds)
+{
+    /// <summary>Median seconds per phase of the timed training steps; empty unless profiled.</summary>
+    public IReadOnlyList<(string Phase, double MedianSeconds)> Phases { get; init; } = [];
+
+    /// <summary>.NET garbage-collection pause per timed training step, in seconds (the collector stops the step's thread).</summary>
+    public double GcPauseSecondsPerStep { get; init; }
+
+    /// <summary>Garbage collections (any generation) during the timed training steps.</summary>
+    public int GcCollections { get; init; }
+}
 
 /// <summary>
 /// Times training steps (forward, loss, backward, AdamW step, in the given precision) and inference steps, after warm-up steps, and
@@ -20,7 +30,7 @@ public sealed record ThroughputResult(
 public static class Throughput
 {
     public static ThroughputResult Measure(string modelName, ImageSize size, int batch, int steps, int warmup,
-        BatchLoader? loader = null, IProgress<int>? progress = null, string precision = "fp32")
+        BatchLoader? loader = null, IProgress<int>? progress = null, string precision = "fp32", bool profile = false)
     {
         torch.manual_seed(0);
         var spec = new ModelSpec(TaskClasses.Count, size.Width, size.Height);
@@ -32,6 +42,11 @@ public static class Throughput
         using var y = randint(0, TaskClasses.Count, [batch], dtype: ScalarType.Int64);
 
         var train = new List<double>();
+        var phases = profile ? new StepPhases() : null;
+        var loaderWait = new List<double>();
+        step.Phases = phases;
+        TimeSpan gcPause = default;
+        int gcCount = 0;
         step.BeginEpoch();
         IEnumerator<Batch>? batches = null;
         int epoch = 0;
@@ -39,6 +54,12 @@ public static class Throughput
         {
             for (int i = 0; i < warmup + steps; i++)
             {
+                if (i == warmup)
+                {
+                    phases?.Clear();
+                    gcPause = GC.GetTotalPauseDuration();
+                    gcCount = GC.CollectionCount(0);
+                }
                 var clock = Stopwatch.StartNew();
                 Batch? b = null;
                 if (loader is not null)
@@ -50,6 +71,7 @@ public static class Throughput
                         if (!batches.MoveNext()) throw new InvalidOperationException("the loader yields no batch");
                     }
                     b = batches.Current;
+                    if (i >= warmup) loaderWait.Add(clock.Elapsed.TotalSeconds);
                 }
                 step.Run(b?.Images ?? x, b?.Labels ?? y);
                 b?.Dispose();
@@ -58,6 +80,8 @@ public static class Throughput
             }
         }
         finally { batches?.Dispose(); }
+        gcPause = GC.GetTotalPauseDuration() - gcPause;
+        gcCount = GC.CollectionCount(0) - gcCount;
 
         var infer = new List<double>();
         // bf16 inference times the working copy the training step ran on, fed bf16 images.
@@ -76,8 +100,37 @@ public static class Throughput
         }
         return new ThroughputResult(modelName, size.ToString(), batch, precision, torch.get_num_threads(),
             loader is null ? "random tensors" : "pipeline", batch / Median(train), batch / Median(infer),
-            train.ToArray(), infer.ToArray());
+            train.ToArray(), infer.ToArray())
+        {
+            Phases = phases is null ? [] : loader is null ? phases.Medians() : [("loader wait", Median(loaderWait)), .. phases.Medians()],
+            GcPauseSecondsPerStep = gcPause.TotalSeconds / steps,
+            GcCollections = gcCount,
+        };
     }
+
+    /// <summary>
+    /// The machine's matrix-product ceiling through libtorch: GFLOP/s (2 n³ per product) of an n x n by n x n
+    /// product in <paramref name="dtype"/>, the median of <paramref name="reps"/> after two warm-ups. Training
+    /// reaches a fraction of it: convolutions and attention are matrix products with less reuse, and the
+    /// normalisation, activation and optimiser work has none.
+    /// </summary>
+    public static double MatmulGflops(ScalarType dtype, int n = 2048, int reps = 8)
+    {
+        using var scope = NewDisposeScope();
+        var a = randn(n, n).to_type(dtype);
+        var b = randn(n, n).to_type(dtype);
+        var times = new List<double>();
+        for (int i = 0; i < reps + 2; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            using (var c = a.matmul(b)) { }
+            if (i >= 2) times.Add(clock.Elapsed.TotalSeconds);
+        }
+        return 2.0 * n * n * n / Median(times) / 1e9;
+    }
+
+    /// <summary>FLOPs of one training image: forward plus a backward of about twice the forward, 2 FLOPs a multiply-accumulate.</summary>
+    public static double TrainFlopsPerImage(long forwardMacs) => 3.0 * 2.0 * forwardMacs;
 
     public static double Median(IReadOnlyList<double> values)
     {

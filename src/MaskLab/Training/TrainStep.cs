@@ -13,6 +13,9 @@ public interface ITrainStep : IDisposable
 
     /// <summary>Returns the batch's loss; a non-finite loss is returned without updating the weights.</summary>
     float Run(Tensor images, Tensor target);
+
+    /// <summary>When set, each step charges its phases to it (for `masklab bench --profile`).</summary>
+    StepPhases? Phases { get; set; }
 }
 
 /// <summary>Chooses the step for a precision setting.</summary>
@@ -34,17 +37,33 @@ public static class TrainSteps
 /// <summary>One fp32 optimisation step: forward, loss, backward, update.</summary>
 public sealed class TrainStep(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, IOutputHead head) : ITrainStep
 {
+    public StepPhases? Phases { get; set; }
+
     public void BeginEpoch() => model.train();
 
     public float Run(Tensor images, Tensor target)
     {
-        using var scope = NewDisposeScope();
-        optimizer.zero_grad();
-        var loss = head.Loss(model.call(images), target);
-        float value = loss.to_type(ScalarType.Float32).item<float>();
-        if (!float.IsFinite(value)) return value;
-        loss.backward();
-        optimizer.step();
+        Phases?.Begin();
+        float value;
+        using (var scope = NewDisposeScope())
+        {
+            optimizer.zero_grad();
+            Phases?.Mark("zero grad");
+            var logits = model.call(images);
+            Phases?.Mark("forward");
+            var loss = head.Loss(logits, target);
+            value = loss.to_type(ScalarType.Float32).item<float>();
+            Phases?.Mark("loss");
+            if (float.IsFinite(value))
+            {
+                loss.backward();
+                Phases?.Mark("backward");
+                optimizer.step();
+                Phases?.Mark("optimiser");
+            }
+        }
+        Phases?.Mark("dispose");
+        Phases?.End();
         return value;
     }
 

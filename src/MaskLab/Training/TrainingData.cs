@@ -32,7 +32,7 @@ public sealed class TrainingData
         var bad = cache.Preload(paths, new SyncProgress<int>(done => observer.Progress("decoding photos", done, paths.Length)), ct);
         if (bad.Count > 0)
         {
-            if (!c.SkipBad) throw new BadImagesException(bad);
+            if (!c.SkipBad) throw new BadImagesException(bad, "fix or remove them, or pass --skip-bad to train without them");
             var badPaths = bad.Select(b => b.Path).ToHashSet();
             set = set with { Samples = set.Samples.Where(s => !badPaths.Contains(s.Path)).ToArray() };
             observer.Stage($"skipping {bad.Count} unreadable photo(s)");
