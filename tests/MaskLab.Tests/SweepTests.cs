@@ -51,6 +51,9 @@ public class SweepSpecTests
         Assert.Equal(0.001, last.Config.Lr);            // the default lr, since this setting leaves lr alone
         Assert.Equal(["f1+cross_entropy", "0.001", "0.2"], plan.ValuesOf(last));
         Assert.Equal(["focal", "0.01", "0.5"], plan.ValuesOf(plan.Runs[4]));
+        // The summary table shows only what a setting sets: a single loss has no loss_alpha of its own.
+        Assert.Equal(["f1+cross_entropy", "–", "0.2"], plan.LabelsOf(last));
+        Assert.Equal(["focal", "0.01", "–"], plan.LabelsOf(plan.Runs[4]));
     }
 
     [Fact]

@@ -154,6 +154,15 @@ public sealed record SweepPlan(IReadOnlyList<string> VariedKeys, IReadOnlyList<S
         var map = run.Config.ToMap();
         return VariedKeys.Select(k => map[k] ?? "").ToArray();
     }
+
+    /// <summary>
+    /// What the summary table shows for each varied key: the setting's own value, or "–" where the setting leaves the
+    /// key at the base (a single loss has no loss_alpha to speak of, though the base holds one).
+    /// </summary>
+    public IReadOnlyList<string> LabelsOf(SweepRun run) =>
+        VariedKeys.Select(k => run.Overrides.FirstOrDefault(kv => kv.Key == k) is { Key: not null } kv ? kv.Value : NotSet).ToArray();
+
+    public const string NotSet = "–";
 }
 
 /// <summary>
@@ -164,6 +173,9 @@ public sealed record SweepRow(int SettingIndex, IReadOnlyList<string> Values, in
     double MacroF1, double? MaskF1, double? GenderF1, double? AgeF1, int BestEpoch, double Seconds, double ImagesPerSecond,
     double? EvalMacroF1 = null, double? EvalMaskF1 = null, double? EvalGenderF1 = null, double? EvalAgeF1 = null, string? Failure = null)
 {
+    /// <summary>The varied keys as the summary table shows them (<see cref="SweepPlan.LabelsOf"/>); null: <see cref="Values"/>.</summary>
+    public IReadOnlyList<string>? Labels { get; init; }
+
     public static SweepRow Failed(SweepRun run, IReadOnlyList<string> values, string reason) =>
         new(run.SettingIndex, values, run.Seed, run.Name, double.NaN, null, null, null, 0, 0, 0, Failure: reason);
 }
@@ -303,7 +315,7 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
         var settings = rows.Where(r => r.Failure is null).GroupBy(r => r.SettingIndex).Select(g =>
         {
             var list = g.ToList();
-            return new SettingSummary(g.Key, list[0].Values, list.Count, Stats(list.Select(r => r.MacroF1).ToList()),
+            return new SettingSummary(g.Key, list[0].Labels ?? list[0].Values, list.Count, Stats(list.Select(r => r.MacroF1).ToList()),
                 Optional(list, r => r.MaskF1), Optional(list, r => r.GenderF1), Optional(list, r => r.AgeF1),
                 list.Average(r => r.Seconds), SweepMark.None, Optional(list, r => r.EvalMacroF1));
         }).OrderByDescending(s => s.MacroF1.Mean).ThenBy(s => s.SettingIndex).ToList();
@@ -379,7 +391,8 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
         sb.Append($"{done} of {plannedRuns} runs finished{(failed is { Count: > 0 } ? $", {failed.Count} failed (listed below, left out of the table)" : "")}. ");
         sb.Append("Best validation macro F1 per run, mean ± sample standard deviation over seeds; ");
         sb.Append("settings from best to worst mean. `≈ best`: the difference from the best mean is within the seed spread ");
-        sb.Append("(best mean - mean <= best std + own std); with one seed no setting is marked.");
+        sb.Append("(best mean - mean <= best std + own std); with one seed no setting is marked. ");
+        sb.Append($"{SweepPlan.NotSet}: the setting leaves that key at the base value (sweep.yaml; results.csv gives every value).");
         if (settings.Any(s => s.EvalMacroF1 is not null))
             sb.Append(" `eval macro F1`: each run's submission for the eval/ photos (people no run trained or validated on), scored on answers.csv.");
         sb.Append("\n\n");
@@ -437,7 +450,7 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
             if (state == RunState.Failed)
             {
                 var reason = File.ReadAllText(dir.FailureFile).Trim();
-                rows.Add(SweepRow.Failed(run, plan.ValuesOf(run), reason));
+                rows.Add(SweepRow.Failed(run, plan.ValuesOf(run), reason) with { Labels = plan.LabelsOf(run) });
                 WriteReports(rows);
                 sweepObserver.RunFailed(run, i, plan.Runs.Count, reason);
                 continue;
@@ -473,7 +486,7 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
                 catch (TrainingStoppedException e)
                 {
                     RunDirectory.WriteAllTextAtomic(dir.FailureFile, e.Message + "\n");
-                    rows.Add(SweepRow.Failed(run, plan.ValuesOf(run), e.Message));
+                    rows.Add(SweepRow.Failed(run, plan.ValuesOf(run), e.Message) with { Labels = plan.LabelsOf(run) });
                     WriteReports(rows);
                     sweepObserver.RunFailed(run, i, plan.Runs.Count, e.Message);
                     continue;
@@ -484,7 +497,7 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
             rows.Add(new SweepRow(run.SettingIndex, plan.ValuesOf(run), run.Seed, run.Name, summary.BestValMacroF1,
                 summary.BestValMaskF1, summary.BestValGenderF1, summary.BestValAgeF1, summary.BestEpoch,
                 summary.TrainSeconds, summary.TrainImagesPerSecond,
-                summary.EvalMacroF1, summary.EvalMaskF1, summary.EvalGenderF1, summary.EvalAgeF1));
+                summary.EvalMacroF1, summary.EvalMaskF1, summary.EvalGenderF1, summary.EvalAgeF1) { Labels = plan.LabelsOf(run) });
             WriteReports(rows);
             sweepObserver.RunFinished(run, i, plan.Runs.Count, summary, skipped: state == RunState.Finished && !scoredNow);
         }
