@@ -212,17 +212,23 @@ public class SweepRunTests
         public void RunFinished(SweepRun run, int index, int total, TrainSummary summary, bool skipped) => afterRun?.Invoke(index);
     }
 
+    /// <summary>A base config that trains in seconds on the tiny synthetic set.</summary>
+    static string TinyBase(string extra = "") => $"""
+        base:
+          model: baseline
+          image_size: 24x32
+          batch_size: 16
+          warmup_epochs: 0
+          threads: 2
+          data: {TinySynthetic.Root}
+        {extra}
+        """;
+
     static string SweepFile(string dir, string seeds = "[1, 2]", string losses = "[cross_entropy, focal]")
     {
         var file = Path.Combine(dir, "tiny-sweep.yaml");
-        File.WriteAllText(file, $"""
-            base:
-              model: baseline
-              image_size: 24x32
-              batch_size: 16
-              warmup_epochs: 0
-              threads: 2
-              data: {TinySynthetic.Root}
+        File.WriteAllText(file, TinyBase() + $"""
+
             set: {"{epochs: 1}"}
             seeds: {seeds}
             grid:
@@ -299,19 +305,12 @@ public class SweepRunTests
     {
         using var dir = new TempDir();
         var file = Path.Combine(dir.Path, "diverging.yaml");
-        File.WriteAllText(file, $"""
-            base:
-              model: baseline
-              image_size: 24x32
-              batch_size: 16
-              warmup_epochs: 0
-              threads: 2
-              epochs: 1
-              data: {TinySynthetic.Root}
+        File.WriteAllText(file, TinyBase("  epochs: 1") + """
+
             seeds: [1]
             runs:
-              - {"{lr: 1e30}"}
-              - {"{lr: 0.001}"}
+              - {lr: 1e30}
+              - {lr: 0.001}
             """);
         var spec = SweepSpec.Load(file);
         var plan = Sweep.Expand(spec);

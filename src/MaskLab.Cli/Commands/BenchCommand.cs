@@ -89,7 +89,8 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         table.AddColumn("").AddColumn(new TableColumn("images/s (median)").RightAligned()).AddColumn(new TableColumn("step ms (median)").RightAligned());
         table.AddRow("train", $"{result.TrainImagesPerSecond:F1}", $"{1000 * Throughput.Median(result.TrainStepSeconds):F1}");
         table.AddRow("inference", $"{result.InferImagesPerSecond:F1}", $"{1000 * Throughput.Median(result.InferStepSeconds):F1}");
-        if (PeakMemory.Megabytes() is { } peak) table.Caption($"peak resident memory of the process: {peak:F0} MiB");
+        double? peakMemory = PeakMemory.Megabytes();
+        if (peakMemory is { } peak) table.Caption($"peak resident memory of the process: {peak:F0} MiB");
         AnsiConsole.Write(table);
 
         double? trainGflops = null, ceiling = null;
@@ -104,9 +105,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
             phases.AddRow("[grey]whole step[/]", $"[grey]{stepMs:F1}[/]", "[grey]100 %[/]");
             AnsiConsole.Write(phases);
 
-            long macs;
-            using (var model = Models.ModelRegistry.Create(s.Model, new Models.ModelSpec(MaskLab.Data.TaskClasses.Count, size.Width, size.Height)))
-                macs = Models.ModelStats.ForwardMacs(model, size.Width, size.Height);
+            long macs = result.ForwardMacs;
             trainGflops = result.TrainImagesPerSecond * Throughput.TrainFlopsPerImage(macs) / 1e9;
             ceiling = Throughput.MatmulGflops(s.Precision == "bf16" ? TorchSharp.torch.ScalarType.BFloat16 : TorchSharp.torch.ScalarType.Float32);
             AnsiConsole.MarkupLine($"training does {trainGflops:F0} GFLOP/s (3 x 2 x {macs / 1e9:F3} G multiply-accumulates per image) = "
@@ -122,7 +121,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
                 phases_ms = s.Profile ? result.Phases.ToDictionary(p => p.Phase, p => 1000 * p.MedianSeconds) : null,
                 gc_pause_ms_per_step = s.Profile ? 1000 * result.GcPauseSecondsPerStep : (double?)null,
                 train_gflops = trainGflops, matmul_ceiling_gflops = ceiling,
-                peak_memory_mb = PeakMemory.Megabytes(),
+                peak_memory_mb = peakMemory,
             });
         return 0;
     }

@@ -163,6 +163,16 @@ public sealed record SweepPlan(IReadOnlyList<string> VariedKeys, IReadOnlyList<S
         VariedKeys.Select(k => run.Overrides.FirstOrDefault(kv => kv.Key == k) is { Key: not null } kv ? kv.Value : NotSet).ToArray();
 
     public const string NotSet = "–";
+
+    /// <summary>The results.csv row of a run that finished with <paramref name="summary"/>.</summary>
+    public SweepRow RowOf(SweepRun run, TrainSummary summary) =>
+        new(run.SettingIndex, ValuesOf(run), run.Seed, run.Name, summary.BestValMacroF1,
+            summary.BestValMaskF1, summary.BestValGenderF1, summary.BestValAgeF1, summary.BestEpoch,
+            summary.TrainSeconds, summary.TrainImagesPerSecond,
+            summary.EvalMacroF1, summary.EvalMaskF1, summary.EvalGenderF1, summary.EvalAgeF1) { Labels = LabelsOf(run) };
+
+    /// <summary>The results.csv row of a run that failed for <paramref name="reason"/>.</summary>
+    public SweepRow FailedRowOf(SweepRun run, string reason) => SweepRow.Failed(run, ValuesOf(run), reason) with { Labels = LabelsOf(run) };
 }
 
 /// <summary>
@@ -445,14 +455,18 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
             var state = StateOf(dir, run.Config);
             sweepObserver.RunStarting(run, i, plan.Runs.Count, state);
 
+            void RecordFailure(string reason)
+            {
+                rows.Add(plan.FailedRowOf(run, reason));
+                WriteReports(rows);
+                sweepObserver.RunFailed(run, i, plan.Runs.Count, reason);
+            }
+
             TrainSummary summary;
             bool scoredNow = false;
             if (state == RunState.Failed)
             {
-                var reason = File.ReadAllText(dir.FailureFile).Trim();
-                rows.Add(SweepRow.Failed(run, plan.ValuesOf(run), reason) with { Labels = plan.LabelsOf(run) });
-                WriteReports(rows);
-                sweepObserver.RunFailed(run, i, plan.Runs.Count, reason);
+                RecordFailure(File.ReadAllText(dir.FailureFile).Trim());
                 continue;
             }
             if (state == RunState.Finished)
@@ -462,9 +476,8 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
                 // scored now, where its data (still) has an eval set.
                 if (summary.Submission is null && summary.Data is { } data && Directory.Exists(data))
                 {
-                    var before = summary;
-                    summary = Evaluation.EvalSet.PredictRun(dir, summary, tta, predicting, ct, evalCaches).Summary;
-                    scoredNow = !ReferenceEquals(before, summary);
+                    (summary, var prediction) = Evaluation.EvalSet.PredictRun(dir, summary, tta, predicting, ct, evalCaches);
+                    scoredNow = prediction is not null;
                 }
             }
             else
@@ -486,18 +499,13 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
                 catch (TrainingStoppedException e)
                 {
                     RunDirectory.WriteAllTextAtomic(dir.FailureFile, e.Message + "\n");
-                    rows.Add(SweepRow.Failed(run, plan.ValuesOf(run), e.Message) with { Labels = plan.LabelsOf(run) });
-                    WriteReports(rows);
-                    sweepObserver.RunFailed(run, i, plan.Runs.Count, e.Message);
+                    RecordFailure(e.Message);
                     continue;
                 }
                 summary = Evaluation.EvalSet.PredictRun(dir, summary, tta, predicting, ct, evalCaches).Summary;
             }
 
-            rows.Add(new SweepRow(run.SettingIndex, plan.ValuesOf(run), run.Seed, run.Name, summary.BestValMacroF1,
-                summary.BestValMaskF1, summary.BestValGenderF1, summary.BestValAgeF1, summary.BestEpoch,
-                summary.TrainSeconds, summary.TrainImagesPerSecond,
-                summary.EvalMacroF1, summary.EvalMaskF1, summary.EvalGenderF1, summary.EvalAgeF1) { Labels = plan.LabelsOf(run) });
+            rows.Add(plan.RowOf(run, summary));
             WriteReports(rows);
             sweepObserver.RunFinished(run, i, plan.Runs.Count, summary, skipped: state == RunState.Finished && !scoredNow);
         }

@@ -20,6 +20,9 @@ public sealed record ThroughputResult(
 
     /// <summary>Garbage collections (any generation) during the timed training steps.</summary>
     public int GcCollections { get; init; }
+
+    /// <summary>Multiply-accumulates of one image's forward pass (<see cref="ModelStats.ForwardMacs"/>); 0 unless profiled.</summary>
+    public long ForwardMacs { get; init; }
 }
 
 /// <summary>
@@ -105,6 +108,8 @@ public static class Throughput
             Phases = phases is null ? [] : loader is null ? phases.Medians() : [("loader wait", Median(loaderWait)), .. phases.Medians()],
             GcPauseSecondsPerStep = gcPause.TotalSeconds / steps,
             GcCollections = gcCount,
+            // Counted on the timed model after timing: the hooks' forward pass must not run inside a timed step.
+            ForwardMacs = profile ? ModelStats.ForwardMacs(model, size.Width, size.Height) : 0,
         };
     }
 
