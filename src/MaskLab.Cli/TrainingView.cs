@@ -1,4 +1,6 @@
 using MaskLab.Evaluation;
+using MaskLab.Experiments;
+using MaskLab.Runs;
 using MaskLab.Training;
 using Spectre.Console;
 
@@ -84,19 +86,27 @@ public static class TrainingView
         }
     }
 
-    public static void ShowSummary(TrainSummary s, RunDirectory run)
+    /// <summary>
+    /// The end of a run in a few lines: validation and eval macro F1 with the three attributes (out-of-fold for a
+    /// k-fold run), and where its files and report are.
+    /// </summary>
+    public static void ShowOutcome(RunOutcome outcome, RunDirectory run)
     {
-        var table = new Table().Border(TableBorder.Rounded).Title("[bold]best validation epoch[/]");
-        table.AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
-        table.AddRow("val macro F1", $"[bold]{s.BestValMacroF1:F4}[/]");
-        table.AddRow("val accuracy", $"{s.BestValAccuracy:F4}");
-        if (s.BestValMaskF1 is { } m) table.AddRow("val mask F1", $"{m:F4}");
-        if (s.BestValGenderF1 is { } g) table.AddRow("val gender F1", $"{g:F4}");
-        if (s.BestValAgeF1 is { } a) table.AddRow("val age F1", $"{a:F4}");
-        table.AddRow("best epoch", $"{s.BestEpoch} of {s.EpochsRun}{(s.StoppedEarly ? " (stopped early)" : "")}");
-        table.AddRow("train images / val images", $"{s.TrainImages} / {s.ValImages}");
-        table.AddRow("training", $"{s.TrainSeconds:F0} s, {s.TrainImagesPerSecond:F1} img/s");
+        var t = outcome.Summary.Training;
+        var table = new Table().Border(TableBorder.Rounded);
+        table.AddColumn("").AddColumn(new TableColumn("macro F1").RightAligned()).AddColumn(new TableColumn("mask").RightAligned())
+            .AddColumn(new TableColumn("gender").RightAligned()).AddColumn(new TableColumn("age").RightAligned());
+        static string F(double? v) => v is { } x ? x.ToString("F4") : "–";
+        var best = outcome.Summary.Oof is null ? $"validation (epoch {t.BestEpoch} of {t.EpochsRun}{(t.StoppedEarly ? ", stopped early" : "")})" : "validation (mean of folds)";
+        table.AddRow(best, $"[bold]{F(t.BestValMacroF1)}[/]", F(t.BestValMaskF1), F(t.BestValGenderF1), F(t.BestValAgeF1));
+        if (outcome.Summary.Oof is { } oof)
+            table.AddRow($"out-of-fold ({oof.Folds} folds)", $"[bold]{F(oof.MacroF1)}[/]", F(oof.MaskF1), F(oof.GenderF1), F(oof.AgeF1));
+        if (outcome.Summary.Eval is { MacroF1: not null } e)
+            table.AddRow("eval set (answers.csv)", $"[bold]{F(e.MacroF1)}[/]", F(e.MaskF1), F(e.GenderF1), F(e.AgeF1));
         AnsiConsole.Write(table);
-        AnsiConsole.MarkupLine($"run: [bold]{Cli.Esc(run.Path)}[/] (config.yaml, metrics.jsonl, checkpoints/, tensorboard/, summary.json)");
+        AnsiConsole.MarkupLine($"trained {t.TrainImages} photos ({t.ValImages} validated) in {t.TrainSeconds:F0} s at {t.TrainImagesPerSecond:F1} img/s");
+        if (outcome.Prediction is { } p) AnsiConsole.MarkupLine($"submission: [bold]{Cli.Esc(run.SubmissionFile)}[/] ({p.Answers.Length} rows)");
+        AnsiConsole.MarkupLine($"run: [bold]{Cli.Esc(run.Path)}[/] (config.yaml, metrics.jsonl, checkpoints/, summary.json, tensorboard/)");
+        if (File.Exists(run.ReportFile)) AnsiConsole.MarkupLine($"report: [bold]{Cli.Esc(run.ReportFile)}[/]");
     }
 }

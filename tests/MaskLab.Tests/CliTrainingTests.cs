@@ -26,8 +26,12 @@ public class CliTrainingTests
             Assert.True(json.RootElement.TryGetProperty(key, out _), $"summary lacks {key}");
         Assert.Equal(2, json.RootElement.GetProperty("epochs_run").GetInt32());
 
-        foreach (var file in new[] { "config.yaml", "metrics.jsonl", "summary.json", "split.json", "confusion.csv", "per_class.csv", "checkpoints/best.ckpt", "checkpoints/last.ckpt", "submission.csv" })
+        foreach (var file in new[] { "config.yaml", "metrics.jsonl", "summary.json", "split.json", "metadata.json", "confusion.csv", "per_class.csv", "checkpoints/best.ckpt", "checkpoints/last.ckpt", "submission.csv", "report.html" })
             Assert.True(File.Exists(Path.Combine(run, file)), $"missing {file}");
+        // The run ends with a short summary and the report's path, not the confusion matrix.
+        Assert.Contains("report.html", r.Stdout);
+        Assert.Contains("eval set", r.Stdout);
+        Assert.DoesNotContain("confusion", r.Stdout);
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(run, "tensorboard")));
         Assert.Equal(2, File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Length);
 

@@ -1,12 +1,12 @@
-using MaskLab.Data;
-using MaskLab.Evaluation;
-using MaskLab.Training;
 
 namespace MaskLab.Tests;
 
 public class CrossValidationTests
 {
-    static TrainConfig Tiny(string data, params string[] overrides) => TrainConfig.Load(null,
+    /// <summary>Training and the out-of-fold gather only: the eval prediction and the report are tested elsewhere.</summary>
+    static readonly RunEnd NoEnd = new(Predict: false, Report: false);
+
+    static RunConfig Tiny(string data, params string[] overrides) => RunConfig.Load(null,
         new[] { $"data={data}", "model=baseline", "image_size=24x32", "epochs=1", "batch_size=32", "lr=0.003",
                 "warmup_epochs=0", "seed=3", "threads=2", "folds=3" }.Concat(overrides)).Validate();
 
@@ -15,11 +15,11 @@ public class CrossValidationTests
     {
         var root = Directory.CreateTempSubdirectory("masklab-cv-").FullName;
         // Training labels move the upper age cut; the OOF truth and its score must still use 30 / 60.
-        var summary = new CrossValidation(Tiny(TinySynthetic.Root, "age_cuts=30,58"), new RunDirectory(root)).Run();
+        var summary = new CrossValidation(Tiny(TinySynthetic.Root, "age_cuts=30,58"), new RunDirectory(root)).Run(end: NoEnd)?.Summary;
 
         Assert.NotNull(summary);
         var set = DataLocator.ReadLabeled(TinySynthetic.Root);
-        var oof = CrossValidation.ReadOof(Path.Combine(root, "oof.csv"));
+        var oof = OofFile.Read(Path.Combine(root, "oof.csv"));
         Assert.Equal(set.Samples.Count, oof.Paths.Length);
         Assert.Equal(set.Samples.Select(s => s.Path).Order(StringComparer.Ordinal), oof.Paths.Order(StringComparer.Ordinal));
         Assert.Equal(oof.Paths.Length, oof.Paths.Distinct().Count());
@@ -33,6 +33,7 @@ public class CrossValidationTests
             Assert.Single(oof.Fold.Where((_, i) => oof.Persons[i] == person).Distinct());
         for (int k = 0; k < 3; k++)
         {
+            Assert.True(File.Exists(Path.Combine(root, $"fold-{k}", "metadata.json")), $"fold-{k} lacks metadata.json");
             var split = File.ReadAllText(Path.Combine(root, $"fold-{k}", "split.json"));
             foreach (var person in oof.Persons.Where((_, i) => oof.Fold[i] == k).Distinct())
                 Assert.Contains($"\"{person}\"", split);
@@ -46,10 +47,10 @@ public class CrossValidationTests
 
         var truth = oof.Truth;
         var expected = Metrics.Evaluate(truth, Metrics.Argmax(oof.Probabilities), TaskClasses.Names, true);
-        Assert.Equal(expected.MacroF1, summary!.OofMacroF1!.Value, 6);
-        Assert.Equal(expected.AgeF1, summary.OofAgeF1);
-        Assert.Equal(3, summary.FoldValMacroF1!.Count);
-        Assert.Equal(summary.FoldValMacroF1.Average(), summary.BestValMacroF1, 9);
+        Assert.Equal(expected.MacroF1, summary!.Oof!.MacroF1, 6);
+        Assert.Equal(expected.AgeF1, summary.Oof.AgeF1);
+        Assert.Equal(3, summary.Oof.FoldValMacroF1.Count);
+        Assert.Equal(summary.Oof.FoldValMacroF1.Average(), summary.Training.BestValMacroF1, 9);
         Assert.Contains("oof_macro_f1", File.ReadAllText(Path.Combine(root, "summary.json")));
     }
 
@@ -57,18 +58,18 @@ public class CrossValidationTests
     public void SingleFoldsGatherIntoTheSameRunAndOofWaitsForTheLast()
     {
         var root = Directory.CreateTempSubdirectory("masklab-cv-").FullName;
-        Assert.Null(new CrossValidation(Tiny(TinySynthetic.Root, "folds=2", "fold=1"), new RunDirectory(root)).Run());
+        Assert.Null(new CrossValidation(Tiny(TinySynthetic.Root, "folds=2", "fold=1"), new RunDirectory(root)).Run(end: NoEnd));
         Assert.False(File.Exists(Path.Combine(root, "oof.csv")));
         Assert.True(File.Exists(Path.Combine(root, "fold-1", "summary.json")));
         Assert.False(Directory.Exists(Path.Combine(root, "fold-0", "checkpoints")));
         var fold1Written = File.GetLastWriteTimeUtc(Path.Combine(root, "fold-1", "checkpoints", "best.ckpt"));
 
-        var summary = new CrossValidation(Tiny(TinySynthetic.Root, "folds=2", "fold=0"), new RunDirectory(root)).Run();
+        var summary = new CrossValidation(Tiny(TinySynthetic.Root, "folds=2", "fold=0"), new RunDirectory(root)).Run(end: NoEnd);
         Assert.NotNull(summary);
         Assert.True(File.Exists(Path.Combine(root, "oof.csv")));
         // fold 1 was not trained again
         Assert.Equal(fold1Written, File.GetLastWriteTimeUtc(Path.Combine(root, "fold-1", "checkpoints", "best.ckpt")));
-        Assert.Equal([Path.Combine(root, "fold-0"), Path.Combine(root, "fold-1")], CrossValidation.ExpandRuns([root]));
+        Assert.Equal([Path.Combine(root, "fold-0"), Path.Combine(root, "fold-1")], RunDirectory.ExpandFolds([root]));
     }
 
     [Fact]
@@ -78,7 +79,7 @@ public class CrossValidationTests
         var run = new RunDirectory(root);
         run.Create();
         RunDirectory.WriteAllTextAtomic(run.ConfigFile, Tiny(TinySynthetic.Root, "folds=2").ToYaml());
-        var e = Assert.Throws<MaskLabInputException>(() => new CrossValidation(Tiny(TinySynthetic.Root, "folds=3"), run).Run());
+        var e = Assert.Throws<MaskLabInputException>(() => new CrossValidation(Tiny(TinySynthetic.Root, "folds=3"), run).Run(end: NoEnd));
         Assert.Contains(root, e.Message);
     }
 }

@@ -309,24 +309,25 @@ public class DataLayoutTests
         using var tmp = new TempDir();
         var path = tmp.Combine("answers.csv");
         File.WriteAllText(path, "ImageID,ans\na.jpg,0\nb.jpg,17\nc.jpg, 5\n");
-        var answers = CompetitionLayout.ReadAnswers(path);
-        Assert.Equal(new Dictionary<string, int> { ["a.jpg"] = 0, ["b.jpg"] = 17, ["c.jpg"] = 5 }, answers);
+        var (ids, answers) = Submission.Read(path, "truth file");
+        Assert.Equal(["a.jpg", "b.jpg", "c.jpg"], ids);
+        Assert.Equal([0, 17, 5], answers);
 
         foreach (var bad in new[] { "18", "-1", "x", "", "2.5" })
         {
             File.WriteAllText(path, $"ImageID,ans\na.jpg,0\nb.jpg,{bad}\n");
-            var e = Fails(() => CompetitionLayout.ReadAnswers(path));
+            var e = Fails(() => Submission.Read(path, "truth file"));
             Assert.Contains(path, e.Message);
             Assert.Contains("line 3", e.Message);
-            Assert.Contains($"'{bad}'", e.Message);
+            Assert.Contains(bad.Length == 0 ? "''" : bad, e.Message);
         }
 
         File.WriteAllText(path, "ImageID\na.jpg\n");
-        var missing = Fails(() => CompetitionLayout.ReadAnswers(path));
+        var missing = Fails(() => Submission.Read(path, "truth file"));
         Assert.Contains(path, missing.Message);
         Assert.Contains("ans", missing.Message);
 
-        Assert.Contains("does not exist", Fails(() => CompetitionLayout.ReadAnswers(tmp.Combine("none.csv"))).Message);
+        Assert.Contains("does not exist", Fails(() => Submission.Read(tmp.Combine("none.csv"), "truth file")).Message);
     }
 
     // ---- image folder -------------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ public class EnsembleTests
     static string WriteOofRun(LabeledSet set, int[] folds, float[,] probs)
     {
         var dir = Directory.CreateTempSubdirectory("masklab-oof-").FullName;
-        CrossValidation.WriteOof(Path.Combine(dir, "oof.csv"), set, folds, probs);
+        OofFile.Write(Path.Combine(dir, "oof.csv"), set, folds, probs);
         return dir;
     }
 

@@ -18,7 +18,7 @@ public class MixedPrecisionTests
     static IOutputHead Head() => OutputHeads.Create(18, LossRegistry.Create("cross_entropy", new LossOptions(18)));
 
     /// <summary>Trains resnet18 (BatchNorm included) on one fixed batch; returns the first and last losses.</summary>
-    static (float First, float Last) Memorise(string precision, Action<nn.Module<Tensor, Tensor>, ITrainStep>? inspect = null)
+    static (float First, float Last) Memorise(Precision precision, Action<nn.Module<Tensor, Tensor>, ITrainStep>? inspect = null)
     {
         torch.manual_seed(3);
         using var model = ModelRegistry.Create("resnet18", Spec);
@@ -37,8 +37,8 @@ public class MixedPrecisionTests
     [Fact]
     public void Bf16TrainingReducesTheLossLikeFp32()
     {
-        var fp32 = Memorise("fp32");
-        var bf16 = Memorise("bf16");
+        var fp32 = Memorise(Precision.Fp32);
+        var bf16 = Memorise(Precision.Bf16);
         var values = $"fp32 {fp32.First:F3} -> {fp32.Last:F3}; bf16 {bf16.First:F3} -> {bf16.Last:F3}";
         Assert.True(fp32.Last < 0.3 * fp32.First, values);
         Assert.True(bf16.Last < 0.3 * bf16.First, values);
@@ -48,7 +48,7 @@ public class MixedPrecisionTests
     [Fact]
     public void MasterWeightsAndOptimiserStayFp32WhileTheCopyComputesInBf16()
     {
-        Memorise("bf16", (model, step) =>
+        Memorise(Precision.Bf16, (model, step) =>
         {
             Assert.All(model.named_parameters(), p => Assert.Equal(ScalarType.Float32, p.parameter.dtype));
             Assert.All(model.named_parameters(), p => Assert.Equal(ScalarType.Float32, p.parameter.grad!.dtype));
@@ -72,7 +72,7 @@ public class MixedPrecisionTests
         var path = Path.Combine(Directory.CreateTempSubdirectory("masklab-bf16-").FullName, "best.ckpt");
         using var x = randn(4, 3, 32, 32, generator: new Generator(9));
         Tensor? reference = null;
-        Memorise("bf16", (model, step) =>
+        Memorise(Precision.Bf16, (model, step) =>
         {
             Checkpoint.Save(path, model, null, new TrainingState(1, 0.1, 1, 0, 1, 8, Checkpoint.RngState()));
             var work = ((Bf16TrainStep)step).Working;

@@ -134,9 +134,9 @@ public class MixingTests
     [InlineData("mixup_alpha=0", "mixup_alpha")]
     public void BadMixConfigNamesTheKey(string set, string key)
     {
-        var e = Assert.Throws<MaskLabInputException>(() => TrainConfig.Load(null, [set]).Validate());
+        var e = Assert.Throws<MaskLabInputException>(() => RunConfig.Load(null, [set]).Validate());
         Assert.Contains(key, e.Message);
-        var sum = Assert.Throws<MaskLabInputException>(() => TrainConfig.Load(null, ["cutmix=0.6", "mixup=0.6"]).Validate());
+        var sum = Assert.Throws<MaskLabInputException>(() => RunConfig.Load(null, ["cutmix=0.6", "mixup=0.6"]).Validate());
         Assert.Contains("exceeds 1", sum.Message);
     }
 }

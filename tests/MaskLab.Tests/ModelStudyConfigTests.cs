@@ -23,7 +23,7 @@ public class ModelStudyConfigTests
         var set = ((Dictionary<object, object?>)sweep["set"]!).Select(kv => $"{kv.Key}={Scalar(kv.Value)}").ToList();
         var runs = ((List<object?>)sweep["runs"]!).Cast<Dictionary<object, object?>>().ToList();
 
-        var configs = runs.Select(run => TrainConfig.Load(basePath, [.. set, .. run.Select(kv => $"{kv.Key}={Scalar(kv.Value)}")]).Validate()).ToList();
+        var configs = runs.Select(run => RunConfig.Load(basePath, [.. set, .. run.Select(kv => $"{kv.Key}={Scalar(kv.Value)}")]).Validate()).ToList();
         Assert.Equal(new[] { "resnet18", "vgg11_bn", "googlenet", "efficientnet_b0", "vit_tiny_patch16", "mixer_s16" }, configs.Select(c => c.Model));
 
         // Equal budget: only the model differs between runs.
@@ -31,7 +31,7 @@ public class ModelStudyConfigTests
         foreach (var c in configs.Skip(1))
             Assert.Equal(first.Where(kv => kv.Key != "model"), c.ToMap().Where(kv => kv.Key != "model"));
 
-        var size = configs[0].Size;
+        var size = configs[0].ImageSize;
         Assert.True(size.Width % 16 == 0 && size.Height % 16 == 0, $"{size} is not a multiple of 16");
         // The patch models are the ones that reject sizes: build them at the study's size.
         foreach (var name in new[] { "vit_tiny_patch16", "mixer_s16" })

@@ -36,8 +36,8 @@ public class MultiHeadTests
 
     static MultiHead Head(string loss, params double[] weights)
     {
-        var config = TrainConfig.Load(null, [$"loss={loss}", "head=multi", "head_weights=" + string.Join(",", weights)]);
-        return Assert.IsType<MultiHead>(OutputHeads.Create(config, 18, taskClasses: true, new LossOptions(18)));
+        var config = RunConfig.Load(null, [$"loss={loss}", "head=multi", "head_weights=" + string.Join(",", weights)]);
+        return Assert.IsType<MultiHead>(OutputHeads.Create(config.HeadSection, 18, taskClasses: true, config.LossSection));
     }
 
     [Fact]
@@ -124,16 +124,16 @@ public class MultiHeadTests
     [Fact]
     public void MultiHeadOnOtherClassesAndBadSettingsAreConfigErrors()
     {
-        var config = TrainConfig.Load(null, ["head=multi"]);
-        var e = Assert.Throws<MaskLabInputException>(() => OutputHeads.Create(config, 5, taskClasses: false));
+        var config = RunConfig.Load(null, ["head=multi"]);
+        var e = Assert.Throws<MaskLabInputException>(() => OutputHeads.Create(config.HeadSection, 5, taskClasses: false));
         Assert.Contains("multi", e.Message);
-        Assert.Throws<MaskLabInputException>(() => OutputHeads.Create(config, 18, taskClasses: false));
+        Assert.Throws<MaskLabInputException>(() => OutputHeads.Create(config.HeadSection, 18, taskClasses: false));
 
-        Assert.Contains("head_weights", Assert.Throws<MaskLabInputException>(() => TrainConfig.Load(null, ["head_weights=1,1"]).Validate()).Message);
-        Assert.Contains("head_weights", Assert.Throws<MaskLabInputException>(() => TrainConfig.Load(null, ["head_weights=1,-1,1"]).Validate()).Message);
-        Assert.Contains("head 'triple'", Assert.Throws<MaskLabInputException>(() => TrainConfig.Load(null, ["head=triple"]).Validate()).Message);
-        Assert.Contains("class_weights", Assert.Throws<MaskLabInputException>(() => TrainConfig.Load(null, ["head=multi", "class_weights=balanced"]).Validate()).Message);
-        TrainConfig.Load(null, ["head=multi", "head_weights=1, 0.5, 2"]).Validate();
+        Assert.Contains("head_weights", Assert.Throws<MaskLabInputException>(() => RunConfig.Load(null, ["head_weights=1,1"]).Validate()).Message);
+        Assert.Contains("head_weights", Assert.Throws<MaskLabInputException>(() => RunConfig.Load(null, ["head_weights=1,-1,1"]).Validate()).Message);
+        Assert.Contains("head 'triple'", Assert.Throws<MaskLabInputException>(() => RunConfig.Load(null, ["head=triple"]).Validate()).Message);
+        Assert.Contains("class_weights", Assert.Throws<MaskLabInputException>(() => RunConfig.Load(null, ["head=multi", "class_weights=balanced"]).Validate()).Message);
+        RunConfig.Load(null, ["head=multi", "head_weights=1, 0.5, 2"]).Validate();
     }
 
     [Fact]

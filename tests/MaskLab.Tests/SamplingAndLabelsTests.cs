@@ -36,7 +36,7 @@ public class SamplingAndLabelsTests
     {
         var person = new Person("1", Gender.Female, "Asian", 58, "000001_female_Asian_58");
         var sample = new Sample("x.jpg", TaskClasses.Encode(MaskState.Wear, Gender.Female, AgeBand.From30To59), "1", person, MaskState.Wear);
-        var cuts = TrainConfig.Load(null, ["age_cuts=30,58"]).Validate().TrainingAgeCuts;
+        var cuts = RunConfig.Load(null, ["age_cuts=30,58"]).Validate().AgeCuts;
         Assert.Equal(AgeBand.Over60, TaskClasses.AgeOf(sample.TrainingLabel(cuts)));
         Assert.Equal(AgeBand.From30To59, TaskClasses.AgeOf(sample.Label));
         Assert.Equal(AgeBand.From30To59, TaskClasses.AgeOf(sample.TrainingLabel(AgeCuts.Scoring)));
@@ -47,8 +47,8 @@ public class SamplingAndLabelsTests
     [Fact]
     public void ImageSplitIsOnlyForAHoldoutAndNamesTheKey()
     {
-        Assert.Equal("image", TrainConfig.Load(null, ["split=image"]).Validate().Split);
-        Assert.Contains("split", Assert.Throws<MaskLabInputException>(() => TrainConfig.Load(null, ["split=random"]).Validate()).Message);
-        Assert.Contains("split", Assert.Throws<MaskLabInputException>(() => TrainConfig.Load(null, ["split=image", "folds=5"]).Validate()).Message);
+        Assert.Equal(SplitKind.Image, RunConfig.Load(null, ["split=image"]).Validate().Split);
+        Assert.Contains("split", Assert.Throws<MaskLabInputException>(() => RunConfig.Load(null, ["split=random"]).Validate()).Message);
+        Assert.Contains("split", Assert.Throws<MaskLabInputException>(() => RunConfig.Load(null, ["split=image", "folds=5"]).Validate()).Message);
     }
 }

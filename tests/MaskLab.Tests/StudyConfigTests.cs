@@ -11,7 +11,7 @@ public class StudyConfigTests
     static string ConfigsDir([System.Runtime.CompilerServices.CallerFilePath] string here = "") =>
         Path.GetFullPath(Path.Combine(Path.GetDirectoryName(here)!, "..", "..", "configs"));
 
-    static List<TrainConfig> Expand(string file) => Sweep.Expand(SweepSpec.Load(file)).Runs.Select(r => r.Config).ToList();
+    static List<RunConfig> Expand(string file) => SweepPlan.Expand(SweepSpec.Load(file)).Runs.Select(r => r.Config).ToList();
 
     public static TheoryData<string> StudyFiles() =>
         new(Directory.GetFiles(ConfigsDir(), "*-study.yaml").Select(Path.GetFileName).Order()!);
@@ -20,7 +20,7 @@ public class StudyConfigTests
     [MemberData(nameof(StudyFiles))]
     public void EveryStudyExpandsIntoValidRuns(string file)
     {
-        var plan = Sweep.Expand(SweepSpec.Load(Path.Combine(ConfigsDir(), file)));
+        var plan = SweepPlan.Expand(SweepSpec.Load(Path.Combine(ConfigsDir(), file)));
         Assert.NotEmpty(plan.Runs);
         Assert.Equal(plan.Runs.Count, plan.Runs.Select(r => r.Name).Distinct().Count());
     }
@@ -40,15 +40,15 @@ public class StudyConfigTests
     public void AgeCutStudyMovesOnlyTheUpperCut()
     {
         var configs = Expand(Path.Combine(ConfigsDir(), "age-cut-study.yaml"));
-        Assert.Equal(new[] { 57, 58, 59, 60 }, configs.Select(c => c.TrainingAgeCuts.Upper).Distinct().Order());
-        Assert.All(configs, c => Assert.Equal(30, c.TrainingAgeCuts.Lower));
+        Assert.Equal(new[] { 57, 58, 59, 60 }, configs.Select(c => c.AgeCuts.Upper).Distinct().Order());
+        Assert.All(configs, c => Assert.Equal(30, c.AgeCuts.Lower));
     }
 
     [Fact]
     public void PrecisionStudyRunsBothPrecisionsOverThreeSeeds()
     {
         var configs = Expand(Path.Combine(ConfigsDir(), "precision-study.yaml"));
-        foreach (var precision in new[] { "fp32", "bf16" })
+        foreach (var precision in new[] { Precision.Fp32, Precision.Bf16 })
             Assert.Equal(3, configs.Count(c => c.Model == "resnet18" && c.Precision == precision));
     }
 
@@ -56,7 +56,7 @@ public class StudyConfigTests
     public void SplitStudyComparesPersonAndImageSplits()
     {
         var configs = Expand(Path.Combine(ConfigsDir(), "split-study.yaml"));
-        Assert.Equal(new[] { "image", "person" }, configs.Select(c => c.Split).Distinct().Order());
+        Assert.Equal(new[] { SplitKind.Person, SplitKind.Image }, configs.Select(c => c.Split).Distinct().Order());
         Assert.All(configs, c => Assert.True(c.Folds <= 1));
     }
 }

@@ -28,7 +28,7 @@ public class SweepSpecTests
               - {loss: f1+cross_entropy, loss_alpha: 0.2}
             """);
         var spec = SweepSpec.Load(file);
-        var plan = Sweep.Expand(spec);
+        var plan = SweepPlan.Expand(spec);
 
         Assert.Equal(["loss", "lr", "loss_alpha"], plan.VariedKeys);
         Assert.Equal(5, plan.SettingCount);
@@ -61,11 +61,11 @@ public class SweepSpecTests
     {
         using var dir = new TempDir();
         var file = Write(dir, "s.yaml", "base: {model: baseline, seed: 9, age_cuts: [30, 58]}\n");
-        var plan = Sweep.Expand(SweepSpec.Load(file, ["epochs=3"]));
+        var plan = SweepPlan.Expand(SweepSpec.Load(file, ["epochs=3"]));
         var run = Assert.Single(plan.Runs);
         Assert.Equal("seed=9", run.Name);
         Assert.Equal(3, run.Config.Epochs);
-        Assert.Equal("30,58", run.Config.AgeCuts);
+        Assert.Equal(new AgeCuts(30, 58), run.Config.AgeCuts);
         Assert.Empty(plan.VariedKeys);
     }
 
@@ -76,23 +76,23 @@ public class SweepSpecTests
         var file = Write(dir, "s.yaml", "base: {model: baseline}\nseeds: [3, 4]\ngrid: {loss: [focal, f1]}\nruns: [{loss: label_smoothing, smoothing: 0.3}]\n");
         var spec = SweepSpec.Load(file);
         var again = SweepSpec.Load(Write(dir, "resolved.yaml", spec.ToYaml()));
-        Assert.Equal(Sweep.Expand(spec).Runs.Select(r => r.Config.ToYaml()), Sweep.Expand(again).Runs.Select(r => r.Config.ToYaml()));
-        Assert.Equal(Sweep.Expand(spec).Runs.Select(r => r.Name), Sweep.Expand(again).Runs.Select(r => r.Name));
+        Assert.Equal(SweepPlan.Expand(spec).Runs.Select(r => r.Config.ToYaml()), SweepPlan.Expand(again).Runs.Select(r => r.Config.ToYaml()));
+        Assert.Equal(SweepPlan.Expand(spec).Runs.Select(r => r.Name), SweepPlan.Expand(again).Runs.Select(r => r.Name));
     }
 
     [Fact]
     public void RunNamesAreFileSafeStableAndBounded()
     {
         Assert.Equal("age_cuts=30-58__image_size=24x32__seed=1",
-            Sweep.RunName([new("age_cuts", "30,58"), new("image_size", "24x32")], 1));
-        Assert.Equal("data=-tmp-a-b__seed=-3", Sweep.RunName([new("data", "/tmp/a b")], -3));
+            SweepPlan.RunName([new("age_cuts", "30,58"), new("image_size", "24x32")], 1));
+        Assert.Equal("data=-tmp-a-b__seed=-3", SweepPlan.RunName([new("data", "/tmp/a b")], -3));
 
         var longValue = new string('x', 300);
-        var a = Sweep.RunName([new("data", longValue + "a")], 1);
-        var b = Sweep.RunName([new("data", longValue + "b")], 1);
+        var a = SweepPlan.RunName([new("data", longValue + "a")], 1);
+        var b = SweepPlan.RunName([new("data", longValue + "b")], 1);
         Assert.True(a.Length <= 120);
         Assert.NotEqual(a, b);
-        Assert.Equal(a, Sweep.RunName([new("data", longValue + "a")], 1));
+        Assert.Equal(a, SweepPlan.RunName([new("data", longValue + "a")], 1));
     }
 
     [Theory]
@@ -110,7 +110,7 @@ public class SweepSpecTests
     {
         using var dir = new TempDir();
         var file = Write(dir, "bad.yaml", (yaml.StartsWith("base:") ? "" : "base: {model: baseline}\n") + yaml);
-        var e = Assert.ThrowsAny<MaskLabInputException>(() => Sweep.Expand(SweepSpec.Load(file)));
+        var e = Assert.ThrowsAny<MaskLabInputException>(() => SweepPlan.Expand(SweepSpec.Load(file)));
         Assert.Contains(expected, e.Message);
         Assert.DoesNotContain('\n', e.Message);
     }
@@ -121,11 +121,11 @@ public class SweepSpecTests
     [Fact]
     public void MeanAndSampleStandardDeviation()
     {
-        var s = Sweep.Stats([0.80, 0.82, 0.84]);
+        var s = SweepStatistics.Stats([0.80, 0.82, 0.84]);
         Assert.Equal(0.82, s.Mean, 12);
         Assert.Equal(0.02, s.Std, 12);
         Assert.Equal(3, s.N);
-        Assert.Equal(0, Sweep.Stats([0.5]).Std);
+        Assert.Equal(0, SweepStatistics.Stats([0.5]).Std);
         Assert.Equal("0.8200 ± 0.0200", s.ToString());
     }
 
@@ -141,7 +141,7 @@ public class SweepSpecTests
             Row(2, "c", 1, 0.70), Row(2, "c", 2, 0.71), Row(2, "c", 3, 0.72),
             Row(3, "d", 1, 0.77), Row(3, "d", 2, 0.78),
         };
-        var summary = Sweep.Summarize(rows);
+        var summary = SweepStatistics.Summarize(rows);
         Assert.Equal(["a", "b", "d", "c"], summary.Select(s => s.Values[0]));
         Assert.Equal([SweepMark.Best, SweepMark.WithinSpread, SweepMark.None, SweepMark.None], summary.Select(s => s.Mark));
         Assert.Equal(0.80, summary[1].MacroF1.Mean, 12);
@@ -150,14 +150,14 @@ public class SweepSpecTests
         Assert.Equal(0.9, summary[0].MaskF1!.Value.Mean, 12);
         Assert.Equal(12, summary[0].Seconds, 12);
 
-        var md = Sweep.SummaryMarkdown(["loss"], summary, 12);
+        var md = SweepReport.SummaryMarkdown(["loss"], summary, 12);
         var lines = md.Split('\n').Where(l => l.StartsWith('|')).ToArray();
         Assert.Equal("| loss | seeds | val macro F1 | mask F1 | gender F1 | age F1 | s / run | vs best |", lines[0]);
         Assert.Equal("| a | 3 | 0.8200 ± 0.0200 | 0.9000 ± 0.0000 | 0.8000 ± 0.0000 | 0.7000 ± 0.0000 | 12 | best |", lines[2]);
         Assert.EndsWith("| ≈ best |", lines[3]);
         Assert.Contains("11 of 12 runs", md);
 
-        var csv = Sweep.ResultsCsv(["loss"], rows).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var csv = SweepReport.ResultsCsv(["loss"], rows).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("run,loss,seed,best_val_macro_f1,best_val_mask_f1,best_val_gender_f1,best_val_age_f1,best_epoch,train_seconds,train_images_per_second,eval_macro_f1,eval_mask_f1,eval_gender_f1,eval_age_f1,failure", csv[0]);
         Assert.Equal("loss=b__seed=1,b,1,0.79,0.9,0.8,0.7,3,11,100,,,,,", csv[1]);
         Assert.Equal(12, csv.Length);
@@ -171,22 +171,22 @@ public class SweepSpecTests
             Row(0, "a", 1, 0.80) with { EvalMacroF1 = 0.70 }, Row(0, "a", 2, 0.82) with { EvalMacroF1 = 0.74 },
             Row(1, "b", 1, 0.60) with { EvalMacroF1 = 0.50 },
         };
-        var failed = new SweepRun(1, [new("loss", "b")], 2, "loss=b__seed=2", new TrainConfig());
+        var failed = new SweepRun(1, [new("loss", "b")], 2, "loss=b__seed=2", new RunConfig());
         rows.Add(SweepRow.Failed(failed, ["b"], "loss became NaN at epoch 2, batch 5"));
 
-        var summary = Sweep.Summarize(rows);
+        var summary = SweepStatistics.Summarize(rows);
         Assert.Equal(2, summary[0].Seeds);
         Assert.Equal(1, summary[1].Seeds); // the failed seed is not averaged in as a score
         Assert.Equal(0.72, summary[0].EvalMacroF1!.Value.Mean, 12);
 
-        var md = Sweep.SummaryMarkdown(["loss"], summary, 4, rows.Where(r => r.Failure is not null).ToList());
+        var md = SweepReport.SummaryMarkdown(["loss"], summary, 4, rows.Where(r => r.Failure is not null).ToList());
         var lines = md.Split('\n').Where(l => l.StartsWith('|')).ToArray();
         Assert.Equal("| loss | seeds | val macro F1 | mask F1 | gender F1 | age F1 | eval macro F1 | s / run | vs best |", lines[0]);
         Assert.Contains("| 0.7200 ± 0.0283 |", lines[2]);
         Assert.Contains("3 of 4 runs finished, 1 failed", md);
         Assert.Contains("- `loss=b__seed=2`: loss became NaN at epoch 2, batch 5", md);
 
-        var csv = Sweep.ResultsCsv(["loss"], rows).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var csv = SweepReport.ResultsCsv(["loss"], rows).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("loss=a__seed=1,a,1,0.8,0.9,0.8,0.7,3,11,100,0.7,,,,", csv[1]);
         Assert.Equal("loss=b__seed=2,b,2,,,,,,,,,,,,\"loss became NaN at epoch 2, batch 5\"", csv[4]);
     }
@@ -194,7 +194,7 @@ public class SweepSpecTests
     [Fact]
     public void OneSeedGivesNoMarksAndMissingAttributesStayEmpty()
     {
-        var summary = Sweep.Summarize([Row(0, "a", 1, 0.8, mask: null), Row(1, "b", 1, 0.79, mask: null)]);
+        var summary = SweepStatistics.Summarize([Row(0, "a", 1, 0.8, mask: null), Row(1, "b", 1, 0.79, mask: null)]);
         Assert.All(summary, s => Assert.Equal(SweepMark.None, s.Mark));
         Assert.Null(summary[0].MaskF1);
         Assert.Equal("0.8000", summary[0].MacroF1.ToString());
@@ -209,7 +209,7 @@ public class SweepRunTests
     {
         public List<(string Name, RunState State)> Started { get; } = [];
         public void RunStarting(SweepRun run, int index, int total, RunState state) => Started.Add((run.Name, state));
-        public void RunFinished(SweepRun run, int index, int total, TrainSummary summary, bool skipped) => afterRun?.Invoke(index);
+        public void RunFinished(SweepRun run, int index, int total, RunSummary summary, bool skipped) => afterRun?.Invoke(index);
     }
 
     /// <summary>A base config that trains in seconds on the tiny synthetic set.</summary>
@@ -242,7 +242,7 @@ public class SweepRunTests
     {
         using var dir = new TempDir();
         var spec = SweepSpec.Load(SweepFile(dir.Path));
-        var plan = Sweep.Expand(spec);
+        var plan = SweepPlan.Expand(spec);
         var outDir = Path.Combine(dir.Path, "out");
         Assert.Equal(4, plan.Runs.Count);
 
@@ -264,30 +264,30 @@ public class SweepRunTests
         Assert.Equal(rows.Select(r => r.Seed), [1, 2, 1, 2]);
 
         foreach (var run in plan.Runs)
-            foreach (var f in new[] { "config.yaml", "split.json", "metrics.jsonl", "summary.json", "checkpoints/last.ckpt" })
+            foreach (var f in new[] { "config.yaml", "split.json", "metrics.jsonl", "summary.json", "metadata.json", "checkpoints/last.ckpt" })
                 Assert.True(File.Exists(Path.Combine(outDir, run.Name, f)), $"{run.Name} lacks {f}");
         // The seed changes the person split, so the two seeds of a setting do not validate on the same people.
         Assert.NotEqual(File.ReadAllText(Path.Combine(outDir, plan.Runs[0].Name, "split.json")),
             File.ReadAllText(Path.Combine(outDir, plan.Runs[1].Name, "split.json")));
 
-        var csv = File.ReadAllLines(Path.Combine(outDir, Sweep.ResultsFile));
+        var csv = File.ReadAllLines(new SweepDirectory(outDir).ResultsFile);
         Assert.Equal(5, csv.Length);
         Assert.StartsWith("run,loss,seed,best_val_macro_f1", csv[0]);
         // The tiny set has eval/ with answers: every run wrote a submission and was scored on it.
         Assert.All(rows, r => Assert.InRange(r.EvalMacroF1!.Value, 0, 1));
         foreach (var run in plan.Runs)
             Assert.True(File.Exists(Path.Combine(outDir, run.Name, "submission.csv")), $"{run.Name} lacks submission.csv");
-        var md = File.ReadAllText(Path.Combine(outDir, Sweep.SummaryFile));
+        var md = File.ReadAllText(new SweepDirectory(outDir).SummaryFile);
         Assert.Contains("eval macro F1", md);
         Assert.Contains("4 of 4 runs", md);
         Assert.Contains("| cross_entropy | 2 |", md);
         Assert.Contains("| focal | 2 |", md);
         Assert.Contains("best |", md);
-        Assert.True(File.Exists(Path.Combine(outDir, Sweep.SweepFile)));
+        Assert.True(File.Exists(new SweepDirectory(outDir).SpecFile));
 
         // A run killed mid-way (a checkpoint, no complete summary) is resumed, not restarted or skipped.
         File.Delete(Path.Combine(outDir, plan.Runs[3].Name, "summary.json"));
-        Assert.Equal(RunState.Unfinished, Sweep.StateOf(new RunDirectory(Path.Combine(outDir, plan.Runs[3].Name)), plan.Runs[3].Config));
+        Assert.Equal(RunState.Unfinished, RunStates.Of(new RunDirectory(Path.Combine(outDir, plan.Runs[3].Name)), plan.Runs[3].Config.Epochs));
         var third = new Recorder();
         new Sweep(plan, outDir, sweepObserver: third).Run(spec);
         Assert.Equal([RunState.Finished, RunState.Finished, RunState.Finished, RunState.Unfinished], third.Started.Select(s => s.State));
@@ -295,7 +295,7 @@ public class SweepRunTests
         Assert.Single(File.ReadAllLines(Path.Combine(outDir, plan.Runs[3].Name, "metrics.jsonl")));
 
         // The same folder with a changed sweep is refused rather than mixed up.
-        var changed = Sweep.Expand(SweepSpec.Load(SweepFile(dir.Path), ["lr=0.01"]));
+        var changed = SweepPlan.Expand(SweepSpec.Load(SweepFile(dir.Path), ["lr=0.01"]));
         var e = Assert.ThrowsAny<MaskLabInputException>(() => new Sweep(changed, outDir).Run(spec));
         Assert.Contains("lr=", e.Message);
     }
@@ -313,7 +313,7 @@ public class SweepRunTests
               - {lr: 0.001}
             """);
         var spec = SweepSpec.Load(file);
-        var plan = Sweep.Expand(spec);
+        var plan = SweepPlan.Expand(spec);
         var outDir = Path.Combine(dir.Path, "out");
 
         var rows = new Sweep(plan, outDir).Run(spec);
@@ -321,11 +321,11 @@ public class SweepRunTests
         Assert.Contains("loss became", rows[0].Failure);
         Assert.Null(rows[1].Failure);
         Assert.InRange(rows[1].MacroF1, 0, 1);
-        var md = File.ReadAllText(Path.Combine(outDir, Sweep.SummaryFile));
+        var md = File.ReadAllText(new SweepDirectory(outDir).SummaryFile);
         Assert.Contains("1 failed", md);
         Assert.Contains(plan.Runs[0].Name, md);
 
-        Assert.Equal(RunState.Failed, Sweep.StateOf(new RunDirectory(Path.Combine(outDir, plan.Runs[0].Name)), plan.Runs[0].Config));
+        Assert.Equal(RunState.Failed, RunStates.Of(new RunDirectory(Path.Combine(outDir, plan.Runs[0].Name)), plan.Runs[0].Config.Epochs));
 
         // Run again, the verb does not retrain the diverged run (it would diverge at the same batch) or the
         // finished one, prints the table and exits 1 naming the failure.

@@ -16,9 +16,9 @@ public class TrackingTests
     static readonly Lazy<string> FixtureRun = new(() =>
     {
         var dir = Path.Combine(Directory.CreateTempSubdirectory("masklab-track-").FullName, "run");
-        var config = TrainConfig.Load(null, [$"data={TinySynthetic.Root}", "model=baseline", "image_size=24x32", "epochs=2",
+        var config = RunConfig.Load(null, [$"data={TinySynthetic.Root}", "model=baseline", "image_size=24x32", "epochs=2",
             "batch_size=16", "warmup_epochs=0", "seed=3", "threads=2"]).Validate();
-        new Trainer(config, new RunDirectory(dir)).Run();
+        new RunJob(config, new RunDirectory(dir)).Run(CancellationToken.None);
         return dir;
     });
 
@@ -28,7 +28,7 @@ public class TrackingTests
     public void MetadataRecordsConfigCodeDataMachineAndTimes()
     {
         var run = FixtureRun.Value;
-        var m = JsonNode.Parse(File.ReadAllText(Path.Combine(run, RunMetadata.FileName)))!.AsObject();
+        var m = JsonNode.Parse(File.ReadAllText(new RunDirectory(run).MetadataFile))!.AsObject();
 
         var start = DateTimeOffset.Parse(m["start_time"]!.GetValue<string>());
         var end = DateTimeOffset.Parse(m["end_time"]!.GetValue<string>());
@@ -94,9 +94,9 @@ public class TrackingTests
     public void ValidationPredictionsAndTensorBoardPicturesAreWritten()
     {
         var run = FixtureRun.Value;
-        var rows = ValPredictions.Read(ValPredictions.PathIn(run));
+        var rows = ValPredictions.Read(new RunDirectory(run).ValPredictionsFile);
         var summary = new RunDirectory(run).ReadSummary()!;
-        Assert.Equal(summary.ValImages, rows.Count);
+        Assert.Equal(summary.Training.ValImages, rows.Count);
         Assert.All(rows, r =>
         {
             Assert.Equal(18, r.Probabilities.Length);

@@ -15,23 +15,23 @@ public class TrainConfigTests
     public void YamlThenSetOverrides()
     {
         var file = WriteYaml("model: baseline\nepochs: 3\nlr: 0.01\nage_cuts: 30,58\n");
-        var c = TrainConfig.Load(file, ["epochs=5", "image_size=48x64", "precision=fp32", "folds=5", "seed=7", "optimizer=sgd"]).Validate();
+        var c = RunConfig.Load(file, ["epochs=5", "image_size=48x64", "precision=fp32", "folds=5", "seed=7", "optimizer=sgd"]).Validate();
         Assert.Equal("baseline", c.Model);
         Assert.Equal(5, c.Epochs);
         Assert.Equal(0.01, c.Lr);
-        Assert.Equal(48, c.Size.Width);
-        Assert.Equal(64, c.Size.Height);
-        Assert.Equal(58, c.TrainingAgeCuts.Upper);
+        Assert.Equal(48, c.ImageSize.Width);
+        Assert.Equal(64, c.ImageSize.Height);
+        Assert.Equal(58, c.AgeCuts.Upper);
         Assert.Equal(5, c.Folds);
         Assert.Equal(7, c.Seed);
-        Assert.Equal("sgd", c.Optimizer);
+        Assert.Equal(OptimizerKind.Sgd, c.Optimizer);
     }
 
     [Fact]
     public void ConfigRoundTripsThroughYaml()
     {
-        var c = TrainConfig.Load(null, ["model=baseline", "lr=0.0003", "augment=false", "data=/tmp/x"]);
-        var again = TrainConfig.Load(WriteYaml(c.ToYaml()));
+        var c = RunConfig.Load(null, ["model=baseline", "lr=0.0003", "augment=false", "data=/tmp/x"]);
+        var again = RunConfig.Load(WriteYaml(c.ToYaml()));
         Assert.Equal(c.ToMap(), again.ToMap());
     }
 
@@ -48,14 +48,14 @@ public class TrainConfigTests
     [InlineData("epochs", "is not key=value")]
     public void BadValuesNameTheKeyAndValue(string set, string expected)
     {
-        var e = Assert.ThrowsAny<MaskLabInputException>(() => TrainConfig.Load(null, [set]).Validate());
+        var e = Assert.ThrowsAny<MaskLabInputException>(() => RunConfig.Load(null, [set]).Validate());
         Assert.Contains(expected, e.Message);
     }
 
     [Fact]
     public void MissingConfigFileIsNamed()
     {
-        var e = Assert.Throws<MaskLabInputException>(() => TrainConfig.Load("/nonexistent/x.yaml"));
+        var e = Assert.Throws<MaskLabInputException>(() => RunConfig.Load("/nonexistent/x.yaml"));
         Assert.Contains("/nonexistent/x.yaml", e.Message);
     }
 
@@ -64,23 +64,23 @@ public class TrainConfigTests
     {
         var dir = Path.Combine(RepoRoot.Path, "configs");
         foreach (var file in Directory.GetFiles(dir, "*.yaml").Where(f => !f.Contains("study")))
-            TrainConfig.Load(file).Validate();
+            RunConfig.Load(file).Validate();
     }
 
     [Fact]
     public void ScheduleWarmsUpThenDecays()
     {
-        var c = TrainConfig.Load(null, ["lr=0.1", "epochs=10", "warmup_epochs=1", "scheduler=cosine"]);
-        Assert.True(LrSchedule.At(c, 0, 0.0) < 0.01);
-        Assert.Equal(0.05, LrSchedule.At(c, 0, 0.5), 6);
-        Assert.Equal(0.1, LrSchedule.At(c, 1, 0.0), 6);
-        Assert.Equal(0.05, LrSchedule.At(c, 5, 0.5), 6);   // half-way through the cosine part
-        Assert.Equal(0.0, LrSchedule.At(c, 9, 1.0), 6);
+        var c = RunConfig.Load(null, ["lr=0.1", "epochs=10", "warmup_epochs=1", "scheduler=cosine"]);
+        Assert.True(LrSchedule.At(c.Schedule, c.Lr, 0, 0.0) < 0.01);
+        Assert.Equal(0.05, LrSchedule.At(c.Schedule, c.Lr, 0, 0.5), 6);
+        Assert.Equal(0.1, LrSchedule.At(c.Schedule, c.Lr, 1, 0.0), 6);
+        Assert.Equal(0.05, LrSchedule.At(c.Schedule, c.Lr, 5, 0.5), 6);   // half-way through the cosine part
+        Assert.Equal(0.0, LrSchedule.At(c.Schedule, c.Lr, 9, 1.0), 6);
 
-        var step = TrainConfig.Load(null, ["lr=0.1", "scheduler=step", "step_size=2", "step_gamma=0.5", "warmup_epochs=0"]);
-        Assert.Equal(0.1, LrSchedule.At(step, 1, 0.9), 9);
-        Assert.Equal(0.05, LrSchedule.At(step, 2, 0.0), 9);
-        Assert.Equal(0.025, LrSchedule.At(step, 4, 0.0), 9);
+        var step = RunConfig.Load(null, ["lr=0.1", "scheduler=step", "step_size=2", "step_gamma=0.5", "warmup_epochs=0"]);
+        Assert.Equal(0.1, LrSchedule.At(step.Schedule, step.Lr, 1, 0.9), 9);
+        Assert.Equal(0.05, LrSchedule.At(step.Schedule, step.Lr, 2, 0.0), 9);
+        Assert.Equal(0.025, LrSchedule.At(step.Schedule, step.Lr, 4, 0.0), 9);
     }
 }
 

@@ -6,14 +6,14 @@ namespace MaskLab.Tests;
 /// <summary>Learning tests: a fixed seed, a tiny set, and bounds that a broken model cannot reach.</summary>
 public class TrainingTests
 {
-    static TrainConfig TinyConfig(string data, params string[] overrides) => TrainConfig.Load(null,
+    static RunConfig TinyConfig(string data, params string[] overrides) => RunConfig.Load(null,
         new[] { $"data={data}", "model=resnet18", "image_size=48x64", "epochs=8", "batch_size=16", "lr=0.001",
                 "warmup_epochs=0", "seed=1", "threads=2" }.Concat(overrides)).Validate();
 
-    static TrainSummary Train(TrainConfig config, Func<TrainingData, TrainingData>? alter = null)
+    static TrainingResult Train(RunConfig config, Func<TrainingData, TrainingData>? alter = null)
     {
         var run = new RunDirectory(Directory.CreateTempSubdirectory("masklab-train-").FullName);
-        var data = TrainingData.Load(config, SilentObserver.Instance, CancellationToken.None);
+        var data = TrainingData.Load(config.DataSection, SilentObserver.Instance, CancellationToken.None);
         if (alter is not null) data = alter(data);
         run.Create();
         return new Trainer(config, run).Train(data, CancellationToken.None, resume: false);

@@ -1,7 +1,9 @@
 using System.ComponentModel;
 using MaskLab.Data;
 using MaskLab.Synthetic;
-using MaskLab.Training;
+using MaskLab.Benchmarks;
+using MaskLab.Platform;
+using MaskLab.Runs;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -61,7 +63,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
             // Enough photos that the timed steps run over cached images, as from the second epoch on.
             int people = Math.Max(20, (s.Steps + s.Warmup + 2) * s.Batch / 7 + 1);
             var options = new SynthOptions(People: people, EvalPeople: 1, Seed: 7);
-            var dir = Path.Combine(DefaultData.Root, $"bench-synthetic-p{people}");
+            var dir = Path.Combine(MaskLabHome.Root, $"bench-synthetic-p{people}");
             var set = TrainingView.Run(() =>
             {
                 SyntheticGenerator.Generate(dir, options, new SyncProgress<int>(d => TrainingView.Observer.Progress("synthesising photos", d, people * 7)), cancellation);
@@ -80,9 +82,10 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
                     Width: size.Width, Height: size.Height));
         }
 
+        var precision = (Precision)ConfigValues.Parse(s.Precision, typeof(Precision), "--precision")!;
         int total = 2 * (s.Steps + s.Warmup);
         var result = TrainingView.Run(() => Throughput.Measure(s.Model, size, s.Batch, s.Steps, s.Warmup, loader,
-            new SyncProgress<int>(d => TrainingView.Observer.Progress($"timing {s.Model}", d, total)), s.Precision, s.Profile));
+            new SyncProgress<int>(d => TrainingView.Observer.Progress($"timing {s.Model}", d, total)), precision, s.Profile));
 
         var table = new Table().Border(TableBorder.Rounded)
             .Title($"[bold]{Cli.Esc(s.Model)}[/] {size} batch {s.Batch} {result.Precision}, {result.Threads} threads, {result.Source}");
@@ -107,7 +110,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
 
             long macs = result.ForwardMacs;
             trainGflops = result.TrainImagesPerSecond * Throughput.TrainFlopsPerImage(macs) / 1e9;
-            ceiling = Throughput.MatmulGflops(s.Precision == "bf16" ? TorchSharp.torch.ScalarType.BFloat16 : TorchSharp.torch.ScalarType.Float32);
+            ceiling = Throughput.MatmulGflops(precision == Precision.Bf16 ? TorchSharp.torch.ScalarType.BFloat16 : TorchSharp.torch.ScalarType.Float32);
             AnsiConsole.MarkupLine($"training does {trainGflops:F0} GFLOP/s (3 x 2 x {macs / 1e9:F3} G multiply-accumulates per image) = "
                 + $"[bold]{100 * trainGflops / ceiling:F0} %[/] of the {ceiling:F0} GFLOP/s a 2048³ {result.Precision} matrix product reaches here; "
                 + $"{result.GcCollections} GC collections in the timed steps");

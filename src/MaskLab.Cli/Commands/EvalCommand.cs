@@ -32,15 +32,15 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
     {
         using var run = TrainedRun.Load(s.Run!);
         var set = DataLocator.ReadLabeled(s.Data!);
-        if (set.ClassCount != run.Summary.Classes)
-            return Cli.Fail($"'{s.Data}' has {set.ClassCount} classes but run '{s.Run}' was trained on {run.Summary.Classes}");
-        var size = run.Config.Size;
+        if (set.ClassCount != run.Classes)
+            return Cli.Fail($"'{s.Data}' has {set.ClassCount} classes but run '{s.Run}' was trained on {run.Classes}");
+        var size = run.Config.ImageSize;
         var cache = new ImageCache(size.Width, size.Height);
         var probs = TrainingView.Run(() =>
         {
             cache.PreloadAll(set.Samples.Select(x => x.Path).ToArray(),
                 new SyncProgress<int>(d => TrainingView.Observer.Progress("decoding photos", d, set.Samples.Count)), cancellation);
-            int batches = (set.Samples.Count + Training.Trainer.EvalBatchSize - 1) / Training.Trainer.EvalBatchSize;
+            int batches = (set.Samples.Count + Inference.BatchSize - 1) / Inference.BatchSize;
             return run.Probabilities(set.Samples, cache, s.Tta, b => TrainingView.Observer.Progress("predicting", b, batches), cancellation);
         });
         var report = Metrics.Evaluate(set.Samples.Select(x => x.Label).ToArray(), Metrics.Argmax(probs), set.ClassNames, set.IsTaskClasses);

@@ -55,7 +55,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
             var expandedWeights = new List<double>();
             for (int k = 0; k < s.Runs.Length; k++)
             {
-                var folds = MaskLab.Training.CrossValidation.ExpandRuns([s.Runs[k]]);
+                var folds = MaskLab.Runs.RunDirectory.ExpandFolds([s.Runs[k]]);
                 foreach (var r in folds)
                 {
                     runs.Add(TrainedRun.Load(r));

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using MaskLab.Data;
-using MaskLab.Training;
+using MaskLab.Experiments;
+using MaskLab.Runs;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -34,14 +35,14 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
         if (s.Config is null) return Cli.Fail("--config FILE is required (a sweep file, e.g. configs/loss-study.yaml)");
         if (s.Out is null) return Cli.Fail("--out DIR is required (the sweep folder)");
         var spec = SweepSpec.Load(s.Config, s.Set, s.Data);
-        var plan = Sweep.Expand(spec);
+        var plan = SweepPlan.Expand(spec);
         int settings = plan.SettingCount;
         AnsiConsole.MarkupLine($"[bold]masklab sweep[/] {settings} setting(s) x {spec.Seeds.Count} seed(s) = {plan.Runs.Count} runs → {Cli.Esc(Path.GetFullPath(s.Out))}");
 
         if (s.DryRun)
         {
             foreach (var run in plan.Runs)
-                AnsiConsole.MarkupLine($"  {Cli.Esc(run.Name)}  [grey]{Sweep.StateOf(new RunDirectory(Path.Combine(s.Out, run.Name)), run.Config)}[/]");
+                AnsiConsole.MarkupLine($"  {Cli.Esc(run.Name)}  [grey]{RunStates.Of(new SweepDirectory(s.Out).Run(run), run.Config.Epochs)}[/]");
             return 0;
         }
 
@@ -52,8 +53,8 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
         try
         {
             var rows = TrainingView.Run(() => new Sweep(plan, s.Out, TrainingView.Observer, observer, s.Tta).Run(spec, cts.Token));
-            var summary = Sweep.Summarize(rows);
-            var (header, body) = Sweep.SummaryTable(plan.VariedKeys, summary);
+            var summary = SweepStatistics.Summarize(rows);
+            var (header, body) = SweepReport.SummaryTable(plan.VariedKeys, summary);
             var table = new Table().Border(TableBorder.Rounded).Title("[bold]val macro F1 over seeds (mean ± std)[/]");
             foreach (var h in header) table.AddColumn(new TableColumn(Cli.Esc(h)));
             foreach (var row in body) table.AddRow(row.Select(Cli.Esc).ToArray());
@@ -98,12 +99,12 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
             AnsiConsole.MarkupLine($"[bold]run {index + 1}/{total}[/] {Cli.Esc(run.Name)}: {what}");
         }
 
-        public void RunFinished(SweepRun run, int index, int total, TrainSummary summary, bool skipped)
+        public void RunFinished(SweepRun run, int index, int total, RunSummary summary, bool skipped)
         {
             Finished++;
             if (!skipped)
-                AnsiConsole.MarkupLine($"  val macro F1 [bold]{summary.BestValMacroF1:F4}[/] at epoch {summary.BestEpoch}, {summary.TrainSeconds:F0} s"
-                    + (summary.EvalMacroF1 is { } e ? $"; eval macro F1 [bold]{e:F4}[/]" : ""));
+                AnsiConsole.MarkupLine($"  val macro F1 [bold]{summary.Training.BestValMacroF1:F4}[/] at epoch {summary.Training.BestEpoch}, {summary.Training.TrainSeconds:F0} s"
+                    + (summary.Eval?.MacroF1 is { } e ? $"; eval macro F1 [bold]{e:F4}[/]" : ""));
         }
 
         public void RunFailed(SweepRun run, int index, int total, string reason)

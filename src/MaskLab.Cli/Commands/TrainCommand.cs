@@ -1,6 +1,8 @@
 using System.ComponentModel;
 using MaskLab.Data;
 using MaskLab.Evaluation;
+using MaskLab.Experiments;
+using MaskLab.Runs;
 using MaskLab.Training;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -38,7 +40,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellation)
     {
-        TrainConfig config;
+        RunConfig config;
         RunDirectory run;
         if (s.Resume is not null)
         {
@@ -49,12 +51,12 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         }
         else
         {
-            config = TrainConfig.Load(s.Config, s.Set);
+            config = RunConfig.Load(s.Config, s.Set);
             if (s.Data is not null) config.Data = s.Data;
             if (s.SkipBad) config.SkipBad = true;
             config.Validate();
             run = new RunDirectory(s.Out ?? Path.Combine("runs", $"{config.Model}-{DateTime.Now:yyyyMMdd-HHmmss}"));
-            if (File.Exists(run.LastCheckpoint) || (config.Folds <= 1 && CrossValidation.IsKFoldRoot(run.Path)))
+            if (File.Exists(run.LastCheckpoint) || (config.Folds <= 1 && run.IsKFoldRoot))
                 return Cli.Fail($"'{run.Path}' already holds a run; choose another --out or continue it with --resume {s.Out}");
         }
 
@@ -63,39 +65,26 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         Console.CancelKeyPress += onCancel;
         try
         {
-            if (config.Split == "image")
+            if (config.Split == SplitKind.Image)
                 AnsiConsole.MarkupLine("[yellow]warning:[/] split: image puts photos of the same person in train and validation; its validation score is inflated. Use it only for the split study, never to pick models.");
-            AnsiConsole.MarkupLine($"[bold]masklab train[/] {Cli.Esc(config.Model)} · loss {Cli.Esc(config.Loss)} · {config.Size} · {config.Epochs} epochs · batch {config.BatchSize} · {config.Optimizer} lr {config.Lr} · {config.Precision} → {Cli.Esc(run.Path)}");
-            TrainSummary summary;
+            AnsiConsole.MarkupLine($"[bold]masklab train[/] {Cli.Esc(config.Model)} · loss {Cli.Esc(config.Loss)} · {config.ImageSize} · {config.Epochs} epochs · batch {config.BatchSize} · {ConfigValues.EnumText(config.Optimizer)} lr {config.Lr} · {ConfigValues.EnumText(config.Precision)} → {Cli.Esc(run.Path)}");
+            var end = new RunEnd(Tta: s.Tta, PredictProgress: TrainingView.PredictProgress);
+            RunOutcome outcome;
             if (config.Folds > 1)
             {
-                if (TrainingView.Run(() => new CrossValidation(config, run, TrainingView.Observer).Run(cts.Token)) is not { } cv)
+                if (TrainingView.Run(() => new CrossValidation(config, run, TrainingView.Observer).Run(cts.Token, end)) is not { } cv)
                 {
-                    AnsiConsole.MarkupLine($"fold {config.Fold} trained into [bold]{Cli.Esc(CrossValidation.FoldDir(run.Path, config.Fold))}[/]; out-of-fold scores follow once every fold has run (same --out, fold=-1 trains the rest)");
+                    AnsiConsole.MarkupLine($"fold {config.Fold} trained into [bold]{Cli.Esc(run.Fold(config.Fold).Path)}[/]; out-of-fold scores follow once every fold has run (same --out, fold=-1 trains the rest)");
                     return 0;
                 }
-                summary = cv;
-                AnsiConsole.MarkupLine($"[bold]{config.Folds}-fold[/] out-of-fold macro F1 [bold]{cv.OofMacroF1:F4}[/] (mask {cv.OofMaskF1:F4} · gender {cv.OofGenderF1:F4} · age {cv.OofAgeF1:F4}); folds' val F1 {string.Join(" ", cv.FoldValMacroF1!.Select(f => f.ToString("F4")))}");
+                outcome = cv;
             }
             else
             {
-                summary = TrainingView.Run(() => new Trainer(config, run, TrainingView.Observer).Run(cts.Token, resume: s.Resume is not null));
-                TrainingView.ShowSummary(summary, run);
+                outcome = TrainingView.Run(() => new RunJob(config, run, TrainingView.Observer).Run(cts.Token, end: end));
             }
-
-            // The main job: where the data has an eval/ folder, write its submission and score it if answers exist.
-            var (scored, result) = TrainingView.Run(() => EvalSet.PredictRun(run, summary, s.Tta, TrainingView.PredictProgress, cts.Token));
-            summary = scored;
-            if (result is not null)
-            {
-                AnsiConsole.MarkupLine($"submission: [bold]{Cli.Esc(run.SubmissionFile)}[/] ({result.Answers.Length} rows)");
-                if (result.Score is { } score)
-                {
-                    AnsiConsole.MarkupLine("[bold]eval set (answers.csv)[/]");
-                    EvaluationView.Write(score);
-                }
-            }
-            if (s.Json) Cli.WriteJsonLine(summary);
+            TrainingView.ShowOutcome(outcome, run);
+            if (s.Json) Cli.WriteJsonLine(outcome.Summary.ToJsonObject());
             return 0;
         }
         catch (OperationCanceledException)

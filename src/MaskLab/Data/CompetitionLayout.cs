@@ -179,31 +179,6 @@ public static class CompetitionLayout
         return images;
     }
 
-    /// <summary>
-    /// Reads an <c>ImageID,ans</c> file (the eval truth, answers.csv, or a submission) into id -> class. Each ans must be
-    /// a task class 0..17; a bad value or a repeated id fails naming the file and line.
-    /// </summary>
-    public static IReadOnlyDictionary<string, int> ReadAnswers(string csvPath)
-    {
-        var table = CsvTable.Read(csvPath, "ImageID", "ans");
-        if (table.Rows.Count == 0)
-            throw new MaskLabInputException($"{csvPath} lists no answers");
-        var answers = new Dictionary<string, int>(table.Rows.Count, StringComparer.Ordinal);
-        var lineOf = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var row in table.Rows)
-        {
-            var (id, ans) = (row.Values[0], row.Values[1]);
-            if (id.Length == 0)
-                throw new MaskLabInputException($"{csvPath} line {row.Line}: empty ImageID");
-            if (!int.TryParse(ans, NumberStyles.None, CultureInfo.InvariantCulture, out var cls) || cls >= TaskClasses.Count)
-                throw new MaskLabInputException($"{csvPath} line {row.Line}: ans '{ans}' for {id} is not a class 0..{TaskClasses.Count - 1}");
-            if (!lineOf.TryAdd(id, row.Line))
-                throw new MaskLabInputException($"{csvPath} line {row.Line}: ImageID {id} repeats line {lineOf[id]}");
-            answers[id] = cls;
-        }
-        return answers;
-    }
-
     static void CheckImageId(string csvPath, long line, string id)
     {
         if (id.Length == 0)

@@ -30,4 +30,27 @@ public static class ConfusionCsv
             }
         });
     }
+
+    /// <summary>The matrix and class names of a file written by <see cref="Write"/>; (null, []) when it does not exist.</summary>
+    public static (long[,]? Matrix, IReadOnlyList<string> Names) Read(string file)
+    {
+        if (!File.Exists(file)) return (null, []);
+        try
+        {
+            using var csv = CsvReader.FromFile(file, new CsvReaderOptions { Separator = ',' });
+            var names = csv.Headers.Skip(1).ToArray();
+            var cm = new long[names.Length, names.Length];
+            int t = 0;
+            while (csv.Read() && t < names.Length)
+            {
+                for (var p = 0; p < names.Length; p++) cm[t, p] = long.Parse(csv.GetString(p + 1), CultureInfo.InvariantCulture);
+                t++;
+            }
+            return (cm, names);
+        }
+        catch (Exception e) when (e is FormatException or CsvFormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+        {
+            throw new MaskLabInputException($"{file} is not a confusion matrix CSV: {e.Message.ReplaceLineEndings(" ")}");
+        }
+    }
 }

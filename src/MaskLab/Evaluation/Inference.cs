@@ -8,6 +8,14 @@ namespace MaskLab.Evaluation;
 /// <summary>Class probabilities of a model over a loader's batches, in sample order.</summary>
 public static class Inference
 {
+    /// <summary>Inference batches: no gradients, so larger batches cost no memory worth noticing.</summary>
+    public const int BatchSize = 64;
+
+    /// <summary>Batches of the photos at <paramref name="indices"/> in order, unaugmented, at the model's input size.</summary>
+    public static BatchLoader Loader(IReadOnlyList<Sample> samples, int[] indices, ImageCache cache, ImageSize size, int seed) =>
+        new(samples, indices, s => s.Label, cache, new LoaderOptions(BatchSize: BatchSize, Shuffle: false,
+            Augment: AugmentOptions.None, Seed: seed, DropLast: false, Width: size.Width, Height: size.Height));
+
     /// <summary>
     /// Runs the model in eval mode without gradients. Returns probabilities [rows = loader indices order, C] and
     /// the mean loss when <paramref name="loss"/> is given. With <paramref name="flipTta"/> the horizontally

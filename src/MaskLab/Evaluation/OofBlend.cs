@@ -1,5 +1,5 @@
 using MaskLab.Data;
-using MaskLab.Training;
+using MaskLab.Runs;
 
 namespace MaskLab.Evaluation;
 
@@ -21,7 +21,7 @@ public static class OofBlend
     {
         if (runDirs.Count == 0) throw new MaskLabInputException("no runs to blend");
         if (!(step > 0 && step <= 1)) throw new MaskLabInputException($"step {step} must be in (0, 1]");
-        var oofs = runDirs.Select(d => CrossValidation.ReadOof(Path.Combine(d, CrossValidation.OofFileName))).ToArray();
+        var oofs = runDirs.Select(d => OofFile.Read(new RunDirectory(d).OofFile)).ToArray();
         var first = oofs[0];
         for (int k = 1; k < oofs.Length; k++)
         {

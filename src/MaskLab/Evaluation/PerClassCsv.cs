@@ -32,4 +32,26 @@ public static class PerClassCsv
             }
         });
     }
+
+    /// <summary>Class name, F1 and support of each row of a file written by <see cref="Write"/>; empty when it does not exist.</summary>
+    public static IReadOnlyList<(string Name, double F1, long Support)> Read(string file)
+    {
+        if (!File.Exists(file)) return [];
+        try
+        {
+            using var csv = CsvReader.FromFile(file, new CsvReaderOptions { Separator = ',' });
+            var h = csv.Headers.ToList();
+            int name = h.IndexOf("name"), f1 = h.IndexOf("f1"), support = h.IndexOf("support");
+            if (name < 0 || f1 < 0) throw new MaskLabInputException($"{file} lacks the name or f1 column");
+            var rows = new List<(string, double, long)>();
+            while (csv.Read())
+                rows.Add((csv.GetString(name), double.Parse(csv.GetString(f1), CultureInfo.InvariantCulture),
+                    support >= 0 ? long.Parse(csv.GetString(support), CultureInfo.InvariantCulture) : 0));
+            return rows;
+        }
+        catch (Exception e) when (e is FormatException or CsvFormatException or IndexOutOfRangeException)
+        {
+            throw new MaskLabInputException($"{file} is not a per-class CSV: {e.Message.ReplaceLineEndings(" ")}");
+        }
+    }
 }

@@ -30,34 +30,39 @@ public sealed class SingleHead(int classes, LossFunction? loss = null) : IOutput
     public Tensor Probabilities(Tensor logits) => nn.functional.softmax(logits.to_type(ScalarType.Float32), 1);
 }
 
+public enum HeadKind { Single, Multi }
+
+/// <summary>The head a config asks for: one softmax, or mask / gender / age heads with their loss weights.</summary>
+public sealed record HeadSpec(HeadKind Kind, IReadOnlyList<double> Weights)
+{
+    public static readonly HeadSpec Single = new(HeadKind.Single, [1, 1, 1]);
+}
+
 /// <summary>Makes the head a config asks for.</summary>
 public static class OutputHeads
 {
-    public static readonly string[] Names = ["single", "multi"];
-
     public static IOutputHead Create(int classes, LossFunction? loss = null) => new SingleHead(classes, loss);
 
     /// <summary>
-    /// The head named by the config's <c>head</c> for data with <paramref name="classes"/> classes. With
-    /// <paramref name="lossOptions"/> the configured loss is built (per attribute for the multi head); without,
+    /// The head <paramref name="spec"/> names for data with <paramref name="classes"/> classes. With
+    /// <paramref name="loss"/> the loss is built (per attribute for the multi head, without class weights); without,
     /// the head serves inference only.
     /// </summary>
-    public static IOutputHead Create(Training.TrainConfig config, int classes, bool taskClasses, LossOptions? lossOptions = null)
+    public static IOutputHead Create(HeadSpec spec, int classes, bool taskClasses, LossSpec? loss = null, float[]? classWeights = null)
     {
-        ArgumentNullException.ThrowIfNull(config);
-        switch (config.Head)
+        ArgumentNullException.ThrowIfNull(spec);
+        switch (spec.Kind)
         {
-            case "single":
-                return new SingleHead(classes, lossOptions is null ? null : LossRegistry.Create(config.Loss, lossOptions, config.LossAlpha));
-            case "multi":
+            case HeadKind.Single:
+                return new SingleHead(classes, loss?.Create(classes, classWeights));
+            case HeadKind.Multi:
                 if (!taskClasses || classes != Data.TaskClasses.Count)
                     throw new MaskLabInputException(
                         $"head 'multi' needs the 18 mask x gender x age task classes, but the data has {classes} other classes; use head: single");
-                Func<int, LossFunction>? loss = lossOptions is null ? null
-                    : n => LossRegistry.Create(config.Loss, lossOptions with { NumClasses = n, ClassWeights = null }, config.LossAlpha);
-                return new MultiHead(loss, MultiHead.ParseWeights(config.HeadWeights));
+                Func<int, LossFunction>? attributeLoss = loss is null ? null : n => loss.Create(n);
+                return new MultiHead(attributeLoss, spec.Weights);
             default:
-                throw new MaskLabInputException($"head '{config.Head}' is not one of {string.Join(", ", Names)}");
+                throw new ArgumentOutOfRangeException(nameof(spec), spec.Kind, "unknown head kind");
         }
     }
 }

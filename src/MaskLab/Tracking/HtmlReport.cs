@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using MaskLab.Data;
+using MaskLab.Runs;
 using SkiaSharp;
 
 namespace MaskLab.Tracking;
@@ -105,7 +106,7 @@ public static class HtmlReport
         Row(h, "image size", s?.ImageSize ?? Cfg(run, "image_size"));
         Row(h, "best val macro F1", N(run.BestMacroF1));
         Row(h, "best epoch / epochs run", s is null ? "" : $"{s.BestEpoch} / {s.EpochsRun}");
-        if (s?.EvalMacroF1 is { } ev) Row(h, "eval macro F1", N(ev));
+        if (run.Eval?.MacroF1 is { } ev) Row(h, "eval macro F1", N(ev));
         if (s is not null) Row(h, "train images/s", s.TrainImagesPerSecond.ToString("0.0", CultureInfo.InvariantCulture));
         h.Append("</tbody></table></section>\n");
     }
@@ -113,7 +114,7 @@ public static class HtmlReport
     static void Gallery(StringBuilder h, RunInfo run)
     {
         h.Append("<section id=\"gallery\"><h2>Most confidently wrong validation photos</h2>\n");
-        var wrong = ValPredictions.ConfidentlyWrong(ValPredictions.Read(ValPredictions.PathIn(run.Dir)), GalleryPhotos);
+        var wrong = ValPredictions.ConfidentlyWrong(ValPredictions.Read(new RunDirectory(run.Dir).ValPredictionsFile), GalleryPhotos);
         if (wrong.Count == 0) h.Append("<p>No wrong validation predictions recorded (val_predictions.csv is missing, or every photo was right).</p>");
         else
         {

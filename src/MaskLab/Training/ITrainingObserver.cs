@@ -1,3 +1,5 @@
+using MaskLab.Runs;
+
 namespace MaskLab.Training;
 
 /// <summary>What a trainer tells whoever watches it (the CLI draws progress bars from this).</summary>

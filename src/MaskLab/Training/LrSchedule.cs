@@ -1,3 +1,5 @@
+using MaskLab.Runs;
+
 namespace MaskLab.Training;
 
 /// <summary>
@@ -6,25 +8,27 @@ namespace MaskLab.Training;
 /// </summary>
 public static class LrSchedule
 {
+    /// <param name="lr">The base learning rate (the optimiser's).</param>
     /// <param name="epoch">0-based epoch.</param>
     /// <param name="fraction">How far through the epoch, 0..1.</param>
-    public static double At(TrainConfig c, int epoch, double fraction)
+    public static double At(ScheduleSpec s, double lr, int epoch, double fraction)
     {
         double t = epoch + fraction;
-        if (c.WarmupEpochs > 0 && t < c.WarmupEpochs)
-            return c.Lr * Math.Max(t / c.WarmupEpochs, 0.01);
-        return c.Scheduler switch
+        if (s.WarmupEpochs > 0 && t < s.WarmupEpochs)
+            return lr * Math.Max(t / s.WarmupEpochs, 0.01);
+        return s.Kind switch
         {
-            "cosine" => CosineAfterWarmup(c, t),
-            "step" => c.Lr * Math.Pow(c.StepGamma, Math.Floor(t / c.StepSize)),
-            _ => c.Lr,
+            SchedulerKind.Cosine => CosineAfterWarmup(s, lr, t),
+            SchedulerKind.Step => lr * Math.Pow(s.StepGamma, Math.Floor(t / s.StepSize)),
+            SchedulerKind.None => lr,
+            _ => throw new ArgumentOutOfRangeException(nameof(s), s.Kind, "unknown scheduler"),
         };
     }
 
-    static double CosineAfterWarmup(TrainConfig c, double t)
+    static double CosineAfterWarmup(ScheduleSpec s, double lr, double t)
     {
-        double span = Math.Max(c.Epochs - c.WarmupEpochs, 1e-9);
-        double p = Math.Clamp((t - c.WarmupEpochs) / span, 0, 1);
-        return c.Lr * 0.5 * (1 + Math.Cos(Math.PI * p));
+        double span = Math.Max(s.Epochs - s.WarmupEpochs, 1e-9);
+        double p = Math.Clamp((t - s.WarmupEpochs) / span, 0, 1);
+        return lr * 0.5 * (1 + Math.Cos(Math.PI * p));
     }
 }

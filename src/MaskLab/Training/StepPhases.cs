@@ -49,5 +49,5 @@ public sealed class StepPhases
 
     /// <summary>Each phase's median seconds per step, in the order the phases first ran.</summary>
     public IReadOnlyList<(string Phase, double MedianSeconds)> Medians() =>
-        order.Where(seconds.ContainsKey).Select(p => (p, Throughput.Median(seconds[p]))).ToArray();
+        order.Where(seconds.ContainsKey).Select(p => (p, Statistics.Median(seconds[p]))).ToArray();
 }

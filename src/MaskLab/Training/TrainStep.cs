@@ -1,4 +1,5 @@
 using MaskLab.Models;
+using MaskLab.Runs;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -25,12 +26,12 @@ public static class TrainSteps
     /// <paramref name="replica"/> builds a fresh model of the same architecture (any weights); mixed precision
     /// uses it as the low-precision working copy, fp32 never calls it.
     /// </summary>
-    public static ITrainStep Create(string precision, nn.Module<Tensor, Tensor> model,
+    public static ITrainStep Create(Precision precision, nn.Module<Tensor, Tensor> model,
         Func<nn.Module<Tensor, Tensor>> replica, OptimizerHelper optimizer, IOutputHead head) => precision switch
     {
-        "fp32" => new TrainStep(model, optimizer, head),
-        "bf16" => new Bf16TrainStep(model, replica, optimizer, head),
-        _ => throw new ArgumentException($"precision '{precision}' has no train step", nameof(precision)),
+        Precision.Fp32 => new TrainStep(model, optimizer, head),
+        Precision.Bf16 => new Bf16TrainStep(model, replica, optimizer, head),
+        _ => throw new ArgumentOutOfRangeException(nameof(precision), precision, "no train step for this precision"),
     };
 }
 

@@ -1,5 +1,6 @@
-using System.Text.Json;
 using MaskLab.Data;
+using MaskLab.Runs;
+using MaskLab.Synthetic;
 
 namespace MaskLab.Training;
 
@@ -15,30 +16,30 @@ public sealed class TrainingData
     public int SkippedBad { get; init; }
 
     /// <summary>
-    /// Finds the data (the embedded default when the config names none), reads it, splits it by person and
+    /// Finds the data (the embedded default when the options name none), reads it, splits it by person and
     /// decodes every photo once into the cache. A bad photo fails here, before any training, unless
     /// skip_bad is set.
     /// </summary>
-    public static TrainingData Load(TrainConfig c, ITrainingObserver observer, CancellationToken ct)
+    public static TrainingData Load(DataSpec o, ITrainingObserver observer, CancellationToken ct)
     {
-        var dataDir = c.Data ?? DefaultData.Ensure(c, observer, ct);
+        var dataDir = o.Dir ?? DefaultData.Ensure(o.SynthPeople, o.SynthEvalPeople, observer.Stage,
+            (done, total) => observer.Progress("synthesising photos", done, total), ct);
         var location = DataLocator.Locate(dataDir);
         observer.Stage($"reading {dataDir}");
         var set = DataLocator.ReadLabeled(dataDir);
 
-        var size = c.Size;
-        var cache = new ImageCache(size.Width, size.Height);
+        var cache = new ImageCache(o.Size.Width, o.Size.Height);
         var paths = set.Samples.Select(s => s.Path).ToArray();
         var bad = cache.Preload(paths, new SyncProgress<int>(done => observer.Progress("decoding photos", done, paths.Length)), ct);
         if (bad.Count > 0)
         {
-            if (!c.SkipBad) throw new BadImagesException(bad, "fix or remove them, or pass --skip-bad to train without them");
+            if (!o.SkipBad) throw new BadImagesException(bad, "fix or remove them, or pass --skip-bad to train without them");
             var badPaths = bad.Select(b => b.Path).ToHashSet();
             set = set with { Samples = set.Samples.Where(s => !badPaths.Contains(s.Path)).ToArray() };
             observer.Stage($"skipping {bad.Count} unreadable photo(s)");
         }
 
-        var (train, val) = Split(set.Samples, c);
+        var (train, val) = Split(set.Samples, o);
         return new TrainingData
         {
             Set = set, TrainIndices = train, ValIndices = val, Cache = cache, DataDir = dataDir,
@@ -46,36 +47,27 @@ public sealed class TrainingData
         };
     }
 
-    /// <summary>The same decoded photos split for another config (a sweep's seed changes the split, not the photos).</summary>
-    public TrainingData Resplit(TrainConfig c)
-    {
-        var (train, val) = Split(Set.Samples, c);
-        return new TrainingData
-        {
-            Set = Set, TrainIndices = train, ValIndices = val, Cache = Cache, DataDir = DataDir,
-            EvalDir = EvalDir, SkippedBad = SkippedBad,
-        };
-    }
+    /// <summary>The same decoded photos split for other options (a sweep's seed changes the split, not the photos).</summary>
+    public TrainingData Resplit(DataSpec o) => WithSplit(Split(Set.Samples, o));
 
-    static (int[] Train, int[] Val) Split(IReadOnlyList<Sample> samples, TrainConfig c)
+    /// <summary>The same decoded photos with the given train / validation indices (a fold of a k-fold run).</summary>
+    public TrainingData WithSplit((int[] Train, int[] Val) split) => new()
     {
-        if (c.Folds > 1)
+        Set = Set, TrainIndices = split.Train, ValIndices = split.Val, Cache = Cache, DataDir = DataDir,
+        EvalDir = EvalDir, SkippedBad = SkippedBad,
+    };
+
+    static (int[] Train, int[] Val) Split(IReadOnlyList<Sample> samples, DataSpec o)
+    {
+        if (o.Folds > 1)
         {
-            int fold = Math.Max(c.Fold, 0);
-            return PersonSplit.Fold(PersonSplit.KFold(samples, c.Folds, c.Seed), fold);
+            int fold = Math.Max(o.Fold, 0);
+            return PersonSplit.Fold(PersonSplit.KFold(samples, o.Folds, o.Seed), fold);
         }
-        return c.Split == "image" ? PersonSplit.ImageLevel(samples, c.ValRatio, c.Seed) : PersonSplit.Holdout(samples, c.ValRatio, c.Seed);
+        return o.Split == SplitKind.Image ? PersonSplit.ImageLevel(samples, o.ValRatio, o.Seed) : PersonSplit.Holdout(samples, o.ValRatio, o.Seed);
     }
 
-    /// <summary>Records who is in validation, so a reader can check that no person leaks across.</summary>
-    public void WriteSplit(string file)
-    {
-        var valGroups = ValIndices.Select(i => Set.Samples[i].Group).Distinct().Order(StringComparer.Ordinal).ToArray();
-        RunDirectory.WriteJsonAtomic(file, new
-        {
-            train_images = TrainIndices.Length,
-            val_images = ValIndices.Length,
-            val_groups = valGroups,
-        });
-    }
+    /// <summary>Records who is in validation in the run's split.json, so a reader can check that no person leaks across.</summary>
+    public void WriteSplit(RunDirectory run) =>
+        run.WriteSplit(TrainIndices.Length, ValIndices.Length, ValIndices.Select(i => Set.Samples[i].Group));
 }

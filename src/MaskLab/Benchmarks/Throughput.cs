@@ -2,10 +2,12 @@ using System.Diagnostics;
 using MaskLab.Data;
 using MaskLab.Losses;
 using MaskLab.Models;
+using MaskLab.Runs;
+using MaskLab.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MaskLab.Training;
+namespace MaskLab.Benchmarks;
 
 /// <summary>Measured training and inference speed of one model at one size.</summary>
 public sealed record ThroughputResult(
@@ -33,7 +35,7 @@ public sealed record ThroughputResult(
 public static class Throughput
 {
     public static ThroughputResult Measure(string modelName, ImageSize size, int batch, int steps, int warmup,
-        BatchLoader? loader = null, IProgress<int>? progress = null, string precision = "fp32", bool profile = false)
+        BatchLoader? loader = null, IProgress<int>? progress = null, Precision precision = Precision.Fp32, bool profile = false)
     {
         torch.manual_seed(0);
         var spec = new ModelSpec(TaskClasses.Count, size.Width, size.Height);
@@ -89,7 +91,7 @@ public static class Throughput
         var infer = new List<double>();
         // bf16 inference times the working copy the training step ran on, fed bf16 images.
         var inferModel = step is Bf16TrainStep mixed ? mixed.Working : model;
-        using var input = precision == "bf16" ? x.to_type(ScalarType.BFloat16) : x.alias();
+        using var input = precision == Precision.Bf16 ? x.to_type(ScalarType.BFloat16) : x.alias();
         inferModel.eval();
         using (no_grad())
         {
@@ -101,7 +103,7 @@ public static class Throughput
                 progress?.Report(warmup + steps + i + 1);
             }
         }
-        return new ThroughputResult(modelName, size.ToString(), batch, precision, torch.get_num_threads(),
+        return new ThroughputResult(modelName, size.ToString(), batch, ConfigValues.EnumText(precision), torch.get_num_threads(),
             loader is null ? "random tensors" : "pipeline", batch / Median(train), batch / Median(infer),
             train.ToArray(), infer.ToArray())
         {
@@ -137,10 +139,5 @@ public static class Throughput
     /// <summary>FLOPs of one training image: forward plus a backward of about twice the forward, 2 FLOPs a multiply-accumulate.</summary>
     public static double TrainFlopsPerImage(long forwardMacs) => 3.0 * 2.0 * forwardMacs;
 
-    public static double Median(IReadOnlyList<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        int n = sorted.Length;
-        return n == 0 ? double.NaN : n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-    }
+    public static double Median(IReadOnlyList<double> values) => Statistics.Median(values);
 }

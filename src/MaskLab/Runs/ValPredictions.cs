@@ -2,7 +2,7 @@ using System.Globalization;
 using CsvHelper;
 using MaskLab.Data;
 
-namespace MaskLab.Tracking;
+namespace MaskLab.Runs;
 
 /// <summary>One validation photo as the best checkpoint saw it.</summary>
 public sealed record ValPrediction(string Path, int Truth, int Prediction, double Confidence, double[] Probabilities);
@@ -13,10 +13,6 @@ public sealed record ValPrediction(string Path, int Truth, int Prediction, doubl
 /// </summary>
 public static class ValPredictions
 {
-    public const string FileName = "val_predictions.csv";
-
-    public static string PathIn(string runDir) => System.IO.Path.Combine(runDir, FileName);
-
     public static void Write(string file, IReadOnlyList<string> paths, IReadOnlyList<int> truth, float[,] probabilities)
     {
         int n = probabilities.GetLength(0), c = probabilities.GetLength(1);

@@ -4,7 +4,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace MaskLab.Training;
+namespace MaskLab.Runs;
 
 /// <summary>Where training stood when a checkpoint was written; enough to continue exactly.</summary>
 public sealed record TrainingState(

@@ -6,9 +6,9 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using MaskLab.Training;
 
-namespace MaskLab.Tracking;
+
+namespace MaskLab.Runs;
 
 /// <summary>
 /// RUNDIR/metadata.json: what made a run (resolved config, code version, data fingerprint, machine, package
@@ -16,12 +16,8 @@ namespace MaskLab.Tracking;
 /// </summary>
 public static class RunMetadata
 {
-    public const string FileName = "metadata.json";
-
-    public static string PathIn(string runDir) => Path.Combine(runDir, FileName);
-
     /// <summary>Writes the file at the start of a run; <paramref name="dataFiles"/> are the photos it reads.</summary>
-    public static JsonObject WriteStart(string runDir, TrainConfig config, IEnumerable<string> dataFiles, DateTimeOffset? start = null)
+    public static JsonObject WriteStart(RunDirectory run, RunConfig config, IEnumerable<string> dataFiles, DateTimeOffset? start = null)
     {
         var o = new JsonObject
         {
@@ -34,24 +30,24 @@ public static class RunMetadata
             ["packages"] = Packages(),
             ["command_line"] = string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
         };
-        Save(runDir, o);
+        Save(run, o);
         return o;
     }
 
     /// <summary>Stamps the end time (and wall-clock seconds) into the file written by <see cref="WriteStart"/>.</summary>
-    public static void WriteEnd(string runDir, DateTimeOffset? end = null)
+    public static void WriteEnd(RunDirectory run, DateTimeOffset? end = null)
     {
-        var o = Read(runDir) ?? new JsonObject();
+        var o = Read(run) ?? new JsonObject();
         var stop = end ?? DateTimeOffset.UtcNow;
         o["end_time"] = stop.ToString("O", CultureInfo.InvariantCulture);
         if (o["start_time"]?.GetValue<string>() is { } s && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var started))
             o["wall_seconds"] = Math.Round((stop - started).TotalSeconds, 3);
-        Save(runDir, o);
+        Save(run, o);
     }
 
-    public static JsonObject? Read(string runDir)
+    public static JsonObject? Read(RunDirectory run)
     {
-        var file = PathIn(runDir);
+        var file = run.MetadataFile;
         if (!File.Exists(file)) return null;
         try { return JsonNode.Parse(File.ReadAllText(file)) as JsonObject; }
         catch (JsonException e) { throw new MaskLabInputException($"'{file}' is not valid JSON: {e.Message}"); }
@@ -59,9 +55,9 @@ public static class RunMetadata
 
     static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    static void Save(string runDir, JsonObject o) => AtomicFile.WriteText(PathIn(runDir), w => w.Write(o.ToJsonString(Indented)));
+    static void Save(RunDirectory run, JsonObject o) => AtomicFile.WriteText(run.MetadataFile, w => w.Write(o.ToJsonString(Indented)));
 
-    static JsonObject ConfigObject(TrainConfig config)
+    static JsonObject ConfigObject(RunConfig config)
     {
         var o = new JsonObject();
         foreach (var (k, v) in config.ToMap().OrderBy(p => p.Key, StringComparer.Ordinal)) o[k] = v;

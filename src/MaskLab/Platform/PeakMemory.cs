@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace MaskLab.Training;
+namespace MaskLab.Platform;
 
 /// <summary>
 /// The process's peak resident memory (VmHWM in /proc/self/status). It covers libtorch's native allocations,
@@ -18,7 +18,7 @@ public static class PeakMemory
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        Platform.NativeSetup.ReleaseFreeMemory();
+        NativeSetup.ReleaseFreeMemory();
         try
         {
             File.WriteAllText(clearRefsFile, "5");

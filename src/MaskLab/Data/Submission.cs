@@ -1,8 +1,8 @@
 using System.Globalization;
 using CsvHelper;
-using MaskLab.Data;
 
-namespace MaskLab.Evaluation;
+
+namespace MaskLab.Data;
 
 /// <summary>
 /// The competition's submission file: <c>ImageID,ans</c>, one row per eval image in <c>info.csv</c> order, ans a

@@ -1,4 +1,4 @@
-namespace MaskLab;
+namespace MaskLab.Core;
 
 /// <summary>
 /// Bad input the user can fix (a file, folder or value). The CLI prints <see cref="Exception.Message"/> as one

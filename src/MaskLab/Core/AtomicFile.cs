@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace MaskLab;
+namespace MaskLab.Core;
 
 /// <summary>
 /// Writes a text file so that readers see either the old file or the complete new one, never a half-written

@@ -1,9 +1,9 @@
 using CsvHelper;
 
-namespace MaskLab.Evaluation;
+namespace MaskLab.Core;
 
 /// <summary>The CSV dialect MaskLab writes and reads: comma separated, LF line ends, strict quoting on read.</summary>
-static class CsvFormat
+public static class CsvFormat
 {
     public static readonly CsvWriterOptions Writer = new() { NewLine = "\n" };
 

@@ -1,0 +1,130 @@
+using MaskLab.Data;
+using MaskLab.Evaluation;
+using MaskLab.Runs;
+using MaskLab.Training;
+
+namespace MaskLab.Experiments;
+
+/// <summary>
+/// Person-level stratified k-fold training: every fold is a normal run directory under RUNDIR/fold-&lt;k&gt;, the photos
+/// are decoded once for all folds, and once every fold has finished the held-out probabilities of each photo (from
+/// the one model that never saw its person) are gathered into RUNDIR/oof.csv and scored in RUNDIR/summary.json.
+/// With fold: k only that fold is trained, so folds can run on separate machines and be gathered into the same
+/// directory later; a later call trains the folds still missing and then writes the out-of-fold files.
+/// </summary>
+public sealed class CrossValidation(RunConfig config, RunDirectory root, ITrainingObserver? observer = null)
+{
+    readonly ITrainingObserver observer = observer ?? SilentObserver.Instance;
+
+    /// <summary>
+    /// Trains the folds the config asks for (all with fold: -1, else the one named) that have not finished yet; a
+    /// fold interrupted mid-way is resumed from its last checkpoint. Returns the outcome of the whole k-fold run
+    /// (out-of-fold scores, then the eval set predicted by the folds together) when every fold has finished, else null.
+    /// </summary>
+    public RunOutcome? Run(CancellationToken ct = default, RunEnd? end = null)
+    {
+        end ??= new RunEnd();
+        config.Validate();
+        if (config.Folds < 2) throw new MaskLabInputException($"folds {config.Folds}: cross-validation needs folds of 2 or more");
+        var rootConfig = config.Clone();
+        rootConfig.Fold = -1;
+        if (root.HasConfig) CheckSameFolds(root.ReadConfig());
+
+        var data = TrainingData.Load(rootConfig.DataSection, observer, ct);
+        root.Create();
+        if (!root.HasConfig) root.WriteConfig(rootConfig);
+        var foldOf = PersonSplit.KFold(data.Set.Samples, config.Folds, config.Seed);
+        var wanted = config.Fold >= 0 ? [config.Fold] : Enumerable.Range(0, config.Folds).ToArray();
+        foreach (var k in wanted)
+        {
+            ct.ThrowIfCancellationRequested();
+            var foldRun = root.Fold(k);
+            if (RunStates.Of(foldRun, config.Epochs) == RunState.Finished)
+            {
+                observer.Stage($"fold {k + 1} of {config.Folds}: already trained");
+                continue;
+            }
+            observer.Stage($"fold {k + 1} of {config.Folds}");
+            var foldConfig = config.Clone();
+            foldConfig.Fold = k;
+            // A fold is a run of its own; the eval set is predicted once, by all folds together, after the gather.
+            new RunJob(foldConfig, foldRun, observer).Run(ct, data.WithSplit(PersonSplit.Fold(foldOf, k)), new RunEnd(Predict: false, Report: false));
+        }
+
+        var missing = Enumerable.Range(0, config.Folds).Where(k => RunStates.Of(root.Fold(k), config.Epochs) != RunState.Finished).ToArray();
+        if (missing.Length > 0)
+        {
+            observer.Stage($"fold(s) {string.Join(", ", missing)} still to train: out-of-fold scores wait for them");
+            return null;
+        }
+        var summary = Gather(data, foldOf, ct);
+        var outcome = RunJob.PredictEvalSet(root, summary, end, ct);
+        if (end.Report) RunJob.WriteReport(root);
+        return outcome;
+    }
+
+    void CheckSameFolds(RunConfig existing)
+    {
+        if (existing.Folds != config.Folds || existing.Seed != config.Seed || existing.Model != config.Model)
+            throw new MaskLabInputException(
+                $"'{root.Path}' holds a k-fold run with folds {existing.Folds}, seed {existing.Seed}, model {existing.Model}; " +
+                $"this config asks for folds {config.Folds}, seed {config.Seed}, model {config.Model}: use another --out");
+    }
+
+    /// <summary>Scores each photo with its held-out fold's best weights, writes oof.csv and the k-fold summary.json.</summary>
+    RunSummary Gather(TrainingData data, int[] foldOf, CancellationToken ct)
+    {
+        var set = data.Set;
+        int n = set.Samples.Count, classes = set.ClassCount;
+        var probs = new float[n, classes];
+        var folds = new List<TrainingResult>();
+        for (int k = 0; k < config.Folds; k++)
+        {
+            ct.ThrowIfCancellationRequested();
+            observer.Stage($"out-of-fold probabilities: fold {k + 1} of {config.Folds}");
+            using var trained = TrainedRun.Load(root.Fold(k).Path);
+            folds.Add(trained.Result);
+            var (_, val) = PersonSplit.Fold(foldOf, k);
+            var p = trained.Probabilities(val.Select(i => set.Samples[i]).ToArray(), data.Cache, tta: false, ct: ct);
+            for (int r = 0; r < val.Length; r++)
+                for (int c = 0; c < classes; c++) probs[val[r], c] = p[r, c];
+        }
+        OofFile.Write(root.OofFile, set, foldOf, probs);
+
+        var truth = set.Samples.Select(s => s.Label).ToArray();
+        var report = Metrics.Evaluate(truth, Metrics.Argmax(probs), set.ClassNames, set.IsTaskClasses);
+        // The root's training figures are the folds': means of their best-epoch scores, summed time.
+        var training = folds[0] with
+        {
+            BestValMacroF1 = folds.Average(s => s.BestValMacroF1),
+            BestValAccuracy = folds.Average(s => s.BestValAccuracy),
+            BestValMaskF1 = Mean(folds.Select(s => s.BestValMaskF1)),
+            BestValGenderF1 = Mean(folds.Select(s => s.BestValGenderF1)),
+            BestValAgeF1 = Mean(folds.Select(s => s.BestValAgeF1)),
+            BestEpoch = (int)Math.Round(folds.Average(s => s.BestEpoch)),
+            EpochsRun = folds.Max(s => s.EpochsRun),
+            StoppedEarly = folds.Any(s => s.StoppedEarly),
+            TrainSeconds = folds.Sum(s => s.TrainSeconds),
+            TrainImagesPerSecond = folds.Average(s => s.TrainImagesPerSecond),
+            TrainImages = n, ValImages = n,
+        };
+        var oof = new OofScores
+        {
+            Folds = config.Folds,
+            FoldValMacroF1 = folds.Select(s => s.BestValMacroF1).ToArray(),
+            MacroF1 = report.MacroF1, Accuracy = report.Accuracy,
+            MaskF1 = report.MaskF1, GenderF1 = report.GenderF1, AgeF1 = report.AgeF1,
+        };
+        var summary = new RunSummary(training, null, oof);
+        root.WriteSummary(summary);
+        ConfusionCsv.Write(root.ConfusionFile, report);
+        PerClassCsv.Write(root.PerClassFile, report);
+        return summary;
+    }
+
+    static double? Mean(IEnumerable<double?> values)
+    {
+        var list = values.ToList();
+        return list.All(v => v.HasValue) ? list.Average(v => v!.Value) : null;
+    }
+}

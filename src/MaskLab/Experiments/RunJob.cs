@@ -1,0 +1,94 @@
+using MaskLab.Data;
+using MaskLab.Evaluation;
+using MaskLab.Platform;
+using MaskLab.Runs;
+using MaskLab.Tracking;
+using MaskLab.Training;
+
+namespace MaskLab.Experiments;
+
+/// <summary>What a run left behind: its summary and, where its data has an eval set, the prediction of it.</summary>
+public sealed record RunOutcome(RunSummary Summary, EvalSet.Result? Prediction);
+
+/// <summary>How a run ends besides training: the eval set's prediction and the report page.</summary>
+/// <param name="Predict">Predict the eval set (a fold leaves it to its k-fold root, which votes all folds).</param>
+/// <param name="Tta">Average the flipped view when predicting the eval set.</param>
+/// <param name="Report">Write report.html into the run directory.</param>
+/// <param name="EvalCaches">Decoded eval photos shared by several runs (a sweep's, the folds of a k-fold run).</param>
+/// <param name="PredictProgress">Progress of the eval prediction (batches done, total).</param>
+public sealed record RunEnd(bool Predict = true, bool Tta = false, bool Report = true, ImageCaches? EvalCaches = null,
+    IProgress<(int Done, int Total)>? PredictProgress = null);
+
+/// <summary>
+/// A run's whole life, in one place for every entry point (train, each fold of a k-fold run, each run of a sweep):
+/// set up the run directory (config.yaml, split.json, metadata.json), train or resume, stamp the end, predict the
+/// eval set where the data has one and score it where answers exist, write the summary and the report.
+/// </summary>
+public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver? observer = null)
+{
+    readonly ITrainingObserver observer = observer ?? SilentObserver.Instance;
+
+    public RunDirectory Directory => run;
+
+    /// <summary>
+    /// Runs it to the end. <paramref name="data"/> are photos already decoded for this config (a sweep decodes once
+    /// for all its runs); null loads them. A finished run is not trained again: only what is missing of its end
+    /// (the eval prediction) is done.
+    /// </summary>
+    public RunOutcome Run(CancellationToken ct, TrainingData? data = null, RunEnd? end = null)
+    {
+        end ??= new RunEnd();
+        config.Validate();
+        var state = RunStates.Of(run, config.Epochs);
+        if (state == RunState.Finished && run.ReadSummary() is { } done)
+            return done.Eval is null && end.Predict ? PredictEvalSet(done, end, ct) : new RunOutcome(done, null);
+
+        if (config.Threads > 0) TorchSharp.torch.set_num_threads(config.Threads);
+        data ??= TrainingData.Load(config.DataSection, observer, ct);
+        bool resume = File.Exists(run.LastCheckpoint);
+        run.Create();
+        if (!resume || !run.HasConfig) run.WriteConfig(config);
+        data.WriteSplit(run);
+        // Each run's peak_memory_mb is its own, not that of a larger model trained earlier in the same process.
+        PeakMemory.Reset();
+        RunMetadata.WriteStart(run, config, data.Set.Samples.Select(s => s.Path));
+        var result = new Trainer(config, run, observer).Train(data, ct, resume);
+        RunMetadata.WriteEnd(run);
+        var summary = new RunSummary(result);
+        var outcome = end.Predict ? PredictEvalSet(summary, end, ct) : new RunOutcome(summary, null);
+        if (end.Report) WriteReport(run);
+        return outcome;
+    }
+
+    /// <summary>
+    /// Where the run's data has an eval/ folder: predict it with the run (every fold of a k-fold root, soft-voted),
+    /// write submission.csv, and put the eval scores (where answers.csv exists) into summary.json.
+    /// </summary>
+    public static RunOutcome PredictEvalSet(RunDirectory run, RunSummary summary, RunEnd end, CancellationToken ct)
+    {
+        if (summary.Training.Data is not { } dataDir || !System.IO.Directory.Exists(dataDir)
+            || DataLocator.Locate(dataDir).EvalDir is not { } evalDir)
+            return new RunOutcome(summary, null);
+        var trained = RunDirectory.ExpandFolds([run.Path]).Select(TrainedRun.Load).ToList();
+        EvalSet.Result result;
+        try { result = EvalSet.Predict(trained, evalDir, run.SubmissionFile, end.Tta, progress: end.PredictProgress, ct: ct, caches: end.EvalCaches); }
+        finally { foreach (var t in trained) t.Dispose(); }
+        var score = result.Score;
+        summary = summary with
+        {
+            Eval = new EvalScores
+            {
+                MacroF1 = score?.MacroF1, Accuracy = score?.Accuracy, MaskF1 = score?.MaskF1,
+                GenderF1 = score?.GenderF1, AgeF1 = score?.AgeF1, Submission = run.SubmissionFile,
+            },
+        };
+        run.WriteSummary(summary);
+        return new RunOutcome(summary, result);
+    }
+
+    RunOutcome PredictEvalSet(RunSummary summary, RunEnd end, CancellationToken ct) => PredictEvalSet(run, summary, end, ct);
+
+    /// <summary>report.html in the run directory: the run's own page, or for a k-fold root the comparison of its folds.</summary>
+    public static void WriteReport(RunDirectory run) =>
+        HtmlReport.Write(run.ReportFile, RunSet.Expand(RunDirectory.ExpandFolds([run.Path])));
+}

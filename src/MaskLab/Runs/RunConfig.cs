@@ -1,0 +1,174 @@
+using System.Globalization;
+using System.Reflection;
+using MaskLab.Data;
+using MaskLab.Losses;
+using MaskLab.Models;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace MaskLab.Runs;
+
+/// <summary>
+/// Everything that defines a run. Read from YAML (snake_case keys, one flat mapping: the keys users know),
+/// overridden with --set key=value, validated once, and written back into the run directory so a run can be
+/// repeated or resumed. A value that must be one of a set is an enum: a wrong value fails when the file is read,
+/// never reaching code that would default. Components receive their section (<see cref="DataSection"/>,
+/// <see cref="Optimization"/>, <see cref="Schedule"/>, ...), not the whole config.
+/// </summary>
+public sealed class RunConfig
+{
+    /// <summary>Data folder; null means the embedded synthetic default.</summary>
+    public string? Data { get; set; }
+
+    public string Model { get; set; } = "resnet18";
+    /// <summary>Pretrained weights to start from: a PyTorch state_dict (.pt / .pth) or .safetensors of the same architecture.</summary>
+    public string? Weights { get; set; }
+    public string Loss { get; set; } = "cross_entropy";
+    /// <summary>Mix weight for "a+b" losses: a * (1 - alpha) + b * alpha.</summary>
+    public double LossAlpha { get; set; } = 0.5;
+    public double Smoothing { get; set; } = 0.0;
+    public double FocalGamma { get; set; } = 2.0;
+    /// <summary>Class weights for cross_entropy / focal: "balanced" (from the training split's counts), a comma list, or none.</summary>
+    public string? ClassWeights { get; set; }
+    /// <summary>single (one softmax over the classes) or multi (mask, gender and age heads; 18 task classes only).</summary>
+    public HeadKind Head { get; set; } = HeadKind.Single;
+    /// <summary>Multi head: loss weights for mask, gender, age.</summary>
+    public string HeadWeights { get; set; } = "1,1,1";
+
+    public int Epochs { get; set; } = 10;
+    public int BatchSize { get; set; } = 32;
+    public double Lr { get; set; } = 1e-3;
+    public double WeightDecay { get; set; } = 5e-4;
+    public double Momentum { get; set; } = 0.9;
+    public OptimizerKind Optimizer { get; set; } = OptimizerKind.AdamW;
+    public SchedulerKind Scheduler { get; set; } = SchedulerKind.Cosine;
+    public int StepSize { get; set; } = 20;
+    public double StepGamma { get; set; } = 0.5;
+    public double WarmupEpochs { get; set; } = 1;
+    /// <summary>Epochs without a better val macro F1 before stopping; 0 never stops early.</summary>
+    public int Patience { get; set; } = 0;
+
+    public int Seed { get; set; } = 42;
+    /// <summary>Input size as WxH. 96x128 is the baseline's Resize((128, 96)) (height, width) for portrait photos.</summary>
+    public ImageSize ImageSize { get; set; } = new(96, 128);
+    /// <summary>fp32, or bf16: mixed precision (bf16 forward and backward, fp32 master weights, optimiser state and checkpoints).</summary>
+    public Precision Precision { get; set; } = Precision.Fp32;
+    /// <summary>auto, cpu or cuda; this build ships the CPU libtorch, so auto means cpu and cuda is refused.</summary>
+    public DeviceKind Device { get; set; } = DeviceKind.Auto;
+    public int Threads { get; set; } = 0;
+
+    public double ValRatio { get; set; } = 0.2;
+    /// <summary>Number of person-level folds; 0 or 1 means a single holdout split.</summary>
+    public int Folds { get; set; } = 0;
+    /// <summary>With folds &gt; 1: train only this fold (0-based); -1 trains all.</summary>
+    public int Fold { get; set; } = -1;
+    /// <summary>Age cut points for the training labels only; scoring always uses 30,60.</summary>
+    public AgeCuts AgeCuts { get; set; } = AgeCuts.Scoring;
+
+    public bool Augment { get; set; } = true;
+    /// <summary>Class-balanced sampling with replacement of the training split.</summary>
+    public bool WeightedSampler { get; set; } = false;
+    /// <summary>person (stratified, no person on both sides) or image: the leaky image-level split, for the split study only.</summary>
+    public SplitKind Split { get; set; } = SplitKind.Person;
+    /// <summary>Per-image probabilities of the mixing augmentations (see MixOptions); cutmix + cutmix_vertical + mixup at most 1.</summary>
+    public double Cutmix { get; set; } = 0;
+    public double CutmixVertical { get; set; } = 0;
+    public double Mixup { get; set; } = 0;
+    public double Cutout { get; set; } = 0;
+    public double MixupAlpha { get; set; } = 0.4;
+    public double CutmixAlpha { get; set; } = 1.0;
+    public bool SkipBad { get; set; } = false;
+    /// <summary>Synthetic default size: people in train and eval (used when Data is null).</summary>
+    public int SynthPeople { get; set; } = 600;
+    public int SynthEvalPeople { get; set; } = 200;
+
+    // ---- sections: what each component receives ----
+
+    public DataSpec DataSection => new(Data, ImageSize, ValRatio, Folds, Fold, Split, Seed, SkipBad, SynthPeople, SynthEvalPeople);
+    public MixOptions Mixing => new(Cutmix, CutmixVertical, Mixup, Cutout, MixupAlpha, CutmixAlpha);
+    public HeadSpec HeadSection => new(Head, MultiHead.ParseWeights(HeadWeights));
+    public LossSpec LossSection => new(Loss, LossAlpha, Smoothing, FocalGamma);
+    public OptimizerSpec Optimization => new(Optimizer, Lr, WeightDecay, Momentum);
+    public ScheduleSpec Schedule => new(Scheduler, Epochs, WarmupEpochs, StepSize, StepGamma);
+
+    /// <summary>Checks every value; the first problem is a <see cref="MaskLabInputException"/> naming key and value.</summary>
+    public RunConfig Validate()
+    {
+        if (!ModelRegistry.Contains(Model))
+            throw new MaskLabInputException($"unknown model '{Model}'; known: {string.Join(", ", ModelRegistry.Names)}");
+        LossRegistry.Create(Loss, new LossOptions(18), LossAlpha); // names are checked here
+        if (ClassWeights is { Length: > 0 } w && w is not ("balanced" or "none")) Losses.ClassWeights.Parse(w, w.Split(',').Length);
+        if (Weights is { Length: > 0 } wf && !File.Exists(wf)) throw new MaskLabInputException($"weights file '{wf}' does not exist");
+        Mixing.Validate();
+        if (Split == SplitKind.Image && Folds > 1) throw new MaskLabInputException("split 'image' is only for a holdout split; k-fold is always by person (set folds 0)");
+        Positive(Epochs, "epochs");
+        Positive(BatchSize, "batch_size");
+        if (!(Lr > 0) || double.IsInfinity(Lr)) throw Bad("lr", Lr);
+        if (WeightDecay < 0) throw Bad("weight_decay", WeightDecay);
+        if (Smoothing is < 0 or >= 1) throw Bad("smoothing", Smoothing);
+        if (ValRatio is <= 0 or >= 1) throw Bad("val_ratio", ValRatio);
+        if (Folds < 0 || Folds == 1) throw Bad("folds", Folds, "use 0 for a holdout split or 2 and more");
+        if (Fold < -1 || (Folds > 1 && Fold >= Folds)) throw Bad("fold", Fold, $"must be -1 or 0..{Math.Max(0, Folds - 1)}");
+        if (Patience < 0) throw Bad("patience", Patience);
+        if (WarmupEpochs < 0) throw Bad("warmup_epochs", WarmupEpochs);
+        if (Threads < 0) throw Bad("threads", Threads);
+        _ = HeadSection;
+        if (Head == HeadKind.Multi && ClassWeights is { Length: > 0 } and not "none")
+            throw new MaskLabInputException($"class_weights '{ClassWeights}' weigh the 18 classes of head: single; head: multi weighs its losses with head_weights");
+        if (Device == DeviceKind.Cuda) throw new MaskLabInputException("device 'cuda' needs a CUDA build of libtorch, which this build does not include; use cpu or auto");
+        if (SynthPeople < 10) throw Bad("synth_people", SynthPeople, "at least 10");
+        if (SynthEvalPeople < 1) throw Bad("synth_eval_people", SynthEvalPeople);
+        return this;
+    }
+
+    static void Positive(int v, string key) { if (v <= 0) throw Bad(key, v, "must be positive"); }
+
+    static MaskLabInputException Bad(string key, object value, string? why = null) =>
+        new($"{key} {Convert.ToString(value, CultureInfo.InvariantCulture)} is not valid{(why is null ? "" : ": " + why)}");
+
+    // ---- text form: YAML files, --set, config.yaml ----
+
+    static readonly INamingConvention Naming = UnderscoredNamingConvention.Instance;
+
+    static readonly PropertyInfo[] Properties = typeof(RunConfig)
+        .GetProperties(BindingFlags.Public | BindingFlags.Instance)
+        .Where(p => p.CanWrite)
+        .ToArray();
+
+    static readonly Dictionary<string, PropertyInfo> ByKey = Properties.ToDictionary(p => Naming.Apply(p.Name));
+
+    /// <summary>The snake_case keys a config file and --set accept.</summary>
+    public static IReadOnlyList<string> Keys { get; } = Properties.Select(p => Naming.Apply(p.Name)).ToArray();
+
+    /// <summary>Loads a YAML file (or the defaults when null) and applies key=value overrides.</summary>
+    public static RunConfig Load(string? file, IEnumerable<string>? overrides = null)
+    {
+        var map = file is null ? new Dictionary<string, string?>() : Yaml.ScalarMap(Yaml.ReadFile(file, "config file"), file);
+        Overrides.ApplyTo(map, overrides);
+        return FromMap(map, file ?? "--set");
+    }
+
+    /// <summary>Builds a config from key / value text (the shape of a YAML mapping of scalars).</summary>
+    public static RunConfig FromMap(IReadOnlyDictionary<string, string?> map, string source)
+    {
+        var unknown = map.Keys.Where(k => !ByKey.ContainsKey(k)).ToArray();
+        if (unknown.Length > 0)
+            throw new MaskLabInputException($"unknown config key '{unknown[0]}' in {source}; known: {string.Join(", ", Keys)}");
+        var config = new RunConfig();
+        foreach (var (key, text) in map) ByKey[key].SetValue(config, ConfigValues.Parse(text, ByKey[key].PropertyType, key));
+        return config;
+    }
+
+    /// <summary>Every key with its value as text, in declaration order.</summary>
+    public Dictionary<string, string?> ToMap()
+    {
+        var map = new Dictionary<string, string?>();
+        foreach (var p in Properties) map[Naming.Apply(p.Name)] = ConfigValues.Format(p.GetValue(this));
+        return map;
+    }
+
+    /// <summary>YAML text of this config, every key written.</summary>
+    public string ToYaml() => new SerializerBuilder().Build().Serialize(ToMap());
+
+    public RunConfig Clone() => FromMap(ToMap(), "clone");
+}

@@ -1,0 +1,119 @@
+using System.Text.Json;
+
+namespace MaskLab.Runs;
+
+/// <summary>
+/// The files of one run, and the one place that names them. Every file is replaced atomically (temporary file,
+/// then rename). A k-fold run is a root holding its folds as run directories of their own (<see cref="Fold"/>).
+/// </summary>
+public sealed class RunDirectory(string path)
+{
+    public string Path { get; } = System.IO.Path.GetFullPath(path);
+    public string ConfigFile => Combine("config.yaml");
+    public string MetricsFile => Combine("metrics.jsonl");
+    public string SummaryFile => Combine("summary.json");
+    public string SplitFile => Combine("split.json");
+    public string MetadataFile => Combine("metadata.json");
+    public string ConfusionFile => Combine("confusion.csv");
+    public string PerClassFile => Combine("per_class.csv");
+    public string ValPredictionsFile => Combine("val_predictions.csv");
+    public string CheckpointsDir => Combine("checkpoints");
+    public string LastCheckpoint => Combine("checkpoints", "last.ckpt");
+    public string BestCheckpoint => Combine("checkpoints", "best.ckpt");
+    public string TensorBoardDir => Combine("tensorboard");
+    public string SubmissionFile => Combine("submission.csv");
+    public string ReportFile => Combine("report.html");
+    /// <summary>A k-fold root's out-of-fold probabilities (<see cref="OofFile"/>).</summary>
+    public string OofFile => Combine("oof.csv");
+
+    /// <summary>Written when the run's loss diverged: the reason, one line. Delete the run folder to retry.</summary>
+    public string FailureFile => Combine("failure.txt");
+
+    string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
+
+    public bool Exists => Directory.Exists(Path);
+
+    public bool HasConfig => File.Exists(ConfigFile);
+
+    /// <summary>Whether <paramref name="dir"/> holds a run (its config.yaml).</summary>
+    public static bool IsRun(string dir) => File.Exists(System.IO.Path.Combine(dir, "config.yaml"));
+
+    public void Create()
+    {
+        Directory.CreateDirectory(Path);
+        Directory.CreateDirectory(CheckpointsDir);
+    }
+
+    // ---- k-fold layout ----
+
+    /// <summary>The run directory of fold <paramref name="k"/> (0-based) of a k-fold root.</summary>
+    public RunDirectory Fold(int k) => new(Combine($"fold-{k}"));
+
+    /// <summary>True when this directory is a k-fold root (fold-0 inside, no checkpoint of its own).</summary>
+    public bool IsKFoldRoot => Directory.Exists(Fold(0).Path) && !File.Exists(LastCheckpoint);
+
+    /// <summary>Replaces each k-fold root among the run directories by its fold directories, in fold order.</summary>
+    public static IReadOnlyList<string> ExpandFolds(IEnumerable<string> runs)
+    {
+        var result = new List<string>();
+        foreach (var r in runs)
+        {
+            var dir = new RunDirectory(r);
+            if (!dir.IsKFoldRoot) { result.Add(r); continue; }
+            var folds = dir.ReadConfig().Folds;
+            for (int k = 0; k < folds; k++)
+            {
+                var fold = dir.Fold(k);
+                if (!fold.Exists) throw new MaskLabInputException($"k-fold run '{r}' has no fold-{k}: train it first (fold: {k})");
+                result.Add(fold.Path);
+            }
+        }
+        return result;
+    }
+
+    // ---- formats ----
+
+    public static void WriteAllTextAtomic(string file, string text) => AtomicFile.WriteText(file, w => w.Write(text));
+
+    static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static void WriteJsonAtomic<T>(string file, T value) => WriteAllTextAtomic(file, JsonSerializer.Serialize(value, Indented));
+
+    public void WriteConfig(RunConfig config) => WriteAllTextAtomic(ConfigFile, config.ToYaml());
+
+    public RunConfig ReadConfig()
+    {
+        if (!HasConfig) throw new MaskLabInputException($"'{Path}' is not a MaskLab run (no config.yaml)");
+        return RunConfig.Load(ConfigFile);
+    }
+
+    /// <summary>Records who is in validation, so a reader can check that no person leaks across.</summary>
+    public void WriteSplit(int trainImages, int valImages, IEnumerable<string> valGroups) =>
+        WriteJsonAtomic(SplitFile, new
+        {
+            train_images = trainImages,
+            val_images = valImages,
+            val_groups = valGroups.Distinct().Order(StringComparer.Ordinal).ToArray(),
+        });
+
+    public void AppendMetrics(EpochRecord record) => File.AppendAllText(MetricsFile, JsonSerializer.Serialize(record) + "\n");
+
+    public IReadOnlyList<EpochRecord> ReadMetrics() => File.Exists(MetricsFile)
+        ? File.ReadAllLines(MetricsFile).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<EpochRecord>(l)!).ToList()
+        : [];
+
+    /// <summary>On resume, forgets epochs after the checkpoint so metrics.jsonl matches the weights.</summary>
+    public void TruncateMetrics(int epochsDone) =>
+        WriteAllTextAtomic(MetricsFile, string.Concat(ReadMetrics().Where(r => r.Epoch <= epochsDone)
+            .Select(r => JsonSerializer.Serialize(r) + "\n")));
+
+    public void WriteSummary(RunSummary summary) => WriteAllTextAtomic(SummaryFile, summary.ToJson());
+
+    /// <summary>summary.json, or null before the first epoch has finished.</summary>
+    public RunSummary? ReadSummary() => File.Exists(SummaryFile) ? RunSummary.Parse(File.ReadAllText(SummaryFile)) : null;
+
+    /// <summary>The reason in failure.txt, or null when the run has not failed.</summary>
+    public string? ReadFailure() => File.Exists(FailureFile) ? File.ReadAllText(FailureFile).Trim() : null;
+
+    public void WriteFailure(string reason) => WriteAllTextAtomic(FailureFile, reason + "\n");
+}

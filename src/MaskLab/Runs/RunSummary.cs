@@ -1,0 +1,98 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace MaskLab.Runs;
+
+/// <summary>What training achieved: the best validation epoch's scores, speed, and what the run trained on.</summary>
+public sealed record TrainingResult
+{
+    [JsonPropertyName("model")] public required string Model { get; init; }
+    [JsonPropertyName("loss")] public required string Loss { get; init; }
+    [JsonPropertyName("precision")] public required string Precision { get; init; }
+    [JsonPropertyName("image_size")] public required string ImageSize { get; init; }
+    [JsonPropertyName("best_val_macro_f1")] public double BestValMacroF1 { get; init; }
+    [JsonPropertyName("best_val_accuracy")] public double BestValAccuracy { get; init; }
+    [JsonPropertyName("best_val_mask_f1")] public double? BestValMaskF1 { get; init; }
+    [JsonPropertyName("best_val_gender_f1")] public double? BestValGenderF1 { get; init; }
+    [JsonPropertyName("best_val_age_f1")] public double? BestValAgeF1 { get; init; }
+    [JsonPropertyName("best_epoch")] public int BestEpoch { get; init; }
+    [JsonPropertyName("epochs_run")] public int EpochsRun { get; init; }
+    [JsonPropertyName("stopped_early")] public bool StoppedEarly { get; init; }
+    [JsonPropertyName("train_seconds")] public double TrainSeconds { get; init; }
+    [JsonPropertyName("train_images_per_second")] public double TrainImagesPerSecond { get; init; }
+    /// <summary>Peak resident memory of the training process in MiB (VmHWM), read when training ends.</summary>
+    [JsonPropertyName("peak_memory_mb")] public double? PeakMemoryMb { get; init; }
+    [JsonPropertyName("train_images")] public int TrainImages { get; init; }
+    [JsonPropertyName("val_images")] public int ValImages { get; init; }
+    [JsonPropertyName("skipped_bad_images")] public int SkippedBadImages { get; init; }
+    [JsonPropertyName("classes")] public int Classes { get; init; }
+    [JsonPropertyName("class_names")] public IReadOnlyList<string> ClassNames { get; init; } = [];
+    [JsonPropertyName("task_classes")] public bool TaskClasses { get; init; }
+    [JsonPropertyName("data")] public string? Data { get; init; }
+
+    /// <summary>Whether a run with this result has done all it was asked to: every epoch, or stopped early on patience.</summary>
+    public bool Completes(int epochs) => EpochsRun >= epochs || StoppedEarly;
+}
+
+/// <summary>The eval set's scores: the run's submission for eval/, scored on answers.csv where the data has it.</summary>
+public sealed record EvalScores
+{
+    [JsonPropertyName("eval_macro_f1")] public double? MacroF1 { get; init; }
+    [JsonPropertyName("eval_accuracy")] public double? Accuracy { get; init; }
+    [JsonPropertyName("eval_mask_f1")] public double? MaskF1 { get; init; }
+    [JsonPropertyName("eval_gender_f1")] public double? GenderF1 { get; init; }
+    [JsonPropertyName("eval_age_f1")] public double? AgeF1 { get; init; }
+    [JsonPropertyName("submission")] public string? Submission { get; init; }
+}
+
+/// <summary>A k-fold run's out-of-fold scores (every training photo scored by the fold model that never saw its person).</summary>
+public sealed record OofScores
+{
+    [JsonPropertyName("folds")] public int Folds { get; init; }
+    [JsonPropertyName("fold_val_macro_f1")] public IReadOnlyList<double> FoldValMacroF1 { get; init; } = [];
+    [JsonPropertyName("oof_macro_f1")] public double MacroF1 { get; init; }
+    [JsonPropertyName("oof_accuracy")] public double Accuracy { get; init; }
+    [JsonPropertyName("oof_mask_f1")] public double? MaskF1 { get; init; }
+    [JsonPropertyName("oof_gender_f1")] public double? GenderF1 { get; init; }
+    [JsonPropertyName("oof_age_f1")] public double? AgeF1 { get; init; }
+}
+
+/// <summary>
+/// summary.json: one flat JSON object (the keys scripts read: best_val_macro_f1, eval_macro_f1, oof_macro_f1, ...)
+/// made of three parts: training, the eval set's scores and, for a k-fold root, the out-of-fold scores. The eval keys
+/// are always written (null until the eval set is scored); the k-fold keys only for a k-fold root.
+/// </summary>
+public sealed record RunSummary(TrainingResult Training, EvalScores? Eval = null, OofScores? Oof = null)
+{
+    static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public string ToJson() => ToJsonObject().ToJsonString(Indented);
+
+    public JsonObject ToJsonObject()
+    {
+        var o = (JsonObject)JsonSerializer.SerializeToNode(Training)!;
+        Merge(o, JsonSerializer.SerializeToNode(Eval ?? new EvalScores())!.AsObject());
+        if (Oof is not null) Merge(o, JsonSerializer.SerializeToNode(Oof)!.AsObject());
+        return o;
+    }
+
+    static void Merge(JsonObject into, JsonObject from)
+    {
+        foreach (var (k, v) in from.ToList())
+        {
+            from.Remove(k);
+            into[k] = v;
+        }
+    }
+
+    /// <summary>Reads the text of a summary.json; throws <see cref="JsonException"/> when it is not one.</summary>
+    public static RunSummary Parse(string json)
+    {
+        var node = JsonNode.Parse(json) as JsonObject ?? throw new JsonException("summary.json is not a JSON object");
+        var training = node.Deserialize<TrainingResult>() ?? throw new JsonException("summary.json holds no training result");
+        EvalScores? eval = node["eval_macro_f1"] is not null || node["submission"] is not null ? node.Deserialize<EvalScores>() : null;
+        OofScores? oof = node["oof_macro_f1"] is not null ? node.Deserialize<OofScores>() : null;
+        return new RunSummary(training, eval, oof);
+    }
+}
