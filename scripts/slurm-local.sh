@@ -209,7 +209,7 @@ EOF
   )
 }
 
-node_state() { sinfo -h -N -o '%T' 2>/dev/null | head -n 1; }
+node_state() { sinfo -h -N -o '%T' 2>/dev/null | head -n 1 || true; }
 
 wait_pidfile() {  # a daemon that forked writes its pid file a moment later; give it 10 s
   local name=$1 log=$2 i
@@ -342,6 +342,7 @@ probe_job() {
   # One real job end to end (munge credential, slurmstepd, the job's environment). It also waits out
   # slurmctld's first scheduling pass, about 3 s after it starts, so the caller's first job starts at once.
   local id state="" deadline=$(( SECONDS + start_timeout ))
+  # shellcheck disable=SC2016
   id=$(sbatch --parsable --job-name=slurm-local-probe --output=/dev/null --chdir=/ \
     --wrap 'test -n "$SLURM_JOB_ID"' 2>&1) || die "sbatch refused the probe job: $id"
   while (( SECONDS < deadline )); do
