@@ -30,7 +30,7 @@ port=${SLURM_LOCAL_PORT:-16817}
 accounting=${SLURM_LOCAL_ACCOUNTING:-slurmdbd}
 start_timeout=${SLURM_LOCAL_START_TIMEOUT:-60}
 conf="$dir/etc/slurm.conf"
-sock="$dir/munge/munged.sock"
+sock="$dir/run/munged.sock"  # in run/, which every user may enter: sbatch needs it
 dbsock="$dir/mysql.sock"
 node=$(hostname -s)
 
@@ -42,9 +42,10 @@ case $accounting in slurmdbd|none) ;; *) die "SLURM_LOCAL_ACCOUNTING must be slu
 
 pid_of() {  # the pid in a pid file, if that process still runs
   local file=$1 pid
-  [[ -s $file ]] || return 1
+  [[ -s $file && -r $file ]] || return 1
   pid=$(<"$file")
-  [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+  # /proc rather than kill -0, so `status` also answers for a user who may not signal root's daemons.
+  [[ $pid =~ ^[0-9]+$ && -d /proc/$pid ]] && echo "$pid"
 }
 
 last_error() {  # the last error-looking lines of a log, for the one-line failure message
@@ -139,10 +140,11 @@ SlurmdLogFile=${dir}/log/slurmd.log
 SlurmctldDebug=info
 SlurmdDebug=info
 
-# No cgroups (a container may have none, or a read-only hierarchy): job processes are tracked through /proc,
-# tasks are not pinned to cores, and --mem is the scheduler's bookkeeping, not a limit.
+# No cgroups (a container may have none, or a read-only hierarchy): job processes are tracked through /proc and
+# --mem is the scheduler's bookkeeping, not a limit. task/affinity pins each job to the CPUs it was given
+# (sched_setaffinity), so a 1-CPU task sees nproc 1, as under a cluster's cgroups.
 ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
+TaskPlugin=task/affinity
 MpiDefault=none
 SwitchType=switch/none
 MailProg=/bin/true
@@ -234,7 +236,7 @@ start_munged() {
   fresh_log "$dir/log/munged.log"
   # --force: munged distrusts a socket under the world-writable /var/tmp without it.
   munged --force --key-file="$dir/munge/munge.key" --socket="$sock" --pid-file="$dir/run/munged.pid" \
-    --log-file="$dir/log/munged.log" --seed-file="$dir/munge/munged.seed" >>"$dir/log/munged.log" 2>&1 \
+    --log-file="$dir/log/munged.log" --seed-file="$dir/munge/munged.seed" >>"$dir/log/munged.log" 2>&1 9>&- \
     || die "munged did not start: $(last_error "$dir/log/munged.log")"
   local i
   for i in $(seq 1 50); do [[ -S $sock ]] && break; sleep 0.1; done
@@ -255,7 +257,7 @@ start_mariadb() {
     # --no-defaults: a private server, blind to /etc/mysql. It does not fork, so it is detached here.
     setsid mariadbd --no-defaults --user=root --datadir="$dir/mysql" --socket="$dbsock" \
       --port=$(( port + 2 )) --bind-address=127.0.0.1 --pid-file="$dir/run/mariadb.pid" --log-error="$log" \
-      --skip-log-bin --innodb-buffer-pool-size=64M </dev/null >/dev/null 2>&1 &
+      --skip-log-bin --innodb-buffer-pool-size=64M </dev/null >/dev/null 2>&1 9>&- &
   fi
   for i in $(seq 1 300); do
     mariadb-admin --no-defaults --socket="$dbsock" -u root ping >/dev/null 2>&1 && break
@@ -263,6 +265,7 @@ start_mariadb() {
   done
   mariadb-admin --no-defaults --socket="$dbsock" -u root ping >/dev/null 2>&1 \
     || die "MariaDB did not start: $(last_error "$log")"
+  chmod a+r "$dir/run/mariadb.pid"
   local pass
   pass=$(<"$dir/etc/dbpass")
   mariadb --no-defaults --socket="$dbsock" -u root >>"$dir/log/mariadb-install.log" 2>&1 <<EOF \
@@ -281,7 +284,7 @@ start_slurmdbd() {
   local log="$dir/log/slurmdbd.log" deadline=$(( SECONDS + start_timeout ))
   if ! pid_of "$dir/run/slurmdbd.pid" >/dev/null; then
     fresh_log "$log" "$dir/log/slurmdbd.out"
-    slurmdbd >>"$dir/log/slurmdbd.out" 2>&1 \
+    slurmdbd >>"$dir/log/slurmdbd.out" 2>&1 9>&- \
       || die "slurmdbd did not start: $(last_error "$log") $(tail -n 2 "$dir/log/slurmdbd.out" | tr '\n' ' ')"
     wait_pidfile slurmdbd "$log"
   fi
@@ -299,7 +302,7 @@ start_slurmctld() {
   pid_of "$dir/run/slurmctld.pid" >/dev/null && return 0
   fresh_log "$dir/log/slurmctld.log" "$dir/log/slurmctld.out"
   # -c: start with an empty queue; jobs of an earlier session would point at folders that may be gone.
-  slurmctld -c -f "$conf" >>"$dir/log/slurmctld.out" 2>&1 \
+  slurmctld -c -f "$conf" >>"$dir/log/slurmctld.out" 2>&1 9>&- \
     || die "slurmctld did not start: $(last_error "$dir/log/slurmctld.log") $(tail -n 2 "$dir/log/slurmctld.out" | tr '\n' ' ')"
   wait_pidfile slurmctld "$dir/log/slurmctld.log"
 }
@@ -307,7 +310,7 @@ start_slurmctld() {
 start_slurmd() {
   pid_of "$dir/run/slurmd.pid" >/dev/null && return 0
   fresh_log "$dir/log/slurmd.log" "$dir/log/slurmd.out"
-  slurmd -f "$conf" -N "$node" >>"$dir/log/slurmd.out" 2>&1 \
+  slurmd -f "$conf" -N "$node" >>"$dir/log/slurmd.out" 2>&1 9>&- \
     || die "slurmd did not start: $(last_error "$dir/log/slurmd.log") $(tail -n 2 "$dir/log/slurmd.out" | tr '\n' ' ')"
   wait_pidfile slurmd "$dir/log/slurmd.log"
 }
@@ -361,9 +364,9 @@ probe_job() {
 cmd_start() {
   local t0 fresh
   t0=$(date +%s.%N)
-  [[ $(id -u) -eq 0 ]] || die "needs root (slurmd runs jobs as their user); try: sudo $0 start"
   mkdir -p "$dir"/{etc,munge,state,spool,run,log}
-  chmod 0700 "$dir/munge" "$dir/etc"
+  # slurm.conf is for every user's sbatch; the munge key and the database password are root's alone.
+  chmod 0755 "$dir" "$dir/etc" "$dir/run" && chmod 0700 "$dir/munge"
   install_packages
   export SLURM_CONF=$conf
 
@@ -479,11 +482,19 @@ cmd_status() {
   return 1
 }
 
+lock() {  # one start / stop at a time (two test runs may call start together)
+  [[ $(id -u) -eq 0 ]] || die "needs root (slurmd runs jobs as their user); try: sudo $0 ${1:-start}"
+  mkdir -p "$dir"
+  # The daemons are started with fd 9 closed, or they would hold this lock for as long as they run.
+  exec 9>"$dir/.lock"
+  flock -w 120 9 || die "another slurm-local.sh has held $dir/.lock for 120 s"
+}
+
 case ${1:-} in
-  start) cmd_start ;;
-  stop) cmd_stop ;;
+  start) lock start; cmd_start ;;
+  stop) lock stop; cmd_stop ;;
   status) cmd_status ;;
   env) echo "export SLURM_CONF=$conf" ;;
-  purge) cmd_stop; rm -rf "$dir"; say "removed $dir" ;;
+  purge) lock purge; cmd_stop; rm -rf "$dir"; say "removed $dir" ;;
   *) echo "usage: $0 start|stop|status|env|purge   (see the comment at the top)" >&2; exit 2 ;;
 esac

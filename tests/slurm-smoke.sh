@@ -68,7 +68,7 @@ cat >"$work/task.sh" <<'EOF'
 start=$(date +%s.%N)
 sleep 2
 end=$(date +%s.%N)
-echo "$SLURM_ARRAY_TASK_ID ${SLURM_CPUS_PER_TASK:-unset} $SLURM_ARRAY_JOB_ID $start $end" >"task-$SLURM_ARRAY_TASK_ID"
+echo "$SLURM_ARRAY_TASK_ID ${SLURM_CPUS_PER_TASK:-unset} $SLURM_ARRAY_JOB_ID $start $end $(nproc)" >"task-$SLURM_ARRAY_TASK_ID"
 [[ $SLURM_ARRAY_TASK_ID != 2 ]] || exit 3
 EOF
 chmod +x "$work/task.sh"
@@ -105,6 +105,8 @@ ids=$(cat "$work"/task-* 2>/dev/null | awk '{ print $1 }' | sort -n | tr '\n' ' 
 check "every task ran once, SLURM_ARRAY_TASK_ID 0..3 (got: $ids)" test "$ids" = "0 1 2 3 "
 check "SLURM_CPUS_PER_TASK=1 in every task" \
   test "$(cat "$work"/task-* 2>/dev/null | awk '$2 == "1"' | wc -l)" -eq 4
+check "every task is pinned to its one CPU (nproc 1)" \
+  test "$(cat "$work"/task-* 2>/dev/null | awk '$6 == "1"' | wc -l)" -eq 4
 check "SLURM_ARRAY_JOB_ID is the array's id in every task" \
   test "$(cat "$work"/task-* 2>/dev/null | awk -v a="$array" '$3 == a' | wc -l)" -eq 4
 logs=0
