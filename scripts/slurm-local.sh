@@ -40,12 +40,16 @@ die() { echo "slurm-local: $*" >&2; exit 1; }
 case $accounting in slurmdbd|none) ;; *) die "SLURM_LOCAL_ACCOUNTING must be slurmdbd or none, not '$accounting'" ;; esac
 [[ $port =~ ^[0-9]+$ ]] || die "SLURM_LOCAL_PORT must be a port number, not '$port'"
 
-pid_of() {  # the pid in a pid file, if that process still runs
-  local file=$1 pid
+pid_of() {  # pid_of NAME: the pid in run/NAME.pid, if that process still runs and is that daemon
+  local name=$1 file="$dir/run/$1.pid" pid comm
   [[ -s $file && -r $file ]] || return 1
   pid=$(<"$file")
-  # /proc rather than kill -0, so `status` also answers for a user who may not signal root's daemons.
-  [[ $pid =~ ^[0-9]+$ && -d /proc/$pid ]] && echo "$pid"
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  # /proc rather than kill -0, so `status` also answers for a user who may not signal root's daemons; the
+  # name check keeps a stale pid file (after a reboot) from naming someone else's process.
+  read -r comm <"/proc/$pid/comm" 2>/dev/null || return 1
+  [[ $comm == "$name" || ($name == mariadb && $comm == mariadbd) ]] || return 1
+  echo "$pid"
 }
 
 last_error() {  # the last error-looking lines of a log, for the one-line failure message
@@ -216,14 +220,14 @@ node_state() { sinfo -h -N -o '%T' 2>/dev/null | head -n 1 || true; }
 wait_pidfile() {  # a daemon that forked writes its pid file a moment later; give it 10 s
   local name=$1 log=$2 i
   for i in $(seq 1 100); do
-    pid_of "$dir/run/$name.pid" >/dev/null && return 0
+    pid_of "$name" >/dev/null && return 0
     sleep 0.1
   done
   die "$name did not start: $(last_error "$log")"
 }
 
 start_munged() {
-  if pid_of "$dir/run/munged.pid" >/dev/null && [[ -S $sock ]]; then return 0; fi
+  if pid_of munged >/dev/null && [[ -S $sock ]]; then return 0; fi
   if [[ ! -s $dir/munge/munge.key ]]; then
     if command -v mungekey >/dev/null; then
       mungekey --create --keyfile="$dir/munge/munge.key" >/dev/null
@@ -246,7 +250,7 @@ start_munged() {
 
 start_mariadb() {
   local log="$dir/log/mariadb.log" i
-  if ! pid_of "$dir/run/mariadb.pid" >/dev/null; then
+  if ! pid_of mariadb >/dev/null; then
     if [[ ! -d $dir/mysql/mysql ]]; then
       mkdir -p "$dir/mysql"
       mariadb-install-db --no-defaults --user=root --datadir="$dir/mysql" --auth-root-authentication-method=socket \
@@ -282,7 +286,7 @@ EOF
 
 start_slurmdbd() {
   local log="$dir/log/slurmdbd.log" deadline=$(( SECONDS + start_timeout ))
-  if ! pid_of "$dir/run/slurmdbd.pid" >/dev/null; then
+  if ! pid_of slurmdbd >/dev/null; then
     fresh_log "$log" "$dir/log/slurmdbd.out"
     slurmdbd >>"$dir/log/slurmdbd.out" 2>&1 9>&- \
       || die "slurmdbd did not start: $(last_error "$log") $(tail -n 2 "$dir/log/slurmdbd.out" | tr '\n' ' ')"
@@ -292,14 +296,14 @@ start_slurmdbd() {
   while (( SECONDS < deadline )); do
     sacctmgr -n -P list cluster format=cluster 2>/dev/null | grep -qx masklab && return 0
     sacctmgr -i add cluster masklab >/dev/null 2>&1 || true
-    pid_of "$dir/run/slurmdbd.pid" >/dev/null || die "slurmdbd exited: $(last_error "$log")"
+    pid_of slurmdbd >/dev/null || die "slurmdbd exited: $(last_error "$log")"
     sleep 0.1
   done
   die "slurmdbd does not answer after ${start_timeout} s: $(last_error "$log")"
 }
 
 start_slurmctld() {
-  pid_of "$dir/run/slurmctld.pid" >/dev/null && return 0
+  pid_of slurmctld >/dev/null && return 0
   fresh_log "$dir/log/slurmctld.log" "$dir/log/slurmctld.out"
   # -c: start with an empty queue; jobs of an earlier session would point at folders that may be gone.
   slurmctld -c -f "$conf" >>"$dir/log/slurmctld.out" 2>&1 9>&- \
@@ -308,7 +312,7 @@ start_slurmctld() {
 }
 
 start_slurmd() {
-  pid_of "$dir/run/slurmd.pid" >/dev/null && return 0
+  pid_of slurmd >/dev/null && return 0
   fresh_log "$dir/log/slurmd.log" "$dir/log/slurmd.out"
   slurmd -f "$conf" -N "$node" >>"$dir/log/slurmd.out" 2>&1 9>&- \
     || die "slurmd did not start: $(last_error "$dir/log/slurmd.log") $(tail -n 2 "$dir/log/slurmd.out" | tr '\n' ' ')"
@@ -321,14 +325,14 @@ daemons() {
 
 all_running() {
   local name
-  for name in $(daemons); do pid_of "$dir/run/$name.pid" >/dev/null || return 1; done
+  for name in $(daemons); do pid_of "$name" >/dev/null || return 1; done
 }
 
 wait_node_idle() {
   local state="" deadline=$(( SECONDS + start_timeout ))
   while (( SECONDS < deadline )); do
-    pid_of "$dir/run/slurmctld.pid" >/dev/null || die "slurmctld exited: $(last_error "$dir/log/slurmctld.log")"
-    pid_of "$dir/run/slurmd.pid" >/dev/null || die "slurmd exited: $(last_error "$dir/log/slurmd.log")"
+    pid_of slurmctld >/dev/null || die "slurmctld exited: $(last_error "$dir/log/slurmctld.log")"
+    pid_of slurmd >/dev/null || die "slurmd exited: $(last_error "$dir/log/slurmd.log")"
     state=$(node_state)
     case $state in
       idle|mixed|allocated|completing) return 0 ;;
@@ -378,8 +382,8 @@ cmd_start() {
     say "already up: node $node $(node_state); SLURM_CONF=$conf"
     return 0
   fi
-  if pid_of "$dir/run/slurmctld.pid" >/dev/null || pid_of "$dir/run/slurmd.pid" >/dev/null \
-     || pid_of "$dir/run/slurmdbd.pid" >/dev/null; then
+  if pid_of slurmctld >/dev/null || pid_of slurmd >/dev/null \
+     || pid_of slurmdbd >/dev/null; then
     # Half up, or up with another slurm.conf (new memory size, ports, accounting): start over.
     cmd_stop >/dev/null
   fi
@@ -404,7 +408,7 @@ cmd_start() {
 stop_daemons() {  # SIGTERM to each named daemon at once (each takes about 2 s to exit), SIGKILL after 15 s
   local name pid i alive pids=() names=()
   for name in "$@"; do
-    if pid=$(pid_of "$dir/run/$name.pid"); then
+    if pid=$(pid_of "$name"); then
       kill -TERM "$pid" 2>/dev/null || true
       pids+=("$pid"); names+=("$name")
     fi
@@ -442,7 +446,7 @@ kill_tree() {  # SIGKILL a process and everything below it, children first
 cmd_stop() {
   export SLURM_CONF=$conf
   local i p
-  if pid_of "$dir/run/slurmctld.pid" >/dev/null && pid_of "$dir/run/slurmd.pid" >/dev/null; then
+  if pid_of slurmctld >/dev/null && pid_of slurmd >/dev/null; then
     # Cancel every job first (there is one partition) so no job outlives the daemons.
     if [[ -n $(squeue -h -o '%i' 2>/dev/null) ]]; then
       scancel --partition=local 2>/dev/null || true
@@ -465,7 +469,7 @@ cmd_stop() {
 cmd_status() {
   local up=0 down=0 name pid
   for name in $(daemons); do
-    if pid=$(pid_of "$dir/run/$name.pid"); then
+    if pid=$(pid_of "$name"); then
       echo "$name running (pid $pid)"; up=$((up + 1))
     else
       echo "$name not running"; down=$((down + 1))
