@@ -113,12 +113,27 @@ public static class ImageDecoder
         // the target in both axes.
         var decodeSize = new SKSizeI(info.Width, info.Height);
         float scale = Math.Max((float)width / region.Width, (float)height / region.Height);
-        if (scale < 1f)
+        if (scale < 1f && crop is null)
         {
             var scaled = codec.GetScaledDimensions(scale);
-            if (scaled.Width >= width && scaled.Height >= height && scaled.Width <= info.Width && scaled.Height <= info.Height
-                && (crop is null || RegionAt(region, info, scaled) is var r && r.Width >= width && r.Height >= height))
+            if (scaled.Width >= width && scaled.Height >= height && scaled.Width <= info.Width && scaled.Height <= info.Height)
                 decodeSize = scaled;
+        }
+        else if (scale < 1f)
+        {
+            // The codec rounds a requested scale to one it supports, possibly below it: try them from the smallest up.
+            for (var eighths = 1; eighths < 8; eighths++)
+            {
+                if (eighths / 8f < scale * 0.9f) continue;
+                var scaled = codec.GetScaledDimensions(eighths / 8f);
+                if (scaled.Width > info.Width || scaled.Height > info.Height) break;
+                var r = RegionAt(region, info, scaled);
+                if (r.Width >= width && r.Height >= height)
+                {
+                    decodeSize = scaled;
+                    break;
+                }
+            }
         }
 
         var decodeInfo = new SKImageInfo(decodeSize.Width, decodeSize.Height, SKColorType.Rgba8888, SKAlphaType.Premul);

@@ -97,7 +97,7 @@ internal sealed class PortraitPainter : IDisposable
     }
 
     /// <summary>Where <see cref="Paint"/> puts the head's centre (design pixels) and how much it scales the head.</summary>
-    static (float X, float Y, float Scale) HeadPlacement(Look look, Shot shot) =>
+    internal static (float X, float Y, float Scale) HeadPlacement(Look look, Shot shot) =>
         (HeadX + look.BaseDx + shot.Dx, HeadY + look.BaseDy + shot.Dy, look.BaseScale * shot.Scale);
 
     /// <summary>
@@ -135,7 +135,7 @@ internal sealed class PortraitPainter : IDisposable
     static SKColor A(SKColor c, float alpha) => c.WithAlpha((byte)Math.Clamp(MathF.Round(alpha * 255), 0, 255));
 
     /// <summary>Face outline: a rounded skull over a jaw that narrows to the chin.</summary>
-    static void BuildFace(SKPath p, float cx, float cy, float rx, float ry, float jaw, float chin)
+    internal static void BuildFace(SKPath p, float cx, float cy, float rx, float ry, float jaw, float chin)
     {
         p.Reset();
         p.MoveTo(cx, cy - ry);
