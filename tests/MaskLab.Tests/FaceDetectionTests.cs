@@ -204,3 +204,44 @@ public sealed class FaceDetectionTests : IDisposable
         Assert.StartsWith("face score threshold 1.2", e.Message);
     }
 }
+
+public sealed class FaceCropSetupTests : IDisposable
+{
+    readonly ScratchDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Theory]
+    [InlineData("none", FaceCropMode.None)]
+    [InlineData(" Detect ", FaceCropMode.Detect)]
+    public void Mode_Parses(string text, FaceCropMode expected) => Assert.Equal(expected, FaceCropSetup.ParseMode(text));
+
+    [Fact]
+    public void UnknownMode_IsRefusedNamingIt()
+    {
+        var e = Assert.Throws<MaskLabInputException>(() => FaceCropSetup.ParseMode("mtcnn"));
+        Assert.Equal("face_crop 'mtcnn' must be none or detect", e.Message);
+    }
+
+    [Fact]
+    public void Prepare_GivesACacheThatCropsAroundTheFace_AndASecondCallDetectsNothing()
+    {
+        var photo = SyntheticFaceBoxes.Sample(FacePortraits.Root, perKind: 1, seed: 3).Single(p => p.Kind == "none");
+        var folder = _dir.Sub("boxes");
+        var (crop, report) = FaceCropSetup.Prepare([photo.Path], folder, new FaceCropOptions(Margin: 0.2));
+        Assert.Equal((1, 1, 1, 0), (report.Photos, report.Detected, report.WithFace, report.WithoutFace));
+
+        // The cached crop is the face: its pixels are those of the rectangle the crop names, resized.
+        var rect = crop.CropFor(photo.Path, 384, 512, 96, 128);
+        Assert.True(rect.Width < 384 && rect.Height < 512, rect.ToString());
+        var truthCentre = (photo.Box.CenterX, photo.Box.CenterY);
+        Assert.InRange(truthCentre.CenterX, rect.X, rect.Right);
+        Assert.InRange(truthCentre.CenterY, rect.Y, rect.Bottom);
+        var cropped = new ImageCache(96, 128, crop: crop).Get(photo.Path).ToArray();
+        var whole = new ImageCache(96, 128).Get(photo.Path).ToArray();
+        Assert.NotEqual(whole, cropped);
+
+        var (_, again) = FaceCropSetup.Prepare([photo.Path], folder, new FaceCropOptions(Margin: 0.2));
+        Assert.Equal((1, 0, 1), (again.Photos, again.Detected, again.WithFace));
+    }
+}
