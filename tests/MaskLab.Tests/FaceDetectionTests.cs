@@ -171,8 +171,11 @@ public sealed class FaceDetectionTests : IDisposable
         var side = FaceBoxStore.FileFor(_dir.Sub("cache"), detector.Id);
         Assert.EndsWith("face-boxes-blazeface-front128-s0.5-iou0.3w.csv", side);
 
-        var first = FaceBoxStore.Ensure(side, [.. photos, blank, missing], detector);
+        var counts = new System.Collections.Concurrent.ConcurrentQueue<int>();
+        var first = FaceBoxStore.Ensure(side, [.. photos, blank, missing], detector, new Collect(counts));
         Assert.Equal(new FaceBoxReport(4, 4, 2, 1, 1, first.Report.Elapsed), first.Report);
+        Assert.Equal(4, counts.Last());
+        Assert.Equal(counts.Order(), counts);
         Assert.Equal(3, detector.Calls); // the missing file is never handed to the detector
         Assert.Null(first.ByPath[Path.GetFullPath(blank)]);
         Assert.False(first.ByPath.ContainsKey(Path.GetFullPath(missing)));
@@ -193,6 +196,12 @@ public sealed class FaceDetectionTests : IDisposable
         Assert.All(rgb, v => Assert.Equal(128, v));
         new ImageCache(96, 128, crop: cropper).Get(photos[0]);
         Assert.Equal(new FaceCropCounts(Faces: 1, Fallbacks: 1, Undetected: 0), cropper.Counts);
+    }
+
+    /// <summary>Records every report where it is made (Progress&lt;T&gt; would post them later, elsewhere).</summary>
+    sealed class Collect(System.Collections.Concurrent.ConcurrentQueue<int> into) : IProgress<int>
+    {
+        public void Report(int value) => into.Enqueue(value);
     }
 
     [Fact]

@@ -39,7 +39,7 @@ public static class FaceBoxStore
     /// them, detected (in parallel on all cores) where it does not; the side file is then rewritten with the union
     /// of what it held, what another process may have added meanwhile, and the new boxes.
     /// </summary>
-    /// <param name="progress">Receives the running count of photos detected in this call.</param>
+    /// <param name="progress">Receives the running count of photos detected in this call, rising.</param>
     public static FaceBoxes Ensure(string sideFile, IReadOnlyList<string> photoPaths, IFaceDetector detector,
         IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -52,7 +52,8 @@ public static class FaceBoxStore
 
         var found = new ConcurrentDictionary<string, FaceBoxRow>(StringComparer.Ordinal);
         var unreadable = 0;
-        var done = 0;
+        int done = 0, reported = 0;
+        var reportLock = new object();
         Parallel.For(0, missing.Length,
             new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken },
             i =>
@@ -60,7 +61,15 @@ public static class FaceBoxStore
                 var r = PhotoFaces.Detect(detector, missing[i]);
                 if (r.Readable) found[missing[i]] = new FaceBoxRow(missing[i], r.Best?.Box, r.Best?.Score);
                 else Interlocked.Increment(ref unreadable);
-                progress?.Report(Interlocked.Increment(ref done));
+                var now = Interlocked.Increment(ref done);
+                if (progress is null) return;
+                // Threads finish out of order; only a higher count is reported, so a progress bar never steps back.
+                lock (reportLock)
+                    if (now > reported)
+                    {
+                        reported = now;
+                        progress.Report(now);
+                    }
             });
 
         if (!found.IsEmpty)
