@@ -28,7 +28,8 @@ public sealed class ImageCache
     /// <param name="width">Width every cached image is resized to.</param>
     /// <param name="height">Height every cached image is resized to.</param>
     /// <param name="maxBytes">Most bytes of pixels to hold; null for <see cref="DefaultMaxBytes"/>.</param>
-    public ImageCache(int width, int height, long? maxBytes = null)
+    /// <param name="crop">Which part of each photo to keep (e.g. a <see cref="FaceCropper"/>); null keeps the whole photo.</param>
+    public ImageCache(int width, int height, long? maxBytes = null, IPhotoCrop? crop = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
@@ -37,7 +38,11 @@ public sealed class ImageCache
         BytesPerImage = checked(width * height * 3);
         MaxBytes = maxBytes ?? DefaultMaxBytes();
         ArgumentOutOfRangeException.ThrowIfNegative(MaxBytes, nameof(maxBytes));
+        Crop = crop;
     }
+
+    /// <summary>The part of each photo that is resized and kept; null for the whole photo.</summary>
+    public IPhotoCrop? Crop { get; }
 
     public int Width { get; }
     public int Height { get; }
@@ -138,7 +143,7 @@ public sealed class ImageCache
     {
         if (TryReserve(out var slot))
         {
-            if (!ImageDecoder.TryDecode(key, Width, Height, slot.Span, out reason))
+            if (!ImageDecoder.TryDecode(key, Width, Height, slot.Span, Crop, out reason))
             {
                 Release(slot);
                 rgb = default;
@@ -151,7 +156,7 @@ public sealed class ImageCache
 
         // Over budget: decode into a private array that the caller keeps; nothing is cached.
         var buffer = new byte[BytesPerImage];
-        if (!ImageDecoder.TryDecode(key, Width, Height, buffer, out reason))
+        if (!ImageDecoder.TryDecode(key, Width, Height, buffer, Crop, out reason))
         {
             rgb = default;
             return false;

@@ -39,7 +39,14 @@ public static class ImageDecoder
     /// Decodes into <paramref name="destination"/>; on a bad file returns false with a one-line
     /// <paramref name="reason"/> (no exception, so that scanning thousands of files stays cheap).
     /// </summary>
-    public static bool TryDecode(string path, int width, int height, Span<byte> destination, out string reason)
+    public static bool TryDecode(string path, int width, int height, Span<byte> destination, out string reason) =>
+        TryDecode(path, width, height, destination, null, out reason);
+
+    /// <summary>
+    /// As <see cref="TryDecode(string, int, int, Span{byte}, out string)"/>, resizing only the part of the photo that
+    /// <paramref name="crop"/> chooses; with no crop, the whole photo exactly as that overload does.
+    /// </summary>
+    public static bool TryDecode(string path, int width, int height, Span<byte> destination, IPhotoCrop? crop, out string reason)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
@@ -54,7 +61,7 @@ public static class ImageDecoder
 
         try
         {
-            return DecodeExisting(path, width, height, destination, out reason);
+            return DecodeExisting(path, width, height, destination, crop, out reason);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -63,7 +70,7 @@ public static class ImageDecoder
         }
     }
 
-    static bool DecodeExisting(string path, int width, int height, Span<byte> destination, out string reason)
+    static bool DecodeExisting(string path, int width, int height, Span<byte> destination, IPhotoCrop? crop, out string reason)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
         if (stream.Length == 0)
@@ -97,15 +104,36 @@ public static class ImageDecoder
             return false;
         }
 
+        var region = crop?.CropFor(path, info.Width, info.Height, width, height) ?? new CropRect(0, 0, info.Width, info.Height);
+        if (region.Width <= 0 || region.Height <= 0 || region.X < 0 || region.Y < 0 || region.Right > info.Width || region.Bottom > info.Height)
+            throw new InvalidOperationException($"crop {region} lies outside the {info.Width}x{info.Height} photo '{path}'");
+
         // JPEG can decode at 1/8 .. 8/8 scale inside the DCT, which is several times faster than a full decode
-        // and box-filters as it goes. Ask for the smallest such size still at least the target in both axes.
+        // and box-filters as it goes. Ask for the smallest such size at which the region still covers at least
+        // the target in both axes.
         var decodeSize = new SKSizeI(info.Width, info.Height);
-        float scale = Math.Max((float)width / info.Width, (float)height / info.Height);
-        if (scale < 1f)
+        float scale = Math.Max((float)width / region.Width, (float)height / region.Height);
+        if (scale < 1f && crop is null)
         {
             var scaled = codec.GetScaledDimensions(scale);
             if (scaled.Width >= width && scaled.Height >= height && scaled.Width <= info.Width && scaled.Height <= info.Height)
                 decodeSize = scaled;
+        }
+        else if (scale < 1f)
+        {
+            // The codec rounds a requested scale to one it supports, possibly below it: try them from the smallest up.
+            for (var eighths = 1; eighths < 8; eighths++)
+            {
+                if (eighths / 8f < scale * 0.9f) continue;
+                var scaled = codec.GetScaledDimensions(eighths / 8f);
+                if (scaled.Width > info.Width || scaled.Height > info.Height) break;
+                var r = RegionAt(region, info, scaled);
+                if (r.Width >= width && r.Height >= height)
+                {
+                    decodeSize = scaled;
+                    break;
+                }
+            }
         }
 
         var decodeInfo = new SKImageInfo(decodeSize.Width, decodeSize.Height, SKColorType.Rgba8888, SKAlphaType.Premul);
@@ -122,7 +150,31 @@ public static class ImageDecoder
             return false;
         }
 
-        if (decodeSize.Width == width && decodeSize.Height == height)
+        if (crop is not null)
+        {
+            var r = RegionAt(region, info, decodeSize);
+            using var part = new SKBitmap();
+            if (!decoded.ExtractSubset(part, SKRectI.Create(r.X, r.Y, r.Width, r.Height)))
+            {
+                reason = $"cannot crop {r} of {decodeSize.Width}x{decodeSize.Height}";
+                return false;
+            }
+            if (r.Width == width && r.Height == height)
+            {
+                CopyRgb(part, destination);
+            }
+            else
+            {
+                using var resized = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
+                if (!part.ScalePixels(resized, SamplingFor(r.Width, r.Height, width, height)))
+                {
+                    reason = $"cannot resize the crop {r} to {width}x{height}";
+                    return false;
+                }
+                CopyRgb(resized, destination);
+            }
+        }
+        else if (decodeSize.Width == width && decodeSize.Height == height)
         {
             CopyRgb(decoded, destination);
         }
@@ -139,6 +191,16 @@ public static class ImageDecoder
 
         reason = "";
         return true;
+    }
+
+    /// <summary>The crop <paramref name="region"/> of the full-size photo in a decode of it at <paramref name="size"/>.</summary>
+    static CropRect RegionAt(CropRect region, SKImageInfo full, SKSizeI size)
+    {
+        if (size.Width == full.Width && size.Height == full.Height) return region;
+        double sx = (double)size.Width / full.Width, sy = (double)size.Height / full.Height;
+        int x0 = (int)Math.Floor(region.X * sx), y0 = (int)Math.Floor(region.Y * sy);
+        int x1 = Math.Min(size.Width, (int)Math.Ceiling(region.Right * sx)), y1 = Math.Min(size.Height, (int)Math.Ceiling(region.Bottom * sy));
+        return new CropRect(x0, y0, Math.Max(1, x1 - x0), Math.Max(1, y1 - y0));
     }
 
     /// <summary>

@@ -61,9 +61,7 @@ internal sealed class PortraitPainter : IDisposable
         c.Scale(_bitmap.Width / DesignWidth, _bitmap.Height / DesignHeight);
         DrawBackground();
 
-        var hx = HeadX + look.BaseDx + shot.Dx;
-        var hy = HeadY + look.BaseDy + shot.Dy;
-        var scale = look.BaseScale * shot.Scale;
+        var (hx, hy, scale) = HeadPlacement(look, shot);
         BuildFace(_face, 0, 0, look.Rx, look.Ry, look.Jaw + 0.05f * look.Wrinkle, look.Chin);
 
         c.Save();
@@ -98,6 +96,29 @@ internal sealed class PortraitPainter : IDisposable
         DrawLighting();
     }
 
+    /// <summary>Where <see cref="Paint"/> puts the head's centre (design pixels) and how much it scales the head.</summary>
+    internal static (float X, float Y, float Scale) HeadPlacement(Look look, Shot shot) =>
+        (HeadX + look.BaseDx + shot.Dx, HeadY + look.BaseDy + shot.Dy, look.BaseScale * shot.Scale);
+
+    /// <summary>
+    /// The box, in pixels of a <paramref name="width"/> x <paramref name="height"/> picture, around the face outline
+    /// that <see cref="Paint"/> draws for this look and shot: cheek to cheek and chin to the top of the forehead
+    /// (which the hair may cover), tilted as the head is; ears, hair and neck are outside it. Computed, not drawn,
+    /// so a set's face boxes can be written without painting a pixel.
+    /// </summary>
+    public static SKRect FaceBox(Look look, Shot shot, int width, int height)
+    {
+        var (hx, hy, scale) = HeadPlacement(look, shot);
+        var m = SKMatrix.CreateScale(width / DesignWidth, height / DesignHeight)
+            .PreConcat(SKMatrix.CreateTranslation(hx, hy))
+            .PreConcat(SKMatrix.CreateRotationDegrees(shot.Rotation))
+            .PreConcat(SKMatrix.CreateScale(scale, scale));
+        using var face = new SKPath();
+        BuildFace(face, 0, 0, look.Rx, look.Ry, look.Jaw + 0.05f * look.Wrinkle, look.Chin);
+        face.Transform(m);
+        return face.TightBounds;
+    }
+
     void HeadFrame(float x, float y, float scale, float degrees)
     {
         _canvas.Translate(x, y);
@@ -114,7 +135,7 @@ internal sealed class PortraitPainter : IDisposable
     static SKColor A(SKColor c, float alpha) => c.WithAlpha((byte)Math.Clamp(MathF.Round(alpha * 255), 0, 255));
 
     /// <summary>Face outline: a rounded skull over a jaw that narrows to the chin.</summary>
-    static void BuildFace(SKPath p, float cx, float cy, float rx, float ry, float jaw, float chin)
+    internal static void BuildFace(SKPath p, float cx, float cy, float rx, float ry, float jaw, float chin)
     {
         p.Reset();
         p.MoveTo(cx, cy - ry);

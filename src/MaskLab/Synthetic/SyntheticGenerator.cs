@@ -11,8 +11,9 @@ namespace MaskLab.Synthetic;
 /// Writes a look-alike of the competition data in its exact layout:
 /// <c>train/train.csv</c>, <c>train/images/&lt;id&gt;_&lt;gender&gt;_&lt;race&gt;_&lt;age&gt;/</c> with seven photos,
 /// <c>eval/info.csv</c>, <c>eval/images/&lt;sha1&gt;.jpg</c>, plus what the real set hides: <c>eval/answers.csv</c>
-/// (the eval truth) and <c>train_truth.csv</c> (every train photo's given and true class, so the planted label
-/// noise is known). The same options always give byte-identical files.
+/// (the eval truth), <c>train_truth.csv</c> (every train photo's given and true class, so the planted label
+/// noise is known) and <c>face_boxes.csv</c> (where each photo's face is). The same options always give
+/// byte-identical files.
 /// </summary>
 public static class SyntheticGenerator
 {
@@ -172,16 +173,27 @@ public static class SyntheticGenerator
 
         var noisy = WriteTrainCsvs(root, train);
         WriteEvalCsvs(root, o, eval);
+        SyntheticFaceBoxes.Write(root, o, train, eval);
         return (train.Length * Population.PhotosPerPerson, eval.Length * Population.PhotosPerPerson, noisy);
     }
 
+    /// <summary>A person's look: the same in all seven photos.</summary>
+    internal static Look LookOf(SynthOptions o, PlannedPerson person) =>
+        Look.Create(SynthRandom.For(o.Seed, person.IsEval ? EvalLook : TrainLook, person.Index), person.Gender, person.Age);
+
+    /// <summary>Photo <paramref name="k"/>'s mask, pose and light; its own stream, so it needs no other photo drawn.</summary>
+    internal static Shot ShotOf(SynthOptions o, PlannedPerson person, Look look, int k) =>
+        Shot.Create(SynthRandom.For(o.Seed, person.IsEval ? EvalShot : TrainShot, person.Index * 8L + k), look, person.ShownMask(k), k);
+
+    /// <summary>The options a finished set in <paramref name="outDir"/> was made with; null when it holds none.</summary>
+    internal static SynthOptions? OptionsOf(string outDir) => ReadMarker(outDir) is { Generator: "masklab-synth" } m ? m.Options : null;
+
     static void DrawPerson(PortraitPainter painter, PlannedPerson person, SynthOptions o, string dir)
     {
-        var look = Look.Create(SynthRandom.For(o.Seed, person.IsEval ? EvalLook : TrainLook, person.Index), person.Gender, person.Age);
+        var look = LookOf(o, person);
         for (var k = 0; k < Population.PhotosPerPerson; k++)
         {
-            var shotRandom = SynthRandom.For(o.Seed, person.IsEval ? EvalShot : TrainShot, person.Index * 8L + k);
-            painter.Paint(look, Shot.Create(shotRandom, look, person.ShownMask(k), k));
+            painter.Paint(look, ShotOf(o, person, look, k));
             var name = person.FileNames[k];
             using (var file = new FileStream(Path.Combine(dir, name), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
                 painter.Encode(file, Path.GetExtension(name).TrimStart('.'), o.JpegQuality);
