@@ -9,7 +9,14 @@ public sealed record ModelSpec(int NumClasses, int Width, int Height);
 /// <summary>Makes models by name, like timm's create_model. One line per architecture.</summary>
 public static class ModelRegistry
 {
-    public sealed record Entry(string Name, string Family, Func<ModelSpec, nn.Module<Tensor, Tensor>> Create);
+    public sealed record Entry(string Name, string Family, Func<ModelSpec, nn.Module<Tensor, Tensor>> Create)
+    {
+        /// <summary>Whose state_dict names <c>weights=FILE</c> loads without renames (see <see cref="Pretrained"/>).</summary>
+        public string Checkpoints { get; init; } = "";
+
+        /// <summary>Weights that ship with MaskLab for this model; null when it has none.</summary>
+        public IEmbeddedWeights? Embedded { get; init; }
+    }
 
     static readonly Dictionary<string, Entry> Entries = new(StringComparer.OrdinalIgnoreCase);
 
@@ -18,6 +25,7 @@ public static class ModelRegistry
         Add("baseline", "baseline", s => new BaseModel(s.NumClasses));
         Add("resnet18", "resnet", s => TorchVisionModels.ResNet18(s.NumClasses));
         Add("resnet34", "resnet", s => TorchVisionModels.ResNet34(s.NumClasses));
+        Add("resnet18_mlnet", "resnet", s => new MlNetResNet18(s.NumClasses), "MaskLab's own", MlNetResNet18Weights.Shipped);
         Add("resnet50", "resnet", s => TorchVisionModels.ResNet50(s.NumClasses));
         Add("resnext50_32x4d", "resnet", s => TorchVisionModels.ResNeXt50_32x4d(s.NumClasses));
         Add("vgg11", "vgg", s => TorchVisionModels.Vgg11(s.NumClasses));
@@ -37,8 +45,18 @@ public static class ModelRegistry
         Add("mixer_b16", "mixer", s => new MlpMixer(MixerConfig.B16, s));
     }
 
-    static void Add(string name, string family, Func<ModelSpec, nn.Module<Tensor, Tensor>> create) =>
-        Entries[name] = new Entry(name, family, create);
+    static void Add(string name, string family, Func<ModelSpec, nn.Module<Tensor, Tensor>> create,
+        string? checkpoints = null, IEmbeddedWeights? embedded = null) =>
+        Entries[name] = new Entry(name, family, create) { Checkpoints = checkpoints ?? CheckpointsOf(family), Embedded = embedded };
+
+    /// <summary>The checkpoint names a family follows: torchvision's, timm's (EfficientNet maps timm's to its own), or none.</summary>
+    static string CheckpointsOf(string family) => family switch
+    {
+        "resnet" or "vgg" or "googlenet" or "mobilenet" => "torchvision",
+        "efficientnet" => "torchvision, timm",
+        "vit" or "mixer" => "timm",
+        _ => "MaskLab's own",
+    };
 
     public static IReadOnlyList<string> Names => Entries.Keys.Order(StringComparer.Ordinal).ToArray();
 
@@ -47,6 +65,11 @@ public static class ModelRegistry
     /// <summary>The architecture family of a registered name (e.g. <c>resnet</c>, <c>vit</c>), for listings.</summary>
     public static string Family(string name) =>
         Entries.TryGetValue(name, out var entry) ? entry.Family
+            : throw new MaskLabInputException($"unknown model '{name}'; known: {string.Join(", ", Names)}");
+
+    /// <summary>The registry entry of a name; an unknown name is a <see cref="MaskLabInputException"/> listing the known ones.</summary>
+    public static Entry Get(string name) =>
+        Entries.TryGetValue(name, out var entry) ? entry
             : throw new MaskLabInputException($"unknown model '{name}'; known: {string.Join(", ", Names)}");
 
     /// <summary>Builds the named model; an unknown name is a <see cref="MaskLabInputException"/> listing the known ones.</summary>
