@@ -37,13 +37,16 @@ public sealed class ModelsCommand : Command<ModelsCommand.Settings>
         var table = new Table().Border(TableBorder.Rounded)
             .AddColumn("model").AddColumn("family")
             .AddColumn(new TableColumn("parameters").RightAligned())
-            .AddColumn(new TableColumn($"GMACs @ {size}").RightAligned());
+            .AddColumn(new TableColumn($"GMACs @ {size}").RightAligned())
+            .AddColumn("weights=FILE").AddColumn("embedded");
         var counts = new Dictionary<string, long?>();
         var unsuited = new List<string>();
         foreach (var name in ModelRegistry.Names)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var family = ModelRegistry.Family(name);
+            var entry = ModelRegistry.Get(name);
+            var family = entry.Family;
+            var embedded = entry.Embedded is { } weights ? Cli.Esc(weights.Label) : "[grey]-[/]";
             try
             {
                 using var model = ModelRegistry.Create(name, spec);
@@ -51,20 +54,22 @@ public sealed class ModelsCommand : Command<ModelsCommand.Settings>
                 var macs = ModelStats.ForwardMacs(model, size.Width, size.Height);
                 counts[name] = parameters;
                 table.AddRow(name, family, parameters.ToString("N0", CultureInfo.InvariantCulture),
-                    (macs / 1e9).ToString("F3", CultureInfo.InvariantCulture));
+                    (macs / 1e9).ToString("F3", CultureInfo.InvariantCulture), Cli.Esc(entry.Checkpoints), embedded);
             }
             catch (MaskLabInputException e)
             {
                 counts[name] = null;
                 unsuited.Add(e.Message);
-                table.AddRow(name, family, "-", "[grey]n/a[/]");
+                table.AddRow(name, family, "-", "[grey]n/a[/]", Cli.Esc(entry.Checkpoints), embedded);
             }
         }
         AnsiConsole.Write(table);
         foreach (var reason in unsuited) AnsiConsole.MarkupLine($"[grey]n/a: {Cli.Esc(reason)}[/]");
         AnsiConsole.MarkupLine(
             $"[grey]{settings.Classes} classes, {size} input. Cost is multiply-accumulates of one image's forward pass " +
-            "(Conv2d, Linear and attention products; 1 MAC = 2 FLOPs), as most model tables count it.[/]");
+            "(Conv2d, Linear and attention products; 1 MAC = 2 FLOPs), as most model tables count it. " +
+            "'weights=FILE': whose PyTorch state_dicts (.pth / .safetensors) load without renames; every model " +
+            "loads its own saved ones. 'embedded': weights that ship with MaskLab and need no file.[/]");
         if (settings.Json) Cli.WriteJsonLine(counts);
         return 0;
     }
