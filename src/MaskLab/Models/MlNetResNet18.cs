@@ -28,10 +28,10 @@ namespace MaskLab.Models;
 public sealed class MlNetResNet18 : Module<Tensor, Tensor>, IFeatureModel, IBackboneSplit
 {
     /// <summary>Basic blocks per stage (torchvision's resnet18 has 2, 2, 2, 2).</summary>
-    public static readonly int[] BlocksPerStage = [2, 2, 2, 3];
+    public static IReadOnlyList<int> BlocksPerStage { get; } = [2, 2, 2, 3];
 
     /// <summary>Output channels per stage.</summary>
-    public static readonly int[] Widths = [64, 128, 256, 512];
+    public static IReadOnlyList<int> Widths { get; } = [64, 128, 256, 512];
 
     readonly Conv2d conv1;
     readonly BatchNorm2d bn1;

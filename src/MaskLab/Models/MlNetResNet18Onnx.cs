@@ -169,7 +169,7 @@ internal static class MlNetResNet18Onnx
 
             CheckStages(blocks);
             var block = 0;
-            for (var s = 0; s < MlNetResNet18.BlocksPerStage.Length; s++)
+            for (var s = 0; s < MlNetResNet18.BlocksPerStage.Count; s++)
             {
                 for (var b = 0; b < MlNetResNet18.BlocksPerStage[s]; b++, block++)
                 {
