@@ -3,7 +3,7 @@ using System.Text;
 namespace MaskLab.Core;
 
 /// <summary>
-/// Writes a text file so that readers see either the old file or the complete new one, never a half-written
+/// Writes a file so that readers see either the old file or the complete new one, never a half-written
 /// one: an interrupted run must not leave a truncated submission that still looks valid.
 /// </summary>
 public static class AtomicFile
@@ -16,6 +16,17 @@ public static class AtomicFile
     /// <see cref="MaskLabInputException"/> naming the path.
     /// </summary>
     public static void WriteText(string path, Action<TextWriter> write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        Write(path, stream =>
+        {
+            using var writer = new StreamWriter(stream, Utf8NoBom, bufferSize: -1, leaveOpen: true);
+            write(writer);
+        });
+    }
+
+    /// <summary>As <see cref="WriteText"/>, for bytes (e.g. an ONNX model).</summary>
+    public static void Write(string path, Action<Stream> write)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(write);
@@ -32,8 +43,8 @@ public static class AtomicFile
         try
         {
             Directory.CreateDirectory(dir);
-            using (var writer = new StreamWriter(tmp, append: false, Utf8NoBom))
-                write(writer);
+            using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
+                write(stream);
             File.Move(tmp, full, overwrite: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

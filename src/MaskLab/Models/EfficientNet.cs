@@ -181,13 +181,16 @@ public sealed class EfficientNet : Module<Tensor, Tensor>, IFeatureModel, IWeigh
     }
 
     /// <summary>Inverted residual block: 1x1 expansion, depthwise k x k, squeeze-excitation, 1x1 projection.</summary>
-    sealed class MBConv : Module<Tensor, Tensor>
+    internal sealed class MBConv : Module<Tensor, Tensor>
     {
         readonly Sequential block;
         readonly double _dropPath;
         readonly bool _residual;
 
         public bool HasExpansion { get; }
+
+        /// <summary>Whether the block adds its input to its output (stride 1 and equal widths).</summary>
+        public bool Residual => _residual;
 
         public MBConv(int input, int output, int expand, int kernel, int stride, double dropPath) : base("MBConv")
         {
@@ -215,7 +218,7 @@ public sealed class EfficientNet : Module<Tensor, Tensor>, IFeatureModel, IWeigh
         }
     }
 
-    sealed class SqueezeExcitation : Module<Tensor, Tensor>
+    internal sealed class SqueezeExcitation : Module<Tensor, Tensor>
     {
         readonly Conv2d fc1, fc2;
 

@@ -94,7 +94,7 @@ public sealed class MlpMixer : Module<Tensor, Tensor>, IFeatureModel
         return head.call(forward_features(x)).MoveToOuterDisposeScope();
     }
 
-    sealed class MixerBlock : Module<Tensor, Tensor>
+    internal sealed class MixerBlock : Module<Tensor, Tensor>
     {
         readonly LayerNorm norm1, norm2;
         readonly Mlp mlp_tokens, mlp_channels;

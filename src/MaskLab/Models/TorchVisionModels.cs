@@ -49,16 +49,23 @@ public static class TorchVisionModels
             conv.stride = [1, 1];
             conv.register_forward_pre_hook((_, x) =>
                 x.slice(2, 0, x.shape[2], 2).slice(3, 0, x.shape[3], 2));
+            SubsampledConvs.AddOrUpdate(conv, conv);
         }
         return model;
     }
+
+    // The convolutions rewritten above, so that an exporter writes them as the stride-2 convolutions they are.
+    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<TorchSharp.Modules.Conv2d, object> SubsampledConvs = new();
+
+    /// <summary>Whether <paramref name="conv"/> runs at stride 1 on every second row and column of its input (see above).</summary>
+    internal static bool SubsamplesInput(TorchSharp.Modules.Conv2d conv) => SubsampledConvs.TryGetValue(conv, out _);
 
     /// <summary>
     /// TorchVision .NET's MobileNetV3 has no class count and keeps its classifier private, so this takes over its
     /// <c>features</c> and <c>avgpool</c> and rebuilds <c>classifier</c> with the last Linear sized to the task.
     /// The names stay torchvision's (<c>features.*</c>, <c>classifier.0</c>, <c>classifier.3</c>).
     /// </summary>
-    sealed class MobileNetV3Head : nn.Module<Tensor, Tensor>, IFeatureModel
+    internal sealed class MobileNetV3Head : nn.Module<Tensor, Tensor>, IFeatureModel
     {
         readonly nn.Module<Tensor, Tensor> features;
         readonly nn.Module<Tensor, Tensor> avgpool;

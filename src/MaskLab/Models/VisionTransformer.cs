@@ -75,7 +75,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>, IFeatureModel, I
     }
 
     /// <summary>The position embedding of the patch tokens resampled to a gh x gw grid (class token kept as is).</summary>
-    Tensor PositionEmbedding(long gh, long gw)
+    internal Tensor PositionEmbedding(long gh, long gw)
     {
         if (gh == ReferenceGrid && gw == ReferenceGrid) return pos_embed;
         using var scope = NewDisposeScope();
@@ -141,7 +141,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>, IFeatureModel, I
         }
     }
 
-    sealed class TransformerBlock : Module<Tensor, Tensor>
+    internal sealed class TransformerBlock : Module<Tensor, Tensor>
     {
         readonly LayerNorm norm1, norm2;
         readonly Attention attn;
@@ -174,6 +174,8 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>, IFeatureModel, I
     {
         readonly Linear qkv, proj;
         readonly int _heads;
+
+        public int Heads => _heads;
 
         public Attention(long dim, int heads) : base("Attention")
         {

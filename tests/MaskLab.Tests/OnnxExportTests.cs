@@ -1,0 +1,237 @@
+using MaskLab.Data;
+using MaskLab.Export;
+using MaskLab.Models;
+using MaskLab.Platform;
+using Onnx;
+using TorchSharp;
+using TorchSharp.Modules;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace MaskLab.Tests;
+
+public sealed class OnnxExportTests : IDisposable
+{
+    readonly string _dir = Path.Combine(Path.GetTempPath(), "masklab-onnx-" + Guid.NewGuid().ToString("N"));
+    readonly ITestOutputHelper _output;
+
+    public OnnxExportTests(ITestOutputHelper output)
+    {
+        NativeSetup.Initialize();
+        _output = output;
+        Directory.CreateDirectory(_dir);
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, recursive: true); }
+        catch (IOException) { }
+    }
+
+    // One model per family at a small size that is not square (a swapped width / height shows). Covered by a
+    // sibling built from the same module types: resnet34 by resnet18 (BasicBlock); vgg11, vgg16 and vgg16_bn by
+    // vgg11_bn (the plain VGGs are the same layers less BatchNorm); efficientnet_b1..b3 by b0 (more and wider
+    // MBConv blocks); vit_small_patch16 by vit_tiny (wider, more heads); mixer_b16 by mixer_s16 (wider, deeper).
+    public static TheoryData<string, int, int> Families() => new()
+    {
+        { "baseline", 32, 48 },
+        { "resnet18", 32, 48 },
+        { "resnet50", 32, 48 },
+        { "resnext50_32x4d", 32, 32 },
+        { "vgg11_bn", 32, 32 },
+        { "googlenet", 32, 48 },
+        { "mobilenet_v3_small", 32, 48 },
+        { "mobilenet_v3_large", 32, 48 },
+        { "efficientnet_b0", 32, 48 },
+        { "vit_tiny_patch16", 32, 48 },
+        { "mixer_s16", 32, 48 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Families))]
+    public void Onnx_runtime_gives_the_probabilities_torchsharp_gives(string name, int width, int height)
+    {
+        var spec = new ExportSpec(width, height, TaskClasses.Count);
+        using var model = ModelRegistry.Create(name, new ModelSpec(spec.NumClasses, width, height));
+        var check = ExportAndCheck(model, name, spec);
+
+        Assert.True(check.MaxProbabilityDiff <= 1e-4, $"{name}: probabilities differ by {check.MaxProbabilityDiff:g3}");
+        Assert.True(check.MaxLogitDiff <= 1e-4 * Math.Max(1, check.MaxAbsLogit), $"{name}: logits differ by {check.MaxLogitDiff:g3}");
+        // Logits near zero would give uniform probabilities whatever the graph computed.
+        Assert.True(check.MaxAbsLogit > 0.05, $"{name}: logits up to {check.MaxAbsLogit:g3} are too small to compare");
+    }
+
+    [Fact]
+    public void The_multi_head_exports_its_18_class_product_of_three_softmaxes()
+    {
+        var spec = new ExportSpec(32, 32, TaskClasses.Count) { Head = ExportHead.Multi };
+        using var model = ModelRegistry.Create("baseline", new ModelSpec(spec.Logits, 32, 32));
+        var check = ExportAndCheck(model, "baseline", spec);
+
+        Assert.Equal(8, spec.Logits);
+        Assert.True(check.MaxProbabilityDiff <= 1e-4, $"probabilities differ by {check.MaxProbabilityDiff:g3}");
+        Assert.True(check.MaxLogitDiff <= 1e-4 * Math.Max(1, check.MaxAbsLogit), $"logits differ by {check.MaxLogitDiff:g3}");
+    }
+
+    [Fact]
+    public void Without_normalisation_in_the_graph_it_takes_normalised_input()
+    {
+        var spec = new ExportSpec(32, 32, TaskClasses.Count) { NormalizationInGraph = false };
+        using var model = ModelRegistry.Create("baseline", new ModelSpec(18, 32, 32));
+        Perturb(model);
+        var file = Path.Combine(_dir, "plain.onnx");
+        OnnxExport.Write(model, "baseline", spec, file);
+
+        // Normalised images are spread around zero, not 0..1.
+        var check = OnnxExport.Verify(file, model, spec, randn(3, 3, 32, 32, generator: new Generator(5)));
+        Assert.True(check.MaxProbabilityDiff <= 1e-4, $"probabilities differ by {check.MaxProbabilityDiff:g3}");
+
+        var proto = ModelProto.Parser.ParseFrom(File.ReadAllBytes(file));
+        Assert.Equal("Conv", proto.Graph.Node[0].OpType);
+        Assert.StartsWith("caller", Meta(proto)["normalization"]);
+    }
+
+    [Fact]
+    public void The_file_says_what_to_feed_it_and_holds_the_weights_by_state_dict_name()
+    {
+        var spec = new ExportSpec(32, 48, TaskClasses.Count) { Normalization = ImageNormalization.ImageNet };
+        using var model = ModelRegistry.Create("resnet18", new ModelSpec(18, 32, 48));
+        var file = Path.Combine(_dir, "sub", "resnet18.onnx");
+        var result = OnnxExport.Write(model, "resnet18", spec, file);
+        _output.WriteLine($"resnet18: {result.Bytes} bytes, {result.Nodes} nodes, {result.Parameters} numbers in weights");
+
+        var proto = ModelProto.Parser.ParseFrom(File.ReadAllBytes(file));
+        Assert.Equal(result.Bytes, new FileInfo(file).Length);
+        Assert.Equal(ExportSpec.Opset, proto.OpsetImport.Single(o => o.Domain == "").Version);
+        var meta = Meta(proto);
+        Assert.Equal("resnet18", meta["model"]);
+        Assert.Equal("RGB", meta["channel_order"]);
+        Assert.Equal("NCHW", meta["input_layout"]);
+        Assert.Equal("0.485,0.456,0.406", meta["mean"]);
+        Assert.Equal("0.229,0.224,0.225", meta["std"]);
+        Assert.Equal("batch,3,48,32", meta["input_shape"]);
+        Assert.StartsWith("in_graph", meta["normalization"]);
+        Assert.Equal(["Sub", "Div"], proto.Graph.Node.Take(2).Select(n => n.OpType));
+
+        var input = proto.Graph.Input.Single();
+        Assert.Equal(OnnxExport.InputName, input.Name);
+        var dims = input.Type.TensorType.Shape.Dim;
+        Assert.Equal("batch", dims[0].DimParam);
+        Assert.Equal(new long[] { 3, 48, 32 }, dims.Skip(1).Select(d => d.DimValue));
+        Assert.Equal([OnnxExport.LogitsName, OnnxExport.ProbabilitiesName], proto.Graph.Output.Select(o => o.Name));
+
+        // Every parameter and batch-norm statistic is an initializer under its state_dict key, with its shape.
+        var initializers = proto.Graph.Initializer.ToDictionary(t => t.Name);
+        foreach (var (key, tensor) in model.state_dict())
+        {
+            if (key.EndsWith("num_batches_tracked", StringComparison.Ordinal)) continue;
+            Assert.True(initializers.TryGetValue(key, out var t), $"no initializer '{key}'");
+            Assert.Equal(tensor.shape, t!.Dims.ToArray());
+        }
+        Assert.Equal(ModelStats.Parameters(model), result.Parameters - model.named_buffers()
+            .Where(b => !b.name.EndsWith("num_batches_tracked", StringComparison.Ordinal)).Sum(b => b.buffer.numel()));
+        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(file)!, "*.tmp"));
+    }
+
+    sealed class Doubler : nn.Module<Tensor, Tensor>
+    {
+        public Doubler() : base(nameof(Doubler)) { }
+
+        public override Tensor forward(Tensor x) => x * 2;
+    }
+
+    [Fact]
+    public void A_module_without_a_converter_is_refused_in_one_line_naming_it()
+    {
+        var spec = new ExportSpec(32, 32, 18);
+        using var model = nn.Sequential(
+            ("conv", nn.Conv2d(3, 8, 3)), ("odd", new Doubler()), ("pool", nn.AdaptiveAvgPool2d(1)),
+            ("flatten", nn.Flatten()), ("fc", nn.Linear(8, 18)));
+        var file = Path.Combine(_dir, "odd.onnx");
+
+        var e = Assert.Throws<MaskLabInputException>(() => OnnxExport.Write(model, "custom", spec, file));
+
+        _output.WriteLine(e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.Contains("'odd'", e.Message);
+        Assert.Contains(nameof(Doubler), e.Message);
+        Assert.Contains("no ONNX converter", e.Message);
+        Assert.False(File.Exists(file));
+    }
+
+    [Fact]
+    public void A_module_with_a_forward_hook_is_refused()
+    {
+        var spec = new ExportSpec(32, 32, 18);
+        using var model = new BaseModel(18);
+        var conv = (Conv2d)model.named_modules().Single(m => m.name == "conv2").module;
+        conv.register_forward_hook((_, _, y) => y * 2);
+
+        var e = Assert.Throws<MaskLabInputException>(() => OnnxExport.Build(model, "baseline", spec));
+
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.Contains("'conv2'", e.Message);
+        Assert.Contains("hooks", e.Message);
+    }
+
+    [Fact]
+    public void A_model_whose_outputs_do_not_fit_the_head_is_refused()
+    {
+        using var model = new BaseModel(10);
+        var e = Assert.Throws<MaskLabInputException>(() => OnnxExport.Build(model, "baseline", new ExportSpec(32, 32, 18)));
+        Assert.Contains("18", e.Message);
+        Assert.Throws<MaskLabInputException>(() => new ExportSpec(32, 32, 10) { Head = ExportHead.Multi }.Validate());
+        Assert.Throws<MaskLabInputException>(() => new ExportSpec(0, 32, 18).Validate());
+    }
+
+    [Fact]
+    public void A_file_onnx_runtime_cannot_read_is_a_one_line_error()
+    {
+        var spec = new ExportSpec(32, 32, 18);
+        using var model = new BaseModel(18);
+        var file = Path.Combine(_dir, "broken.onnx");
+        File.WriteAllText(file, "not a model");
+
+        var e = Assert.Throws<MaskLabInputException>(() => OnnxExport.Verify(file, model, spec, OnnxExport.RandomImages(spec, 1, 1)));
+
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.Contains(file, e.Message);
+    }
+
+    OnnxCheck ExportAndCheck(nn.Module<Tensor, Tensor> model, string name, ExportSpec spec)
+    {
+        Perturb(model);
+        var file = Path.Combine(_dir, name + ".onnx");
+        var result = OnnxExport.Write(model, name, spec, file);
+        var check = OnnxExport.Verify(file, model, spec, OnnxExport.RandomImages(spec, 3, seed: 11));
+        _output.WriteLine($"{name} {spec.Width}x{spec.Height} {spec.Head}: {result.Bytes} bytes, {result.Nodes} nodes; " +
+            $"max |dp| {check.MaxProbabilityDiff:g3}, max |dlogit| {check.MaxLogitDiff:g3} of max |logit| {check.MaxAbsLogit:g3}");
+        return check;
+    }
+
+    /// <summary>
+    /// Moves the values a fresh model leaves at 0 or 1 (biases, batch-norm statistics and scales, layer-norm
+    /// scales, the class token, a zero head) off them, so that a converter that swapped or dropped one would show.
+    /// </summary>
+    static void Perturb(nn.Module model)
+    {
+        using var _ = no_grad();
+        var g = new Generator(3);
+        foreach (var (_, m) in model.named_modules())
+        {
+            if (m is BatchNorm2d bn)
+            {
+                bn.running_mean!.copy_(randn(bn.running_mean.shape, generator: g) * 0.1);
+                bn.running_var!.copy_(rand(bn.running_var.shape, generator: g) * 0.5 + 0.75);
+            }
+            foreach (var (name, p) in m.named_parameters(recurse: false))
+            {
+                var zero = p.abs().max().item<float>() == 0;
+                if (m is BatchNorm2d or LayerNorm && name == "weight") p.copy_(rand(p.shape, generator: g) * 0.5 + 0.75);
+                else if (name is "bias" or "cls_token" || zero) p.copy_(randn(p.shape, generator: g) * 0.05);
+            }
+        }
+    }
+
+    static Dictionary<string, string> Meta(ModelProto proto) => proto.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
+}
