@@ -29,6 +29,8 @@ app.Configure(c =>
     c.AddCommand<ModelsCommand>("models").WithDescription("List the model zoo: parameters, and forward cost in GMACs (multiply-accumulates, 1 MAC = 2 FLOPs) at an input size")
         .WithExample("models", "--size", "128x96").WithExample("models", "--classes", "1000", "--json");
     c.AddCommand<ReportCommand>("report").WithDescription("One self-contained HTML page with curves, confusion heat map, per-class F1 and wrong photos of a run, or a comparison of runs / a sweep").WithExample("report", "runs/a", "runs/b", "--out", "report.html");
+    c.AddCommand<ExportCommand>("export").WithDescription("Write a model as ONNX (probabilities out, preprocessing in its metadata) and check it in ONNX Runtime")
+        .WithExample("export", "--model", "resnet18", "--checkpoint", "runs/a/checkpoints/best.ckpt", "--size", "128x96", "--out", "model.onnx");
     c.AddCommand<CompareCommand>("compare").WithDescription("Comparison table of runs (or of the runs in a sweep / k-fold folder) in the terminal").WithExample("compare", "runs/sweep");
 });
 

@@ -37,7 +37,10 @@ public sealed record ExportSpec(int Width, int Height, int NumClasses)
 
     /// <summary>
     /// True (the default): the graph's first two nodes subtract the mean and divide by the standard deviation, so
-    /// its input is RGB in 0..1. False: the caller normalises and the graph starts at the model's first layer.
+    /// its input is RGB in 0..1, what any image library gives after a resize and a division by 255. The task's
+    /// statistics are the one part of the preprocessing a user cannot guess, and a model fed unnormalised pixels
+    /// still answers, only wrongly; baked in, they cannot be forgotten. They are in the metadata either way.
+    /// False: the caller normalises and the graph starts at the model's first layer.
     /// </summary>
     public bool NormalizationInGraph { get; init; } = true;
 

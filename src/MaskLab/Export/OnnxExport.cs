@@ -24,6 +24,9 @@ public static class OnnxExport
     public const string LogitsName = "logits";
     public const string ProbabilitiesName = "probabilities";
 
+    /// <summary>The largest probability difference between ONNX Runtime and TorchSharp that a check accepts.</summary>
+    public const double Tolerance = 1e-4;
+
     // Protobuf cannot serialise a message of 2 GiB or more; keep a margin for the graph around the weights.
     const long MaxInitializerBytes = int.MaxValue - (64L << 20);
 

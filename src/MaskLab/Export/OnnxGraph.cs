@@ -95,10 +95,15 @@ internal sealed class OnnxGraph
     public OnnxValue Weight(string name, Tensor tensor)
     {
         using var scope = NewDisposeScope();
-        var data = tensor.detach().cpu().to_type(ScalarType.Float32).contiguous().data<float>().ToArray();
-        var value = Floats(name, data, tensor.shape);
-        ParameterCount += data.LongLength;
-        return value;
+        var data = tensor.detach().cpu().to_type(ScalarType.Float32).contiguous();
+        var t = new TensorProto { Name = Unique(name), DataType = (int)TensorProto.Types.DataType.Float };
+        t.Dims.AddRange(data.shape);
+        // One copy, straight from the tensor's memory (little-endian, as ONNX stores raw data).
+        t.RawData = ByteString.CopyFrom(data.bytes);
+        InitializerBytes += t.RawData.Length;
+        ParameterCount += data.numel();
+        _graph.Initializer.Add(t);
+        return new OnnxValue(t.Name, data.shape);
     }
 
     /// <summary>A float32 constant (an initializer, not a learned weight).</summary>

@@ -45,7 +45,8 @@ internal static class OnnxRuntimeCheck
             data = images.detach().cpu().to_type(ScalarType.Float32).contiguous().data<float>().ToArray();
         try
         {
-            using var options = new SessionOptions();
+            // A check on a few images: one thread, so it neither spins nor competes with libtorch's threads.
+            using var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1 };
             using var session = new InferenceSession(onnxFile, options);
             using var input = OrtValue.CreateTensorValueFromMemory(data, images.shape);
             using var run = new RunOptions();
