@@ -2,6 +2,8 @@ using MaskLab.Data;
 using MaskLab.Export;
 using MaskLab.Models;
 using MaskLab.Platform;
+using MaskLab.Training;
+using System.Text.Json.Nodes;
 using Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -12,21 +14,18 @@ namespace MaskLab.Tests;
 
 public sealed class OnnxExportTests : IDisposable
 {
-    readonly string _dir = Path.Combine(Path.GetTempPath(), "masklab-onnx-" + Guid.NewGuid().ToString("N"));
+    readonly TempDir _temp = new();
+    readonly string _dir;
     readonly ITestOutputHelper _output;
 
     public OnnxExportTests(ITestOutputHelper output)
     {
         NativeSetup.Initialize();
         _output = output;
-        Directory.CreateDirectory(_dir);
+        _dir = _temp.Path;
     }
 
-    public void Dispose()
-    {
-        try { Directory.Delete(_dir, recursive: true); }
-        catch (IOException) { }
-    }
+    public void Dispose() => _temp.Dispose();
 
     // One model per family at a small size that is not square (a swapped width / height shows). Covered by a
     // sibling built from the same module types: resnet34 by resnet18 (BasicBlock); resnext50_32x4d by resnet50
@@ -216,7 +215,7 @@ public sealed class OnnxExportTests : IDisposable
     /// Moves the values a fresh model leaves at 0 or 1 (biases, batch-norm statistics and scales, layer-norm
     /// scales, the class token, a zero head) off them, so that a converter that swapped or dropped one would show.
     /// </summary>
-    static void Perturb(nn.Module model)
+    internal static void Perturb(nn.Module model)
     {
         using var _ = no_grad();
         var g = new Generator(3);
@@ -253,4 +252,40 @@ public sealed class OnnxExportTests : IDisposable
     }
 
     static Dictionary<string, string> Meta(ModelProto proto) => proto.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
+}
+
+[Collection(CliConsoleCollection.Name)]
+public sealed class ExportCommandTests
+{
+    public ExportCommandTests() => NativeSetup.Initialize();
+
+    [Fact]
+    public void Export_writes_the_checkpoint_weights_and_checks_them_in_onnx_runtime()
+    {
+        using var temp = new TempDir();
+        using var model = new BaseModel(18);
+        OnnxExportTests.Perturb(model);
+        var checkpoint = temp.Combine("best.ckpt");
+        Checkpoint.Save(checkpoint, model, null, new TrainingState(1, 0, 1, 0, 0, 0, Checkpoint.RngState()));
+        var file = temp.Combine("model.onnx");
+
+        var r = CliHarness.Run("export", "--model", "baseline", "--checkpoint", checkpoint, "--size", "32x48", "--out", file, "--json");
+
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var json = JsonNode.Parse(r.LastStdoutLine)!;
+        Assert.Equal(ExportSpec.Opset, (int)json["opset"]!);
+        Assert.True((double)json["max_probability_diff"]! <= OnnxExport.Tolerance);
+        var bias = ModelProto.Parser.ParseFrom(File.ReadAllBytes(file)).Graph.Initializer.Single(t => t.Name == "fc.bias");
+        var saved = model.named_parameters().Single(p => p.name == "fc.bias").parameter.data<float>().ToArray();
+        Assert.Equal(saved, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bias.RawData.Span).ToArray());
+    }
+
+    [Fact]
+    public void Export_refuses_a_bad_head_in_one_line()
+    {
+        var r = CliHarness.Run("export", "--model", "baseline", "--size", "32x32", "--out", "x.onnx", "--head", "triple");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--head", r.Stderr);
+        Assert.False(File.Exists("x.onnx"));
+    }
 }
