@@ -175,13 +175,19 @@ public sealed class OnnxExportTests : IDisposable
     }
 
     [Fact]
-    public void A_model_whose_outputs_do_not_fit_the_head_is_refused()
+    public void A_model_or_spec_that_do_not_fit_each_other_are_refused_in_one_line()
     {
         using var model = new BaseModel(10);
         var e = Assert.Throws<MaskLabInputException>(() => OnnxExport.Build(model, "baseline", new ExportSpec(32, 32, 18)));
         Assert.Contains("18", e.Message);
         Assert.Throws<MaskLabInputException>(() => new ExportSpec(32, 32, 10) { Head = ExportHead.Multi }.Validate());
         Assert.Throws<MaskLabInputException>(() => new ExportSpec(0, 32, 18).Validate());
+
+        using var gray = new BaseModel(18);
+        var e2 = Assert.Throws<MaskLabInputException>(() =>
+            OnnxExport.Build(gray, "baseline", new ExportSpec(32, 32, 18) { Channels = 1, NormalizationInGraph = false }));
+        Assert.Contains("[batch, 1, 32, 32]", e2.Message);
+        Assert.DoesNotContain('\n', e2.Message);
     }
 
     [Fact]

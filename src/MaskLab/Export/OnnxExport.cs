@@ -66,14 +66,25 @@ public static class OnnxExport
             x = graph.Binary("Div", "normalize", x, graph.Floats("normalize/std", [n.StdR, n.StdG, n.StdB], [1, 3, 1, 1]));
         }
 
+        // The model's own forward first: an input it cannot take (a size a Mixer was not built for, a channel
+        // count its stem does not have) is the caller's mistake, named here rather than deep in a converter.
+        long[] torchShape;
+        try { torchShape = exporter.TorchShape(model, "", inputShape); }
+        catch (Exception e) when (e is System.Runtime.InteropServices.ExternalException or ArgumentException)
+        {
+            throw new MaskLabInputException(
+                $"cannot export '{modelName}' to ONNX: it does not run on input [batch, {spec.Channels}, {spec.Height}, {spec.Width}] " +
+                $"({e.Message.Split('\n', 2)[0].Trim()})");
+        }
+
+        if (torchShape.Length != 2 || torchShape[1] != spec.Logits)
+            throw new MaskLabInputException(
+                $"cannot export '{modelName}' to ONNX: it gives outputs [{string.Join(", ", torchShape)}] per image, " +
+                $"but the {spec.Head.ToString().ToLowerInvariant()} head for {spec.NumClasses} classes needs {spec.Logits} logits");
+
         OnnxValue logits;
         using (no_grad())
             logits = exporter.Convert(model, "", x);
-        if (logits.Rank != 2 || logits.Shape[1] != spec.Logits)
-            throw new MaskLabInputException(
-                $"cannot export '{modelName}' to ONNX: it gives outputs [{string.Join(", ", logits.Shape)}] per image, " +
-                $"but the {spec.Head.ToString().ToLowerInvariant()} head for {spec.NumClasses} classes needs {spec.Logits} logits");
-        var torchShape = exporter.TorchShape(model, "", inputShape);
         if (!torchShape.SequenceEqual(logits.Shape))
             throw new InvalidOperationException(
                 $"exporting '{modelName}': the graph gives [{string.Join(", ", logits.Shape)}], the model [{string.Join(", ", torchShape)}]");
