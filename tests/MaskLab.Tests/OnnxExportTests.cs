@@ -1,9 +1,5 @@
-using MaskLab.Data;
-using MaskLab.Export;
-using MaskLab.Models;
-using MaskLab.Platform;
-using MaskLab.Training;
 using System.Text.Json.Nodes;
+using MaskLab.Export;
 using Onnx;
 using TorchSharp;
 using TorchSharp.Modules;

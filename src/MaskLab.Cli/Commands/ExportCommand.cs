@@ -3,7 +3,7 @@ using System.Globalization;
 using MaskLab.Data;
 using MaskLab.Export;
 using MaskLab.Models;
-using MaskLab.Training;
+using MaskLab.Runs;
 using Spectre.Console;
 using Spectre.Console.Cli;
 

@@ -1,4 +1,3 @@
-using MaskLab.Core;
 using MaskLab.Data;
 
 namespace MaskLab.Export;

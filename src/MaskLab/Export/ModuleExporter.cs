@@ -1,6 +1,5 @@
 using System.Collections;
 using System.Reflection;
-using MaskLab.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 

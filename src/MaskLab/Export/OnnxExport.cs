@@ -1,6 +1,5 @@
 using System.Globalization;
 using Google.Protobuf;
-using MaskLab.Core;
 using Onnx;
 using TorchSharp;
 using static TorchSharp.torch;

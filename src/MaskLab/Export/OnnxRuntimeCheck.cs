@@ -1,4 +1,3 @@
-using MaskLab.Core;
 using MaskLab.Models;
 using Microsoft.ML.OnnxRuntime;
 using TorchSharp;
