@@ -35,6 +35,8 @@ public sealed class OnnxExportTests : IDisposable
         { "baseline", 32, 48 },
         { "resnet18", 32, 48 },
         { "resnet50", 32, 48 },
+        // Odd sides, so that its SAME_LOWER padding is 1 / 1 at some stride-2 layers and 1 / 0 at others.
+        { "resnet18_mlnet", 35, 49 },
         { "vgg11_bn", 32, 32 },
         { "googlenet", 32, 48 },
         { "mobilenet_v3_small", 32, 48 },

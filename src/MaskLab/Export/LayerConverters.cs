@@ -47,32 +47,46 @@ internal static class LayerConverters
         return values.Length == 1 ? [values[0], values[0]] : [values[0], values[1]];
     }
 
-    static OnnxValue ConvertConv2d(ModuleExporter e, nn.Module m, string path, OnnxValue x)
+    /// <summary>A layer's own symmetric padding as ONNX's [top, left, bottom, right], plus <paramref name="extra"/>.</summary>
+    static long[] Pads(long[] pair, long[]? extra = null)
     {
-        var conv = (Conv2d)m;
+        extra ??= [0, 0, 0, 0];
+        return [pair[0] + extra[0], pair[1] + extra[1], pair[0] + extra[2], pair[1] + extra[3]];
+    }
+
+    static long[] Padded(long[] shape, long[]? extra) =>
+        extra is null ? shape : [shape[0], shape[1], shape[2] + extra[0] + extra[2], shape[3] + extra[1] + extra[3]];
+
+    static OnnxValue ConvertConv2d(ModuleExporter e, nn.Module m, string path, OnnxValue x) => Conv(e, (Conv2d)m, path, x);
+
+    /// <summary>
+    /// A convolution; <paramref name="extra"/> is zero padding [top, left, bottom, right] that the model applies
+    /// in its forward before calling the layer, folded into the node's own pads.
+    /// </summary>
+    internal static OnnxValue Conv(ModuleExporter e, Conv2d conv, string path, OnnxValue x, long[]? extra = null)
+    {
         if (conv.padding_mode != PaddingModes.Zeros)
-            throw e.Refuse(m, path, $"pads with {conv.padding_mode}; only zero padding is converted");
+            throw e.Refuse(conv, path, $"pads with {conv.padding_mode}; only zero padding is converted");
         if (conv.padding is null)
-            throw e.Refuse(m, path, "uses 'same' / 'valid' padding; only explicit padding is converted");
+            throw e.Refuse(conv, path, "uses 'same' / 'valid' padding; only explicit padding is converted");
         var kernel = Pair(conv.kernel_size, 1);
         var stride = Pair(conv.stride, 1);
-        var pad = Pair(conv.padding, 0);
+        var pads = Pads(Pair(conv.padding, 0), extra);
         var dilation = Pair(conv.dilation, 1);
         if (Models.TorchVisionModels.SubsamplesInput(conv))
         {
             // The 1x1 convolution runs at stride 1 on every second row and column (a forward pre-hook): a stride-2 convolution.
-            if (kernel.Any(k => k != 1) || pad.Any(p => p != 0))
-                throw e.Refuse(m, path, "subsamples its input in a pre-hook but is not a 1x1 convolution without padding");
+            if (kernel.Any(k => k != 1) || pads.Any(p => p != 0))
+                throw e.Refuse(conv, path, "subsamples its input in a pre-hook but is not a 1x1 convolution without padding");
             stride = [stride[0] * 2, stride[1] * 2];
         }
-        var shape = e.TorchShape(m, path, x.Shape);
-        ExpectWindowShape(e, m, path, x, shape, kernel, stride, pad, dilation, ceil: false, outChannels: conv.out_channels);
-        var w = e.Parameter(m, path, "weight", conv.weight);
-        var b = conv.bias is null ? null : e.Parameter(m, path, "bias", conv.bias);
+        var shape = e.TorchShape(conv, path, Padded(x.Shape, extra));
+        ExpectWindowShape(e, conv, path, x, shape, kernel, stride, pads, dilation, ceil: false, outChannels: conv.out_channels);
+        var w = e.Parameter(conv, path, "weight", conv.weight);
+        var b = conv.bias is null ? null : e.Parameter(conv, path, "bias", conv.bias);
         return e.Graph.Node("Conv", path, b is null ? [x, w] : [x, w, b], shape,
-            Attr.Ints("kernel_shape", kernel), Attr.Ints("strides", stride),
-            Attr.Ints("pads", pad[0], pad[1], pad[0], pad[1]), Attr.Ints("dilations", dilation),
-            Attr.Int("group", conv.groups));
+            Attr.Ints("kernel_shape", kernel), Attr.Ints("strides", stride), Attr.Ints("pads", pads),
+            Attr.Ints("dilations", dilation), Attr.Int("group", conv.groups));
     }
 
     /// <summary>
@@ -80,23 +94,23 @@ internal static class LayerConverters
     /// graph would then be wrong (e.g. PyTorch drops a ceil-mode window that starts in the padding, ONNX may not).
     /// </summary>
     static void ExpectWindowShape(ModuleExporter e, nn.Module m, string path, OnnxValue x, long[] torchShape,
-        long[] kernel, long[] stride, long[] pad, long[] dilation, bool ceil, long? outChannels = null)
+        long[] kernel, long[] stride, long[] pads, long[] dilation, bool ceil, long? outChannels = null)
     {
         var expected = new[]
         {
             x.Shape[0], outChannels ?? x.Shape[1],
-            WindowOutput(x.Shape[2], kernel[0], stride[0], pad[0], dilation[0], ceil),
-            WindowOutput(x.Shape[3], kernel[1], stride[1], pad[1], dilation[1], ceil),
+            WindowOutput(x.Shape[2], kernel[0], stride[0], pads[0] + pads[2], dilation[0], ceil),
+            WindowOutput(x.Shape[3], kernel[1], stride[1], pads[1] + pads[3], dilation[1], ceil),
         };
         if (!expected.SequenceEqual(torchShape))
             throw e.Refuse(m, path,
                 $"gives [{string.Join(", ", torchShape)}] on [{string.Join(", ", x.Shape)}], where ONNX's window would give [{string.Join(", ", expected)}]");
     }
 
-    /// <summary>ONNX's output length of a sliding window (Conv, MaxPool, AveragePool).</summary>
-    internal static long WindowOutput(long input, long kernel, long stride, long pad, long dilation, bool ceil)
+    /// <summary>ONNX's output length of a sliding window (Conv, MaxPool, AveragePool) with <paramref name="pads"/> in all.</summary>
+    internal static long WindowOutput(long input, long kernel, long stride, long pads, long dilation, bool ceil)
     {
-        var span = input + 2 * pad - dilation * (kernel - 1) - 1;
+        var span = input + pads - dilation * (kernel - 1) - 1;
         var steps = ceil ? (span + stride - 1) / stride : span / stride;
         return steps + 1;
     }
@@ -170,28 +184,33 @@ internal static class LayerConverters
         return e.Graph.Reshape(path, x, [.. target]);
     }
 
-    static OnnxValue ConvertMaxPool2d(ModuleExporter e, nn.Module m, string path, OnnxValue x)
+    static OnnxValue ConvertMaxPool2d(ModuleExporter e, nn.Module m, string path, OnnxValue x) => MaxPool(e, (MaxPool2d)m, path, x);
+
+    /// <summary>
+    /// A max-pool layer; <paramref name="extra"/> is minus-infinity padding [top, left, bottom, right] that the
+    /// model applies before calling it, which is what the node's own pads mean.
+    /// </summary>
+    internal static OnnxValue MaxPool(ModuleExporter e, MaxPool2d pool, string path, OnnxValue x, long[]? extra = null)
     {
-        var pool = (MaxPool2d)m;
         var kernel = Pair(pool.kernel_size, 1);
         var stride = pool.stride is null || pool.stride.Length == 0 ? kernel : Pair(pool.stride, 1);
-        var pad = Pair(pool.padding, 0);
+        var pads = Pads(Pair(pool.padding, 0), extra);
         var dilation = Pair(pool.dilation, 1);
-        var shape = e.TorchShape(m, path, x.Shape);
-        ExpectWindowShape(e, m, path, x, shape, kernel, stride, pad, dilation, pool.ceil_mode);
-        return MaxPool(e, path, x, kernel, stride, pad, dilation, pool.ceil_mode, shape);
+        var shape = e.TorchShape(pool, path, Padded(x.Shape, extra));
+        ExpectWindowShape(e, pool, path, x, shape, kernel, stride, pads, dilation, pool.ceil_mode);
+        return MaxPool(e, path, x, kernel, stride, pads, dilation, pool.ceil_mode, shape);
     }
 
+    /// <summary>A MaxPool node; <paramref name="pads"/> is [top, left, bottom, right].</summary>
     internal static OnnxValue MaxPool(ModuleExporter e, string path, OnnxValue x, long[] kernel, long[] stride,
-        long[] pad, long[] dilation, bool ceil, long[]? shape = null)
+        long[] pads, long[] dilation, bool ceil, long[]? shape = null)
     {
         shape ??= [x.Shape[0], x.Shape[1],
-            WindowOutput(x.Shape[2], kernel[0], stride[0], pad[0], dilation[0], ceil),
-            WindowOutput(x.Shape[3], kernel[1], stride[1], pad[1], dilation[1], ceil)];
+            WindowOutput(x.Shape[2], kernel[0], stride[0], pads[0] + pads[2], dilation[0], ceil),
+            WindowOutput(x.Shape[3], kernel[1], stride[1], pads[1] + pads[3], dilation[1], ceil)];
         return e.Graph.Node("MaxPool", path, [x], shape,
-            Attr.Ints("kernel_shape", kernel), Attr.Ints("strides", stride),
-            Attr.Ints("pads", pad[0], pad[1], pad[0], pad[1]), Attr.Ints("dilations", dilation),
-            Attr.Int("ceil_mode", ceil ? 1 : 0));
+            Attr.Ints("kernel_shape", kernel), Attr.Ints("strides", stride), Attr.Ints("pads", pads),
+            Attr.Ints("dilations", dilation), Attr.Int("ceil_mode", ceil ? 1 : 0));
     }
 
     static OnnxValue ConvertAvgPool2d(ModuleExporter e, nn.Module m, string path, OnnxValue x)
@@ -201,14 +220,14 @@ internal static class LayerConverters
             throw e.Refuse(m, path, "overrides its divisor, which ONNX's AveragePool cannot");
         var kernel = Pair(pool.kernel_size, 1);
         var stride = pool.stride is null || pool.stride.Length == 0 ? kernel : Pair(pool.stride, 1);
-        var pad = Pair(pool.padding, 0);
+        var pads = Pads(Pair(pool.padding, 0));
         var shape = e.TorchShape(m, path, x.Shape);
         // A ceil-mode window that hangs over the edge is divided differently by PyTorch and ONNX Runtime, so
         // ceil mode is converted only where it adds no window.
-        ExpectWindowShape(e, m, path, x, shape, kernel, stride, pad, [1, 1], ceil: false);
+        ExpectWindowShape(e, m, path, x, shape, kernel, stride, pads, [1, 1], ceil: false);
         return e.Graph.Node("AveragePool", path, [x], shape,
-            Attr.Ints("kernel_shape", kernel), Attr.Ints("strides", stride),
-            Attr.Ints("pads", pad[0], pad[1], pad[0], pad[1]), Attr.Int("count_include_pad", pool.count_include_pad ? 1 : 0));
+            Attr.Ints("kernel_shape", kernel), Attr.Ints("strides", stride), Attr.Ints("pads", pads),
+            Attr.Int("count_include_pad", pool.count_include_pad ? 1 : 0));
     }
 
     static OnnxValue ConvertAdaptiveAvgPool2d(ModuleExporter e, nn.Module m, string path, OnnxValue x)

@@ -5,14 +5,16 @@ using static TorchSharp.torch;
 namespace MaskLab.Export;
 
 /// <summary>
-/// Converters for the architectures MaskLab writes itself (Models/): the competition's BaseModel, EfficientNet,
-/// ViT and MLP-Mixer. Each mirrors its module's forward at inference (stochastic depth and dropout are identities).
+/// Converters for the architectures MaskLab writes itself (Models/): the competition's BaseModel, ML.NET's ResNet18
+/// layout, EfficientNet, ViT and MLP-Mixer. Each mirrors its module's forward at inference (stochastic depth and dropout are identities).
 /// </summary>
 internal static class MaskLabConverters
 {
     public static void Register(IDictionary<Type, ModuleConverter> table)
     {
         table[typeof(BaseModel)] = ConvertBaseModel;
+        table[typeof(MlNetResNet18)] = ConvertMlNetResNet18;
+        table[typeof(MlNetResNet18.Block)] = ConvertMlNetBlock;
         table[typeof(EfficientNet)] = ConvertEfficientNet;
         table[typeof(EfficientNet.MBConv)] = ConvertMBConv;
         table[typeof(EfficientNet.SqueezeExcitation)] = ConvertEfficientNetSe;
@@ -32,11 +34,59 @@ internal static class MaskLabConverters
         var g = e.Graph;
         x = g.Unary("Relu", path, e.Child(m, path, "conv1", x));
         x = g.Unary("Relu", path, e.Child(m, path, "conv2", x));
-        x = e.Child(m, path, "dropout1", LayerConverters.MaxPool(e, path, x, [2, 2], [2, 2], [0, 0], [1, 1], ceil: false));
+        x = e.Child(m, path, "dropout1", LayerConverters.MaxPool(e, path, x, [2, 2], [2, 2], [0, 0, 0, 0], [1, 1], ceil: false));
         x = g.Unary("Relu", path, e.Child(m, path, "conv3", x));
-        x = e.Child(m, path, "dropout2", LayerConverters.MaxPool(e, path, x, [2, 2], [2, 2], [0, 0], [1, 1], ceil: false));
+        x = e.Child(m, path, "dropout2", LayerConverters.MaxPool(e, path, x, [2, 2], [2, 2], [0, 0, 0, 0], [1, 1], ceil: false));
         x = g.Flatten(path, LayerConverters.GlobalAveragePool(e, path, x), 1);
         return e.Child(m, path, "fc", x);
+    }
+
+    /// <summary>
+    /// ML.NET's ResNet18 layout: the stem convolution and the max-pool pad SAME_LOWER in the model's forward, which
+    /// becomes the nodes' own asymmetric pads; ReLUs are functional; global average pool, flatten, fc.
+    /// </summary>
+    static OnnxValue ConvertMlNetResNet18(ModuleExporter e, nn.Module m, string path, OnnxValue x)
+    {
+        e.ExpectChildren(m, path, ["conv1", "bn1", "maxpool", "layer1", "layer2", "layer3", "layer4", "fc"]);
+        var g = e.Graph;
+        var conv1 = e.Layer<TorchSharp.Modules.Conv2d>(m, path, "conv1");
+        x = LayerConverters.Conv(e, conv1, ModuleExporter.Join(path, "conv1"), x, SameLowerPads(x, 7, 2));
+        x = g.Unary("Relu", path, e.Child(m, path, "bn1", x));
+        var maxpool = e.Layer<TorchSharp.Modules.MaxPool2d>(m, path, "maxpool");
+        x = LayerConverters.MaxPool(e, maxpool, ModuleExporter.Join(path, "maxpool"), x, SameLowerPads(x, 3, 2));
+        foreach (var layer in new[] { "layer1", "layer2", "layer3", "layer4" }) x = e.Child(m, path, layer, x);
+        x = g.Flatten(path, LayerConverters.GlobalAveragePool(e, path, x), 1);
+        return e.Child(m, path, "fc", x);
+    }
+
+    /// <summary>relu(bn2(conv2(relu(bn1(conv1(pad(x)))))) + shortcut(x)); only a strided block pads, SAME_LOWER.</summary>
+    static OnnxValue ConvertMlNetBlock(ModuleExporter e, nn.Module m, string path, OnnxValue x)
+    {
+        e.ExpectChildren(m, path, ["conv1", "bn1", "conv2", "bn2"], "downsample");
+        var g = e.Graph;
+        var conv1 = e.Layer<TorchSharp.Modules.Conv2d>(m, path, "conv1");
+        var pads = ((MlNetResNet18.Block)m).Strided ? SameLowerPads(x, 3, 2) : null;
+        var y = LayerConverters.Conv(e, conv1, ModuleExporter.Join(path, "conv1"), x, pads);
+        y = g.Unary("Relu", path, e.Child(m, path, "bn1", y));
+        y = e.Child(m, path, "bn2", e.Child(m, path, "conv2", y));
+        var shortcut = m.named_children().Any(c => c.name == "downsample") ? e.Child(m, path, "downsample", x) : x;
+        return g.Unary("Relu", path, g.Add(path, y, shortcut));
+    }
+
+    /// <summary>
+    /// ONNX's SAME_LOWER padding [top, left, bottom, right] of a k x k window with stride s on x's last two axes:
+    /// enough for ceil(n / s) outputs, the odd pixel of the total at the start.
+    /// </summary>
+    static long[] SameLowerPads(OnnxValue x, long kernel, long stride)
+    {
+        (long Before, long After) Split(long n)
+        {
+            var total = Math.Max(0, ((n + stride - 1) / stride - 1) * stride + kernel - n);
+            return (total - total / 2, total / 2);
+        }
+        var (top, bottom) = Split(x.Shape[2]);
+        var (left, right) = Split(x.Shape[3]);
+        return [top, left, bottom, right];
     }
 
     static OnnxValue ConvertEfficientNet(ModuleExporter e, nn.Module m, string path, OnnxValue x)

@@ -35,11 +35,28 @@ internal sealed class ModuleExporter
     {
         if (!_converters.TryGetValue(module.GetType(), out var converter))
             throw Refuse(module, path, "has no ONNX converter");
+        ExpectNoHooks(module, path);
+        return converter(this, module, path, input);
+    }
+
+    /// <summary>
+    /// The child <paramref name="name"/> as a <typeparamref name="T"/>, for a converter that emits the layer itself
+    /// (e.g. with padding its model applies in the forward), checked for hooks as <see cref="Convert"/> does.
+    /// </summary>
+    public T Layer<T>(nn.Module parent, string path, string name) where T : nn.Module
+    {
+        var child = ChildModule(parent, path, name) as T
+            ?? throw Refuse(parent, path, $"has a '{name}' that is not a {typeof(T).Name}");
+        ExpectNoHooks(child, Join(path, name));
+        return child;
+    }
+
+    void ExpectNoHooks(nn.Module module, string path)
+    {
         var allowedHooks = module is TorchSharp.Modules.Conv2d conv && Models.TorchVisionModels.SubsamplesInput(conv) ? 1 : 0;
         var hooks = HookCount(module);
         if (hooks < 0) throw Refuse(module, path, "may have forward hooks that this TorchSharp version hides from the exporter");
         if (hooks > allowedHooks) throw Refuse(module, path, "has forward hooks, which change its forward in ways the exporter cannot see");
-        return converter(this, module, path, input);
     }
 
     /// <summary>Converts the child <paramref name="name"/> of <paramref name="parent"/> on <paramref name="input"/>.</summary>

@@ -124,12 +124,15 @@ public sealed class MlNetResNet18 : Module<Tensor, Tensor>, IFeatureModel, IBack
     /// block halves the size), ReLU. A stride-2 block pads its first convolution SAME_LOWER (1 before, 0 after
     /// for an even side; 1 and 1 for an odd one).
     /// </summary>
-    sealed class Block : Module<Tensor, Tensor>
+    internal sealed class Block : Module<Tensor, Tensor>
     {
         readonly Conv2d conv1, conv2;
         readonly BatchNorm2d bn1, bn2;
         readonly Sequential? downsample;
         readonly bool _strided;
+
+        /// <summary>Whether the block halves the size, padding its first convolution SAME_LOWER in its forward.</summary>
+        public bool Strided => _strided;
 
         public Block(long inChannels, long outChannels, int stride) : base("BasicBlock")
         {
