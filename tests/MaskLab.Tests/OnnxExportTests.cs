@@ -23,13 +23,8 @@ public sealed class OnnxExportTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    // One model per family at a small size that is not square (a swapped width / height shows). Covered by a
-    // sibling built from the same module types: resnet34 by resnet18 (BasicBlock); resnext50_32x4d by resnet50
-    // (Bottleneck; its 32-group convolutions go through the same Conv converter as the depthwise ones below);
-    // vgg11, vgg16 and vgg16_bn by vgg11_bn (the plain VGGs are the same layers less BatchNorm);
-    // mobilenet_v3_large by mobilenet_v3_small (the same inverted residuals, with and without squeeze-excitation,
-    // ReLU and hardswish); efficientnet_b1..b3 by b0 (more and wider MBConv blocks); vit_small_patch16 by vit_tiny
-    // (wider, more heads); mixer_b16 by mixer_s16 (wider, deeper).
+    // One model per family at a small size that is not square (a swapped width / height shows). The others are
+    // built from the same module types as a sibling tested here (see CoveredBy).
     public static TheoryData<string, int, int> Families() => new()
     {
         { "baseline", 32, 48 },
@@ -44,6 +39,29 @@ public sealed class OnnxExportTests : IDisposable
         { "vit_tiny_patch16", 32, 48 },
         { "mixer_s16", 32, 48 },
     };
+
+    static readonly Dictionary<string, string> CoveredBy = new()
+    {
+        ["resnet34"] = "resnet18",             // more BasicBlocks
+        ["resnext50_32x4d"] = "resnet50",      // Bottlenecks whose 32-group convolutions take the Conv converter's group attribute, as the depthwise ones do
+        ["vgg11"] = "vgg11_bn",                // the same layers less BatchNorm
+        ["vgg16"] = "vgg11_bn",
+        ["vgg16_bn"] = "vgg11_bn",
+        ["mobilenet_v3_large"] = "mobilenet_v3_small", // the same inverted residuals, with and without squeeze-excitation, ReLU and hardswish
+        ["efficientnet_b1"] = "efficientnet_b0",       // more and wider MBConv blocks
+        ["efficientnet_b2"] = "efficientnet_b0",
+        ["efficientnet_b3"] = "efficientnet_b0",
+        ["vit_small_patch16"] = "vit_tiny_patch16",    // wider, more heads
+        ["mixer_b16"] = "mixer_s16",                   // wider, deeper
+    };
+
+    [Fact]
+    public void Every_registered_model_is_tested_here_or_by_a_sibling_of_the_same_module_types()
+    {
+        var tested = Families().Select(row => (string)row[0]).ToHashSet();
+        Assert.All(CoveredBy.Values, sibling => Assert.Contains(sibling, tested));
+        Assert.Equal(ModelRegistry.Names.Order(), tested.Concat(CoveredBy.Keys).Order());
+    }
 
     [Theory]
     [MemberData(nameof(Families))]
