@@ -25,7 +25,7 @@ public class LayeringTests
         ("Training", ["Tracking"]),
         ("Experiments", ["Training"]),
         ("Benchmarks", ["Training"]),
-        ("Export", ["Models"]));
+        ("Export", ["Evaluation"]));
 
     /// <summary>Each stage inherits what the stages it may use may use.</summary>
     static Dictionary<string, string[]> Build(params (string Stage, string[] Uses)[] stages)

@@ -302,6 +302,34 @@ public sealed class ExportCommandTests
         Assert.Equal(saved, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bias.RawData.Span).ToArray());
     }
 
+    /// <summary>Trains a one-epoch run on the tiny set (embedded weights where the model has them).</summary>
+    static string TinyRun(params string[] overrides)
+    {
+        var dir = Path.Combine(Directory.CreateTempSubdirectory("masklab-export-run-").FullName, "run");
+        var config = RunConfig.Load(null, new[] { $"data={TinySynthetic.Root}", "image_size=32x24", "epochs=1", "batch_size=16",
+            "warmup_epochs=0", "seed=2", "threads=2" }.Concat(overrides)).Validate();
+        new RunJob(config, new RunDirectory(dir)).Run(CancellationToken.None, end: new RunEnd(Predict: false, Report: false));
+        return dir;
+    }
+
+    [Theory]
+    [InlineData("model=baseline", "head=single")]
+    [InlineData("model=resnet18_mlnet", "head=multi")]   // the ImageNet mean image and the multi head, in the graph
+    public void A_run_exports_and_onnx_runtime_gives_its_probabilities_on_the_eval_photos(string model, string head)
+    {
+        var run = TinyRun(model, head);
+        var file = Path.Combine(Path.GetDirectoryName(run)!, "model.onnx");
+        var r = CliHarness.Run("export", "--run", run, "--out", file, "--json");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var json = JsonNode.Parse(r.LastStdoutLine)!;
+        Assert.Equal(TinySynthetic.Options.EvalPeople * 7, (int)json["photos"]!);
+        Assert.True((double)json["max_probability_diff"]! <= OnnxExport.Tolerance, r.Stdout);
+        var meta = ModelProto.Parser.ParseFrom(File.ReadAllBytes(file)).MetadataProps.ToDictionary(m => m.Key, m => m.Value);
+        Assert.Equal("32", meta["image_width"]);
+        Assert.Equal(head == "head=multi" ? "multi" : "single", meta["head"]);
+        if (model == "model=resnet18_mlnet") Assert.Contains("mean image", meta["normalization"]);
+    }
+
     [Fact]
     public void Export_refuses_a_bad_head_in_one_line()
     {

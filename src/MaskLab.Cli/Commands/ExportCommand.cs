@@ -10,14 +10,27 @@ using Spectre.Console.Cli;
 namespace MaskLab.Cli.Commands;
 
 /// <summary>
-/// <c>masklab export --model NAME --checkpoint FILE --size WxH --out FILE</c>: writes the model as ONNX and checks
-/// it in ONNX Runtime against TorchSharp on random images. A draft that takes the model by name; reading all of
-/// it from a run directory (<c>--run RUNDIR</c>) comes with the typed run config.
+/// <c>masklab export --run RUNDIR --out FILE</c>: writes a trained run as ONNX (its best weights, size, head and
+/// input normalisation) and checks ONNX Runtime against MaskLab's own prediction on the eval photos.
+/// <c>--model NAME --size WxH [--checkpoint FILE]</c> exports a registry model by name, checked on random images.
 /// </summary>
 public sealed class ExportCommand : Command<ExportCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
+        [CommandOption("-r|--run <RUNDIR>")]
+        [Description("Trained run directory to export (its config gives model, size, head and normalisation)")]
+        public string? Run { get; set; }
+
+        [CommandOption("-d|--data <DIR>")]
+        [Description("With --run: photos to check ONNX Runtime against MaskLab on (default: the run's eval photos)")]
+        public string? Data { get; set; }
+
+        [CommandOption("--photos <N>")]
+        [Description("With --run: at most this many photos in the check (default 256; 0 skips it)")]
+        [DefaultValue(256)]
+        public int Photos { get; set; } = 256;
+
         [CommandOption("--model <NAME>")]
         [Description("Registered model name, e.g. resnet18 (see 'masklab models')")]
         public string? Model { get; set; }
@@ -63,8 +76,10 @@ public sealed class ExportCommand : Command<ExportCommand.Settings>
         public bool Json { get; set; }
 
         public override ValidationResult Validate() =>
-            string.IsNullOrWhiteSpace(Model) ? ValidationResult.Error("export needs --model NAME")
-            : string.IsNullOrWhiteSpace(Size) ? ValidationResult.Error("export needs --size WxH, the size the model was trained at")
+            Run is not null && Model is not null ? ValidationResult.Error("export takes --run RUNDIR or --model NAME, not both")
+            : Run is null && string.IsNullOrWhiteSpace(Model) ? ValidationResult.Error("export needs --run RUNDIR (or --model NAME --size WxH)")
+            : Run is null && string.IsNullOrWhiteSpace(Size) ? ValidationResult.Error("export needs --size WxH, the size the model was trained at")
+            : Photos < 0 ? ValidationResult.Error($"--photos must be 0 or more, got {Photos}")
             : string.IsNullOrWhiteSpace(Out) ? ValidationResult.Error("export needs --out FILE")
             : Head is not ("single" or "multi") ? ValidationResult.Error($"--head must be single or multi, got '{Head}'")
             : Normalization is not ("task" or "imagenet") ? ValidationResult.Error($"--normalization must be task or imagenet, got '{Normalization}'")
@@ -72,7 +87,39 @@ public sealed class ExportCommand : Command<ExportCommand.Settings>
             : ValidationResult.Success();
     }
 
-    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken) =>
+        settings.Run is not null ? ExportRun(settings, cancellationToken) : ExportModel(settings);
+
+    static int ExportRun(Settings settings, CancellationToken ct)
+    {
+        var photos = CheckPhotos(settings);
+        var result = TrainingView.Run(() => RunExport.Write(settings.Run!, settings.Out!, photos, settings.Photos,
+            new SyncProgress<(int Done, int Total)>(p => TrainingView.Observer.Progress("checking in ONNX Runtime", p.Done, p.Total)), ct));
+        var f = result.File;
+        AnsiConsole.MarkupLine($"wrote {Cli.Esc(f.Path)}: {f.Bytes / 1048576.0:F1} MiB, {f.Nodes} nodes, opset {ExportSpec.Opset}, input RGB 0..1 at {result.Spec.Width}x{result.Spec.Height}");
+        if (result.PhotosChecked > 0)
+            AnsiConsole.MarkupLine($"ONNX Runtime vs MaskLab on {result.PhotosChecked} photos: max |probability difference| {result.MaxProbabilityDiff.ToString("G3", CultureInfo.InvariantCulture)}");
+        if (settings.Json)
+            Cli.WriteJsonLine(new { path = f.Path, bytes = f.Bytes, nodes = f.Nodes, opset = ExportSpec.Opset, photos = result.PhotosChecked,
+                max_probability_diff = result.PhotosChecked > 0 ? result.MaxProbabilityDiff : (double?)null });
+        if (result.PhotosChecked > 0 && !(result.MaxProbabilityDiff <= OnnxExport.Tolerance))
+            return Cli.Fail($"ONNX Runtime's probabilities differ from MaskLab's by {result.MaxProbabilityDiff:G3}, over {OnnxExport.Tolerance:G1}", 1);
+        return 0;
+    }
+
+    /// <summary>The photos to check on: --data's (eval/ photos, or labelled photos), else the run's own eval set.</summary>
+    static IReadOnlyList<Sample> CheckPhotos(Settings settings)
+    {
+        if (settings.Photos == 0) return [];
+        var dir = settings.Data ?? new RunDirectory(settings.Run!).ReadSummary()?.Training.Data;
+        if (dir is null || !Directory.Exists(dir)) return [];
+        var location = DataLocator.Locate(dir);
+        if (location.EvalDir is { } evalDir)
+            return CompetitionLayout.ReadEval(evalDir).Select(i => new Sample(i.Path, 0, i.ImageId)).ToArray();
+        return DataLocator.ReadLabeled(dir).Samples;
+    }
+
+    static int ExportModel(Settings settings)
     {
         var size = ImageSize.Parse(settings.Size!);
         var spec = new ExportSpec(size.Width, size.Height, settings.Classes)

@@ -28,6 +28,12 @@ public sealed record LoaderOptions(int BatchSize, bool Shuffle, AugmentOptions A
 
     public ImageNormalization Normalization { get; init; } = ImageNormalization.Task;
 
+    /// <summary>
+    /// The input a pretrained model expects (e.g. a per-pixel mean image), applied to the whole batch; when set it
+    /// replaces <see cref="Normalization"/>, and the images are normalised before <see cref="Transform"/> sees them.
+    /// </summary>
+    public InputNormalization? Input { get; init; }
+
     /// <summary>Optional step run on each batch in the background; see <see cref="BatchTransform"/>.</summary>
     public BatchTransform? Transform { get; init; }
 
@@ -219,6 +225,7 @@ public sealed class BatchLoader
             labels[i] = _labels[position];
         }
 
+        var normalization = Options.Input is null ? Options.Normalization : InputNormalization.LoaderPassThrough;
         var images = empty(new long[] { count, 3, height, width }, ScalarType.Float32).DetachFromDisposeScope();
         try
         {
@@ -229,8 +236,9 @@ public sealed class BatchLoader
                 int sampleIndex = sampleIndices[i];
                 var rgb = _cache.Get(_samples[sampleIndex].Path);
                 Augmentation.Apply(rgb.Span, _cache.Width, _cache.Height, pixels.Slice(i * imageFloats, imageFloats),
-                    width, height, Options.Augment, Options.Normalization, Options.Seed, epoch, sampleIndex);
+                    width, height, Options.Augment, normalization, Options.Seed, epoch, sampleIndex);
             }
+            Options.Input?.ApplyInPlace(images);
             var labelTensor = tensor(labels, new long[] { count }).DetachFromDisposeScope();
             return new Batch(images, labelTensor, sampleIndices);
         }

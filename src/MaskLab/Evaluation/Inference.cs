@@ -12,9 +12,10 @@ public static class Inference
     public const int BatchSize = 64;
 
     /// <summary>Batches of the photos at <paramref name="indices"/> in order, unaugmented, at the model's input size.</summary>
-    public static BatchLoader Loader(IReadOnlyList<Sample> samples, int[] indices, ImageCache cache, ImageSize size, int seed) =>
+    public static BatchLoader Loader(IReadOnlyList<Sample> samples, int[] indices, ImageCache cache, ImageSize size, int seed,
+        InputNormalization? input = null) =>
         new(samples, indices, s => s.Label, cache, new LoaderOptions(BatchSize: BatchSize, Shuffle: false,
-            Augment: AugmentOptions.None, Seed: seed, DropLast: false, Width: size.Width, Height: size.Height));
+            Augment: AugmentOptions.None, Seed: seed, DropLast: false, Width: size.Width, Height: size.Height) { Input = input });
 
     /// <summary>
     /// Runs the model in eval mode without gradients. Returns probabilities [rows = loader indices order, C] and

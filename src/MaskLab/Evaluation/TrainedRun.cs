@@ -36,7 +36,7 @@ public sealed class TrainedRun : IDisposable
     /// <summary>Class probabilities for the given photos, in order; flip TTA averages the mirrored view.</summary>
     public float[,] Probabilities(IReadOnlyList<Sample> samples, ImageCache cache, bool tta, Action<int>? onBatch = null, CancellationToken ct = default)
     {
-        var loader = Inference.Loader(samples, Enumerable.Range(0, samples.Count).ToArray(), cache, Config.ImageSize, Config.Seed);
+        var loader = Inference.Loader(samples, Enumerable.Range(0, samples.Count).ToArray(), cache, Config.ImageSize, Config.Seed, Config.Input);
         return Inference.Run(Model, Head, loader, samples.Count, Classes, flipTta: tta, onBatch: onBatch, ct: ct).Probabilities;
     }
 

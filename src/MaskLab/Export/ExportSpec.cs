@@ -35,6 +35,12 @@ public sealed record ExportSpec(int Width, int Height, int NumClasses)
     public ImageNormalization Normalization { get; init; } = ImageNormalization.Task;
 
     /// <summary>
+    /// The input normalisation of pretrained weights (e.g. a per-pixel mean image on a 0..255 scale); when set it
+    /// replaces <see cref="Normalization"/>, in the graph and in the metadata.
+    /// </summary>
+    public InputNormalization? Input { get; init; }
+
+    /// <summary>
     /// True (the default): the graph's first two nodes subtract the mean and divide by the standard deviation, so
     /// its input is RGB in 0..1, what any image library gives after a resize and a division by 255. The task's
     /// statistics are the one part of the preprocessing a user cannot guess, and a model fed unnormalised pixels
@@ -66,6 +72,8 @@ public sealed record ExportSpec(int Width, int Height, int NumClasses)
             throw new MaskLabInputException(
                 $"normalisation in the graph takes 3 channels (RGB), the export has {Channels}; normalise outside the graph");
         var n = Normalization;
+        if (Input is not null && !NormalizationInGraph)
+            throw new MaskLabInputException($"the input normalisation '{Input.Name}' is exported in the graph only");
         foreach (var s in new[] { n.StdR, n.StdG, n.StdB })
             if (!(s > 0) || !float.IsFinite(s))
                 throw new MaskLabInputException($"normalisation standard deviation {s} must be a positive number");

@@ -58,7 +58,15 @@ public static class OnnxExport
         var exporter = new ModuleExporter(graph, modelName, Converters.Value);
         long[] inputShape = [1, spec.Channels, spec.Height, spec.Width];
         var x = graph.Input(InputName, inputShape);
-        if (spec.NormalizationInGraph)
+        if (spec.Input is { } input)
+        {
+            // (x * scale - mean) / std, the mean per pixel at the export size where the weights brought a mean image.
+            long[] meanShape = input.IsPerPixel ? [1, 3, spec.Height, spec.Width] : [1, 3, 1, 1];
+            x = graph.Binary("Mul", "normalize", x, graph.Floats("normalize/scale", [input.Scale], [1, 1, 1, 1]));
+            x = graph.Binary("Sub", "normalize", x, graph.Floats("normalize/mean", input.MeanAt(spec.Width, spec.Height), meanShape));
+            x = graph.Binary("Div", "normalize", x, graph.Floats("normalize/std", input.Std.ToArray(), [1, 3, 1, 1]));
+        }
+        else if (spec.NormalizationInGraph)
         {
             var n = spec.Normalization;
             x = graph.Binary("Sub", "normalize", x, graph.Floats("normalize/mean", [n.MeanR, n.MeanG, n.MeanB], [1, 3, 1, 1]));
@@ -142,6 +150,17 @@ public static class OnnxExport
     public static OnnxCheck Verify(string onnxFile, nn.Module<Tensor, Tensor> model, ExportSpec spec, Tensor images) =>
         OnnxRuntimeCheck.Compare(onnxFile, model, spec, images);
 
+    /// <summary>ONNX Runtime's class probabilities [N, classes] for <paramref name="images"/> [N, C, H, W] given as the graph takes them.</summary>
+    public static float[,] Probabilities(string onnxFile, Tensor images)
+    {
+        var flat = OnnxRuntimeCheck.Probabilities(onnxFile, images);
+        int n = (int)images.shape[0], classes = flat.Length / Math.Max(n, 1);
+        var result = new float[n, classes];
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < classes; c++) result[i, c] = flat[i * classes + c];
+        return result;
+    }
+
     /// <summary><paramref name="count"/> images of uniform noise in 0..1, shaped as the graph's input, drawn from <paramref name="seed"/>.</summary>
     public static Tensor RandomImages(ExportSpec spec, int count, long seed)
     {
@@ -172,7 +191,9 @@ public static class OnnxExport
             ("value_scale", spec.NormalizationInGraph ? "0..1 (8-bit value / 255)" : "normalised: (value / 255 - mean) / std"),
             ("mean", $"{F(n.MeanR)},{F(n.MeanG)},{F(n.MeanB)}"),
             ("std", $"{F(n.StdR)},{F(n.StdG)},{F(n.StdB)}"),
-            ("normalization", spec.NormalizationInGraph
+            ("normalization", spec.Input is { } input
+                ? $"in_graph: {input}; feed RGB in 0..1"
+                : spec.NormalizationInGraph
                 ? "in_graph: the graph subtracts mean and divides by std; feed RGB in 0..1"
                 : "caller: feed (RGB in 0..1 - mean) / std"),
             ("outputs", $"{LogitsName}: batch,{spec.Logits}; {ProbabilitiesName}: batch,{spec.NumClasses}"),

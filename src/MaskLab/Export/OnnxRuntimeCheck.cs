@@ -37,6 +37,12 @@ internal static class OnnxRuntimeCheck
             (int)images.shape[0]);
     }
 
+    public static float[] Probabilities(string onnxFile, Tensor images)
+    {
+        if (!File.Exists(onnxFile)) throw new MaskLabInputException($"ONNX model '{onnxFile}' does not exist");
+        return RunOnnx(onnxFile, images).Probabilities;
+    }
+
     static (float[] Logits, float[] Probabilities) RunOnnx(string onnxFile, Tensor images)
     {
         float[] data;
@@ -66,7 +72,8 @@ internal static class OnnxRuntimeCheck
         using var scope = NewDisposeScope();
         var p = model.parameters().FirstOrDefault();
         var x = images.to(p?.device ?? CPU).to_type(ScalarType.Float32);
-        if (spec.NormalizationInGraph)
+        if (spec.Input is { } input) x = input.Apply(x);
+        else if (spec.NormalizationInGraph)
         {
             var n = spec.Normalization;
             var mean = tensor(new[] { n.MeanR, n.MeanG, n.MeanB }, device: x.device).view(1, 3, 1, 1);

@@ -12,6 +12,12 @@ public enum DeviceKind { Auto, Cpu, Cuda }
 
 public enum SplitKind { Person, Image }
 
+/// <summary>
+/// Where a model's weights start: <c>auto</c> takes the model's embedded ImageNet weights where it has them (and no
+/// <c>weights</c> file is named), <c>imagenet</c> requires them, <c>none</c> starts from a random initialisation.
+/// </summary>
+public enum PretrainedKind { Auto, None, Imagenet }
+
 /// <summary>Where the photos come from and how they are split: what loading the data of a run needs.</summary>
 /// <param name="Dir">Data folder; null: the embedded synthetic set of <paramref name="SynthPeople"/> + <paramref name="SynthEvalPeople"/> people.</param>
 /// <param name="Fold">With <paramref name="Folds"/> &gt; 1, the fold validated on (-1: all, trained one after another).</param>
@@ -20,6 +26,19 @@ public sealed record DataSpec(string? Dir, ImageSize Size, double ValRatio, int 
 
 /// <summary>The optimiser and its base learning rate.</summary>
 public sealed record OptimizerSpec(OptimizerKind Kind, double Lr, double WeightDecay, double Momentum);
+
+/// <summary>
+/// How a pretrained backbone is fine-tuned: its learning rate as a fraction of the head's, the epochs it stays frozen
+/// (only the new head trains), and whether its BatchNorm layers keep their running statistics.
+/// </summary>
+public sealed record FineTuneSpec(double BackboneLrScale = 1.0, int FreezeEpochs = 0, bool FreezeBn = false)
+{
+    /// <summary>Whether backbone and head are treated differently at all (else one parameter group, as from scratch).</summary>
+    public bool Splits => BackboneLrScale != 1.0 || FreezeEpochs > 0 || FreezeBn;
+
+    /// <summary>Whether the backbone is frozen during the 0-based <paramref name="epoch"/>.</summary>
+    public bool BackboneFrozen(int epoch) => epoch < FreezeEpochs;
+}
 
 /// <summary>The learning-rate schedule over the epochs (see LrSchedule).</summary>
 public sealed record ScheduleSpec(SchedulerKind Kind, int Epochs, double WarmupEpochs, int StepSize, double StepGamma);

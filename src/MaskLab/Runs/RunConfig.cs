@@ -21,8 +21,16 @@ public sealed class RunConfig
     public string? Data { get; set; }
 
     public string Model { get; set; } = "resnet18";
+    /// <summary>auto (the model's embedded ImageNet weights where it has them), none, or imagenet (required).</summary>
+    public PretrainedKind Pretrained { get; set; } = PretrainedKind.Auto;
     /// <summary>Pretrained weights to start from: a PyTorch state_dict (.pt / .pth) or .safetensors of the same architecture.</summary>
     public string? Weights { get; set; }
+    /// <summary>The backbone's learning rate as a fraction of the head's (fine-tuning a pretrained backbone gently).</summary>
+    public double BackboneLrScale { get; set; } = 1.0;
+    /// <summary>Epochs at the start during which only the head trains.</summary>
+    public int FreezeEpochs { get; set; } = 0;
+    /// <summary>Keep the backbone's BatchNorm running statistics as loaded (its layers stay in eval mode).</summary>
+    public bool FreezeBn { get; set; } = false;
     public string Loss { get; set; } = "cross_entropy";
     /// <summary>Mix weight for "a+b" losses: a * (1 - alpha) + b * alpha.</summary>
     public double LossAlpha { get; set; } = 0.5;
@@ -90,6 +98,21 @@ public sealed class RunConfig
     public LossSpec LossSection => new(Loss, LossAlpha, Smoothing, FocalGamma);
     public OptimizerSpec Optimization => new(Optimizer, Lr, WeightDecay, Momentum);
     public ScheduleSpec Schedule => new(Scheduler, Epochs, WarmupEpochs, StepSize, StepGamma);
+    public FineTuneSpec FineTune => new(BackboneLrScale, FreezeEpochs, FreezeBn);
+
+    /// <summary>The embedded weights the run starts from, or null (random initialisation or a weights file).</summary>
+    public IEmbeddedWeights? EmbeddedWeights => Pretrained switch
+    {
+        PretrainedKind.None => null,
+        PretrainedKind.Auto when Weights is { Length: > 0 } => null,
+        _ => ModelRegistry.Contains(Model) ? ModelRegistry.Get(Model).Embedded : null,
+    };
+
+    /// <summary>
+    /// The input the model expects where it differs from the task's per-channel normalisation (embedded weights
+    /// bring their own); recorded in the run, and applied again by eval and predict through the config.
+    /// </summary>
+    public InputNormalization? Input => EmbeddedWeights?.Normalization;
 
     /// <summary>Checks every value; the first problem is a <see cref="MaskLabInputException"/> naming key and value.</summary>
     public RunConfig Validate()
@@ -99,6 +122,14 @@ public sealed class RunConfig
         LossRegistry.Create(Loss, new LossOptions(18), LossAlpha); // names are checked here
         if (ClassWeights is { Length: > 0 } w && w is not ("balanced" or "none")) Losses.ClassWeights.Parse(w, w.Split(',').Length);
         if (Weights is { Length: > 0 } wf && !File.Exists(wf)) throw new MaskLabInputException($"weights file '{wf}' does not exist");
+        if (Pretrained == PretrainedKind.Imagenet)
+        {
+            if (Weights is { Length: > 0 }) throw new MaskLabInputException($"pretrained imagenet and weights '{Weights}' both name starting weights: keep one");
+            if (EmbeddedWeights is null)
+                throw new MaskLabInputException($"model '{Model}' has no embedded ImageNet weights; models with them: {string.Join(", ", ModelRegistry.Names.Where(n => ModelRegistry.Get(n).Embedded is not null))} (or use weights=FILE)");
+        }
+        if (!(BackboneLrScale >= 0 && BackboneLrScale <= 1e3)) throw Bad("backbone_lr_scale", BackboneLrScale, "a fraction of lr, e.g. 0.1");
+        if (FreezeEpochs < 0 || FreezeEpochs > Epochs) throw Bad("freeze_epochs", FreezeEpochs, $"must be 0..epochs ({Epochs})");
         Mixing.Validate();
         if (Split == SplitKind.Image && Folds > 1) throw new MaskLabInputException("split 'image' is only for a holdout split; k-fold is always by person (set folds 0)");
         Positive(Epochs, "epochs");

@@ -24,6 +24,9 @@ public static class RunMetadata
             ["start_time"] = (start ?? DateTimeOffset.UtcNow).ToString("O", CultureInfo.InvariantCulture),
             ["end_time"] = null,
             ["config"] = ConfigObject(config),
+            // What the model starts from and the input it expects: eval and predict apply the same through the config.
+            ["starting_weights"] = config.EmbeddedWeights?.Description ?? (config.Weights is { Length: > 0 } w ? w : "random initialisation"),
+            ["input_normalization"] = config.Input?.ToString() ?? "task: per-channel mean and std of the competition photos",
             ["git"] = GitInfo(),
             ["data"] = DataFingerprint(dataFiles),
             ["machine"] = Machine(),

@@ -42,6 +42,8 @@ public sealed class Bf16TrainStep : ITrainStep
     /// <summary>The bf16 working copy (for inference timing); its weights follow the master after each step.</summary>
     public nn.Module<Tensor, Tensor> Working => work;
 
+    public nn.Module<Tensor, Tensor> Compute => work;
+
     public void BeginEpoch()
     {
         master.train();

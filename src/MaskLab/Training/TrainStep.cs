@@ -12,6 +12,9 @@ public interface ITrainStep : IDisposable
     /// <summary>Puts the model in training mode (dropout, batch statistics) for the batches that follow.</summary>
     void BeginEpoch();
 
+    /// <summary>The module that runs forward and backward: the model itself, or its low-precision working copy.</summary>
+    nn.Module<Tensor, Tensor> Compute { get; }
+
     /// <summary>Returns the batch's loss; a non-finite loss is returned without updating the weights.</summary>
     float Run(Tensor images, Tensor target);
 
@@ -41,6 +44,8 @@ public sealed class TrainStep(nn.Module<Tensor, Tensor> model, OptimizerHelper o
     public StepPhases? Phases { get; set; }
 
     public void BeginEpoch() => model.train();
+
+    public nn.Module<Tensor, Tensor> Compute => model;
 
     public float Run(Tensor images, Tensor target)
     {

@@ -32,14 +32,17 @@ public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserve
         torch.manual_seed(config.Seed);
 
         var head = OutputHeads.Create(config.HeadSection, set.ClassCount, set.IsTaskClasses, config.LossSection, ClassWeightsFor(data));
+        outputs = head.Outputs;
         var spec = new ModelSpec(head.Outputs, size.Width, size.Height);
         using var model = ModelRegistry.Create(config.Model, spec);
-        if (config.Weights is { Length: > 0 } weights && !resume)
-        {
-            var loaded = Pretrained.Load(model, weights, head.Outputs);
-            observer.Stage($"started from {weights}: {loaded.Loaded} tensors loaded{(loaded.SkippedClassifier.Count > 0 ? ", classifier left fresh for " + set.ClassCount + " classes" : "")}");
-        }
-        using var optimizer = Optimizers.Create(model.parameters(), optimization);
+        if (!resume) LoadStartingWeights(model, head.Outputs, set.ClassCount);
+        var fineTune = config.FineTune;
+        // From scratch, one parameter group; fine-tuning gives the backbone its own rate (and freezes it for a while).
+        var split = fineTune.Splits ? BackboneSplit.Of(model, head.Outputs) : null;
+        lrScales = split is null ? [1.0] : [fineTune.BackboneLrScale, 1.0];
+        using var optimizer = Optimizers.Create(split is null
+            ? [(model.parameters(), 1.0)]
+            : [(split.Backbone, fineTune.BackboneLrScale), (split.Head, 1.0)], optimization);
 
         var state = new TrainingState(0, double.NegativeInfinity, 0, 0, 0, 0, Checkpoint.RngState());
         if (resume && File.Exists(run.LastCheckpoint))
@@ -59,12 +62,13 @@ public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserve
                 Augment: config.Augment ? AugmentOptions.Default : AugmentOptions.None,
                 Seed: config.Seed, DropLast: dropLast, Width: size.Width, Height: size.Height)
             {
+                Input = config.Input,
                 Transform = Mixing.Transform(config.Mixing, set.ClassCount, config.Seed),
                 Sampler = config.WeightedSampler
                     ? WeightedSampler.ClassBalanced(data.TrainIndices.Select(i => (long)set.Samples[i].TrainingLabel(cuts)).ToArray(), config.Seed)
                     : null,
             });
-        var valLoader = Inference.Loader(set.Samples, data.ValIndices, data.Cache, size, config.Seed);
+        var valLoader = Inference.Loader(set.Samples, data.ValIndices, data.Cache, size, config.Seed, config.Input);
 
         using var step = TrainSteps.Create(config.Precision, model, () => ModelRegistry.Create(config.Model, spec), optimizer, head);
         var writer = torch.utils.tensorboard.SummaryWriter(run.TensorBoardDir);
@@ -76,6 +80,7 @@ public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserve
         {
             ct.ThrowIfCancellationRequested();
             observer.EpochStarted(epoch + 1, config.Epochs, batches);
+            if (fineTune.Splits) PrepareBackbone(step.Compute, head.Outputs, fineTune, epoch);
             var clock = Stopwatch.StartNew();
             var (trainLoss, images) = TrainOneEpoch(step, optimizer, trainLoader, epoch, batches, ct);
             double trainSeconds = clock.Elapsed.TotalSeconds;
@@ -138,10 +143,45 @@ public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserve
         return result;
     }
 
+    /// <summary>Each optimiser group's fraction of the scheduled learning rate (backbone, head when fine-tuning).</summary>
+    double[] lrScales = [1.0];
+
+    /// <summary>The model's output width (the classifier's out_features), which tells the head from the backbone.</summary>
+    int outputs;
+
+    /// <summary>Weights named by the config: the model's embedded ImageNet weights, or a PyTorch / safetensors file.</summary>
+    void LoadStartingWeights(nn.Module<Tensor, Tensor> model, int outputs, int classes)
+    {
+        if (config.EmbeddedWeights is { } embedded)
+        {
+            var r = embedded.LoadInto(model, outputs, MaskLabHome.Root);
+            var cache = r.Cache.Outcome == WeightCacheOutcome.Reused ? "" : $"; converted once into {r.Cache.File} in {r.Cache.ConversionSeconds:F1} s";
+            observer.Stage($"started from {embedded.Label} weights: {r.Load.Loaded} tensors, classifier fresh for {classes} classes{cache}");
+        }
+        else if (config.Weights is { Length: > 0 } weights)
+        {
+            var loaded = Pretrained.Load(model, weights, outputs);
+            observer.Stage($"started from {weights}: {loaded.Loaded} tensors loaded{(loaded.SkippedClassifier.Count > 0 ? ", classifier left fresh for " + classes + " classes" : "")}");
+        }
+    }
+
+    /// <summary>
+    /// Before an epoch's batches: a frozen backbone computes no gradients (only the head trains), and with freeze_bn
+    /// its BatchNorm layers keep their running statistics. Acts on the module that computes (the bf16 copy under
+    /// mixed precision), after the step has put it in training mode.
+    /// </summary>
+    static void PrepareBackbone(nn.Module<Tensor, Tensor> compute, int outputs, FineTuneSpec fineTune, int epoch)
+    {
+        bool frozen = fineTune.BackboneFrozen(epoch);
+        foreach (var p in BackboneSplit.Of(compute, outputs).Backbone) p.requires_grad = !frozen;
+    }
+
     (double MeanLoss, long Images) TrainOneEpoch(ITrainStep step, OptimizerHelper optimizer, BatchLoader loader,
         int epoch, int batches, CancellationToken ct)
     {
         step.BeginEpoch();
+        if (config.FreezeBn)
+            foreach (var bn in BackboneSplit.BackboneNormLayers(step.Compute, outputs)) bn.eval();
         double lossSum = 0;
         long images = 0;
         int b = 0;
@@ -152,7 +192,8 @@ public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserve
             using (batch)
             {
                 double lr = LrSchedule.At(config.Schedule, config.Lr, epoch, (double)b / Math.Max(batches, 1));
-                foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+                int g = 0;
+                foreach (var group in optimizer.ParamGroups) group.LearningRate = lr * lrScales[g++];
                 float value = step.Run(batch.Images, batch.SoftTargets ?? batch.Labels);
                 if (!float.IsFinite(value))
                     throw new TrainingStoppedException(
