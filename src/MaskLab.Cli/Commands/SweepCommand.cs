@@ -9,7 +9,7 @@ namespace MaskLab.Cli.Commands;
 
 public sealed class SweepCommand : Command<SweepCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : ExecutorSettings
     {
         [CommandOption("-c|--config <FILE>"), Description("Sweep file: base (config path or inline keys), set, seeds, grid and / or runs (see configs/loss-study.yaml)")]
         public string? Config { get; init; }
@@ -28,16 +28,47 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
 
         [CommandOption("--dry-run"), Description("List the runs and whether each is finished, unfinished or not started; train nothing")]
         public bool DryRun { get; init; }
+
+        [CommandOption("--status <DIR>"), Description("Each run's state in a sweep folder (or k-fold run) from its run directories, plus squeue / sacct where they answer: done, running, pending, failed with the failure's first line")]
+        public string? Status { get; init; }
+
+        [CommandOption("--run-index <I>"), Description("Train run I (0-based) of the sweep already in --out (its sweep.yaml) and nothing else: what each Slurm array task runs")]
+        public int? RunIndex { get; init; }
+
+        [CommandOption("--gather"), Description("Write results.csv and summary.md of --out from its run directories, training nothing: what the Slurm gathering job runs")]
+        public bool Gather { get; init; }
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellation)
     {
-        if (s.Config is null) return Cli.Fail("--config FILE is required (a sweep file, e.g. configs/loss-study.yaml)");
-        if (s.Out is null) return Cli.Fail("--out DIR is required (the sweep folder)");
-        var spec = SweepSpec.Load(s.Config, s.Set, s.Data);
+        if (s.Status is not null)
+        {
+            var batch = SlurmBatch.Open(s.Status);
+            SlurmView.ShowStatus(batch, SlurmStatus.Of(batch));
+            return 0;
+        }
+        if (s.RunIndex is not null || s.Gather)
+        {
+            if (s.Out is null) return Cli.Fail($"{(s.Gather ? "--gather" : "--run-index")} needs --out DIR, a sweep folder holding sweep.yaml");
+            if (s.Config is not null || s.Set.Length > 0 || s.Data is not null || s.OnSlurm || (s.RunIndex is not null && s.Gather))
+                return Cli.Fail("--run-index and --gather read the sweep from --out DIR/sweep.yaml; give neither --config, --set, --data, --executor slurm nor both");
+        }
+        else
+        {
+            if (s.Config is null) return Cli.Fail("--config FILE is required (a sweep file, e.g. configs/loss-study.yaml)");
+            if (s.Out is null) return Cli.Fail("--out DIR is required (the sweep folder)");
+        }
+        if (!s.OnSlurm && s.SlurmOnlyOptionGiven() is { } slurmOnly) return Cli.Fail($"{slurmOnly} is for --executor slurm");
+        var folder = new SweepDirectory(s.Out);
+        var spec = s.Config is null
+            ? File.Exists(folder.SpecFile) ? SweepSpec.Load(folder.SpecFile) : throw new MaskLabInputException($"'{folder.Path}' holds no sweep.yaml: submit the sweep first")
+            : SweepSpec.Load(s.Config, s.Set, s.Data);
         var plan = SweepPlan.Expand(spec);
+        if (s.RunIndex is { } index) return RunOne(s, plan, index, cancellation);
+        if (s.Gather) return GatherRuns(plan, folder);
         int settings = plan.SettingCount;
         AnsiConsole.MarkupLine($"[bold]masklab sweep[/] {settings} setting(s) x {spec.Seeds.Count} seed(s) = {plan.Runs.Count} runs → {Cli.Esc(Path.GetFullPath(s.Out))}");
+        if (s.OnSlurm && !s.DryRun) return Submit(s, spec, plan);
 
         if (s.DryRun)
         {
@@ -53,12 +84,7 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
         try
         {
             var rows = TrainingView.Run(() => new Sweep(plan, s.Out, TrainingView.Observer, observer, s.Tta).Run(spec, cts.Token));
-            var summary = SweepStatistics.Summarize(rows);
-            var (header, body) = SweepReport.SummaryTable(plan.VariedKeys, summary);
-            var table = new Table().Border(TableBorder.Rounded).Title("[bold]val macro F1 over seeds (mean ± std)[/]");
-            foreach (var h in header) table.AddColumn(new TableColumn(Cli.Esc(h)));
-            foreach (var row in body) table.AddRow(row.Select(Cli.Esc).ToArray());
-            AnsiConsole.Write(table);
+            ShowTable(plan, rows);
             AnsiConsole.MarkupLine($"[grey]≈ best: within the seed spread of the best (best mean - mean <= best std + own std)[/]");
             AnsiConsole.MarkupLine($"sweep: [bold]{Cli.Esc(Path.GetFullPath(s.Out))}[/] (results.csv, summary.md, sweep.yaml, one run directory per run)");
             var failed = rows.Where(r => r.Failure is not null).ToList();
@@ -79,6 +105,73 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
         {
             Console.CancelKeyPress -= onCancel;
         }
+    }
+
+    static int Submit(Settings s, SweepSpec spec, SweepPlan plan)
+    {
+        var options = s.SlurmOptions();
+        var sweep = new Sweep(plan, s.Out!);
+        // Refused here, before any task starts, where a run folder was trained with another config.
+        foreach (var run in plan.Runs) Sweep.CheckSameConfig(sweep.Folder.Run(run), run);
+        var batch = SlurmBatch.ForSweep(sweep.Folder, plan);
+        var live = SlurmStatus.Of(batch);
+        if (File.Exists(sweep.Folder.SpecFile) && File.ReadAllText(sweep.Folder.SpecFile) != spec.ToYaml() && live.LiveArrays.Count > 0)
+            return Cli.Fail($"'{sweep.Folder.Path}' has tasks of another sweep.yaml queued or running (jobs {string.Join(", ", live.LiveArrays)}): wait for them or scancel them before changing the sweep");
+        sweep.WriteSpec(spec);
+        string[] task = [.. SlurmView.Self(), "sweep", "--out", sweep.Folder.Path, .. (s.Tta ? new[] { "--tta" } : []), "--run-index"];
+        string[] gather = [.. SlurmView.Self(), "sweep", "--out", sweep.Folder.Path, "--gather"];
+        var submission = SlurmExecutor.Submit(batch, options, task, gather, Environment.CurrentDirectory);
+        SlurmView.ShowSubmission(batch, submission, $"masklab sweep --status {sweep.Folder.Path}");
+        return 0;
+    }
+
+    /// <summary>One run of the sweep in --out: a Slurm array task. Exit 1 when the run diverged (recorded in failure.txt).</summary>
+    static int RunOne(Settings s, SweepPlan plan, int index, CancellationToken cancellation)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            var row = TrainingView.Run(() => new Sweep(plan, s.Out!, TrainingView.Observer, new SweepView(), s.Tta).RunOne(index, cts.Token));
+            return row.Failure is null ? 0 : Cli.Fail($"run {index} ({row.Name}) failed: {row.Failure}", 1);
+        }
+        catch (OperationCanceledException)
+        {
+            return Cli.Fail($"run {index} interrupted; the last finished epoch is kept and the next submission resumes it", 130);
+        }
+        catch (BadImagesException e)
+        {
+            foreach (var (path, reason) in e.Bad) Console.Error.WriteLine($"  bad image: {path}: {reason}");
+            return Cli.Fail(e.Message);
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    /// <summary>results.csv and summary.md from the run directories; a run whose task ended without finishing it is listed as failed.</summary>
+    static int GatherRuns(SweepPlan plan, SweepDirectory folder)
+    {
+        var status = SlurmStatus.Of(SlurmBatch.ForSweep(folder, plan));
+        var failures = status.Runs.Where(r => r.EndedUnfinished).ToDictionary(r => r.Unit.Index, r => r.Detail);
+        var rows = new Sweep(plan, folder.Path).Gather(failures);
+        ShowTable(plan, rows);
+        var failed = rows.Where(r => r.Failure is not null).ToList();
+        AnsiConsole.MarkupLine($"gathered {rows.Count - failed.Count} finished and {failed.Count} failed of {plan.Runs.Count} runs into {Cli.Esc(folder.ResultsFile)} and {Cli.Esc(folder.SummaryFile)}");
+        foreach (var f in failed) AnsiConsole.MarkupLine($"  [red]failed:[/] {Cli.Esc(f.Name)}: {Cli.Esc(f.Failure!)}");
+        return 0;
+    }
+
+    static void ShowTable(SweepPlan plan, IReadOnlyList<SweepRow> rows)
+    {
+        var summary = SweepStatistics.Summarize(rows);
+        var (header, body) = SweepReport.SummaryTable(plan.VariedKeys, summary);
+        var table = new Table().Border(TableBorder.Rounded).Title("[bold]val macro F1 over seeds (mean ± std)[/]");
+        foreach (var h in header) table.AddColumn(new TableColumn(Cli.Esc(h)));
+        foreach (var row in body) table.AddRow(row.Select(Cli.Esc).ToArray());
+        AnsiConsole.Write(table);
     }
 
     sealed class SweepView : ISweepObserver

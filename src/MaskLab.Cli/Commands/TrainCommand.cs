@@ -11,7 +11,7 @@ namespace MaskLab.Cli.Commands;
 
 public sealed class TrainCommand : Command<TrainCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : ExecutorSettings
     {
         [CommandOption("-c|--config <FILE>"), Description("YAML experiment file (configs/baseline.yaml, ...). Defaults: resnet18, 96x128, 10 epochs")]
         public string? Config { get; init; }
@@ -36,10 +36,24 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
 
         [CommandOption("--json"), Description("Print summary.json as one JSON line at the end")]
         public bool Json { get; init; }
+
+        [CommandOption("--fold-index <K>"), Description("Train fold K of the k-fold run in --out (its config.yaml) and nothing else: what each Slurm array task runs")]
+        public int? FoldIndex { get; init; }
+
+        [CommandOption("--gather"), Description("Gather the finished folds of the k-fold run in --out into oof.csv and summary.json: what the Slurm gathering job runs")]
+        public bool Gather { get; init; }
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellation)
     {
+        if (!s.OnSlurm && s.SlurmOnlyOptionGiven() is { } slurmOnly) return Cli.Fail($"{slurmOnly} is for --executor slurm");
+        if (s.FoldIndex is not null || s.Gather)
+        {
+            if (s.Out is null) return Cli.Fail($"{(s.Gather ? "--gather" : "--fold-index")} needs --out RUNDIR, a k-fold run holding config.yaml");
+            if (s.Config is not null || s.Set.Length > 0 || s.Data is not null || s.Resume is not null || s.OnSlurm || (s.FoldIndex is not null && s.Gather))
+                return Cli.Fail("--fold-index and --gather read the k-fold run's own config.yaml; give neither --config, --set, --data, --resume, --executor slurm nor both");
+            return FoldTask(s, cancellation);
+        }
         RunConfig config;
         RunDirectory run;
         if (s.Resume is not null)
@@ -59,6 +73,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             if (File.Exists(run.LastCheckpoint) || (config.Folds <= 1 && run.IsKFoldRoot))
                 return Cli.Fail($"'{run.Path}' already holds a run; choose another --out or continue it with --resume {s.Out}");
         }
+        if (s.OnSlurm) return Submit(s, config, run);
 
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
@@ -103,6 +118,62 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         finally
         {
             Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    /// <summary>A k-fold run's folds as a Slurm job array, one task per fold, then the out-of-fold gather.</summary>
+    static int Submit(Settings s, RunConfig config, RunDirectory run)
+    {
+        if (config.Folds < 2) return Cli.Fail("--executor slurm trains a k-fold run's folds as tasks: set folds (2 or more); a sweep's runs go with masklab sweep --executor slurm");
+        if (config.Fold >= 0) return Cli.Fail($"fold {config.Fold}: with --executor slurm every fold is a task of its own; leave fold at -1");
+        var options = s.SlurmOptions();
+        new CrossValidation(config, run).WriteRoot();
+        var batch = SlurmBatch.ForFolds(run, config);
+        string[] task = [.. SlurmView.Self(), "train", "--out", run.Path, "--fold-index"];
+        string[] gather = [.. SlurmView.Self(), "train", "--out", run.Path, "--gather", .. (s.Tta ? new[] { "--tta" } : [])];
+        AnsiConsole.MarkupLine($"[bold]masklab train[/] {config.Folds} folds of {Cli.Esc(config.Model)} on Slurm → {Cli.Esc(run.Path)}");
+        var submission = SlurmExecutor.Submit(batch, options, task, gather, Environment.CurrentDirectory);
+        SlurmView.ShowSubmission(batch, submission, $"masklab sweep --status {run.Path}");
+        return 0;
+    }
+
+    /// <summary>One fold (a Slurm array task) or the out-of-fold gather (the gathering job) of the k-fold run in --out.</summary>
+    static int FoldTask(Settings s, CancellationToken cancellation)
+    {
+        var run = new RunDirectory(s.Out!);
+        var config = run.ReadConfig();
+        if (config.Folds < 2) return Cli.Fail($"'{run.Path}' is not a k-fold run (folds {config.Folds})");
+        var cv = new CrossValidation(config, run, TrainingView.Observer);
+        try
+        {
+            if (s.FoldIndex is { } k)
+            {
+                TrainingView.Run(() => { cv.RunFold(k, cancellation); return 0; });
+                AnsiConsole.MarkupLine($"fold {k} trained into [bold]{Cli.Esc(run.Fold(k).Path)}[/]");
+                return 0;
+            }
+            var missing = cv.MissingFolds();
+            if (missing.Count > 0)
+            {
+                var status = SlurmStatus.Of(SlurmBatch.ForFolds(run, config));
+                return Cli.Fail($"out-of-fold scores need every fold; not finished: {string.Join("; ", missing.Select(m => $"fold-{m}: {status.Runs[m].PhaseText} {status.Runs[m].Detail}".Trim()))}", 1);
+            }
+            var outcome = TrainingView.Run(() => cv.GatherFolds(cancellation, new RunEnd(Tta: s.Tta, PredictProgress: TrainingView.PredictProgress)));
+            TrainingView.ShowOutcome(outcome, run);
+            return 0;
+        }
+        catch (OperationCanceledException)
+        {
+            return Cli.Fail("interrupted; the last finished epoch is kept and the next submission resumes it", 130);
+        }
+        catch (TrainingStoppedException e)
+        {
+            return Cli.Fail(e.Message, 1);
+        }
+        catch (BadImagesException e)
+        {
+            foreach (var (path, reason) in e.Bad) Console.Error.WriteLine($"  bad image: {path}: {reason}");
+            return Cli.Fail(e.Message);
         }
     }
 }

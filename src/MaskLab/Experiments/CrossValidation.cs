@@ -24,39 +24,104 @@ public sealed class CrossValidation(RunConfig config, RunDirectory root, ITraini
     public RunOutcome? Run(CancellationToken ct = default, RunEnd? end = null)
     {
         end ??= new RunEnd();
+        var (data, foldOf) = Prepare(ct);
+        var wanted = config.Fold >= 0 ? [config.Fold] : Enumerable.Range(0, config.Folds).ToArray();
+        foreach (var k in wanted) TrainFold(k, data, foldOf, ct);
+
+        var missing = MissingFolds();
+        if (missing.Count > 0)
+        {
+            observer.Stage($"fold(s) {string.Join(", ", missing)} still to train: out-of-fold scores wait for them");
+            return null;
+        }
+        return Finish(data, foldOf, end, ct);
+    }
+
+    /// <summary>
+    /// Trains fold <paramref name="k"/> alone (skipped when finished, resumed when unfinished) and gathers nothing:
+    /// what one Slurm array task of a k-fold run does. The same fold run as <see cref="Run"/> trains it.
+    /// </summary>
+    public void RunFold(int k, CancellationToken ct = default)
+    {
+        if (k < 0 || k >= config.Folds) throw new MaskLabInputException($"fold {k} is not a fold of '{root.Path}', which has folds 0..{config.Folds - 1}");
+        var (data, foldOf) = Prepare(ct);
+        TrainFold(k, data, foldOf, ct);
+    }
+
+    /// <summary>
+    /// The out-of-fold gather once every fold has finished (oof.csv, summary.json, the eval set predicted by the folds
+    /// together, the report): what a k-fold run's Slurm gathering job does. Throws when a fold is missing.
+    /// </summary>
+    public RunOutcome GatherFolds(CancellationToken ct = default, RunEnd? end = null)
+    {
+        var missing = MissingFolds();
+        if (missing.Count > 0)
+            throw new MaskLabInputException($"'{root.Path}': fold(s) {string.Join(", ", missing)} not finished: out-of-fold scores need every fold");
+        var (data, foldOf) = Prepare(ct);
+        return Finish(data, foldOf, end ?? new RunEnd(), ct);
+    }
+
+    /// <summary>The folds (0-based) whose run directory has not finished.</summary>
+    public IReadOnlyList<int> MissingFolds() =>
+        Enumerable.Range(0, config.Folds).Where(k => RunStates.Of(root.Fold(k), config.Epochs) != RunState.Finished).ToArray();
+
+    /// <summary>
+    /// Writes the root's config.yaml (fold -1) without loading any photo, for tasks that read it back (a Slurm
+    /// submission). A root written before must hold the same config in every key: its tasks would train with that one.
+    /// </summary>
+    public RunConfig WriteRoot()
+    {
+        var rootConfig = CheckRoot();
+        if (root.HasConfig)
+        {
+            var had = root.ReadConfig().ToMap();
+            var want = rootConfig.ToMap();
+            if (want.Keys.FirstOrDefault(k => had.GetValueOrDefault(k) != want[k]) is { } key)
+                throw new MaskLabInputException($"'{root.Path}' holds a k-fold run with {key}={had.GetValueOrDefault(key)}, not {want[key]}: use another --out");
+            return rootConfig;
+        }
+        root.Create();
+        root.WriteConfig(rootConfig);
+        return rootConfig;
+    }
+
+    RunConfig CheckRoot()
+    {
         config.Validate();
         if (config.Folds < 2) throw new MaskLabInputException($"folds {config.Folds}: cross-validation needs folds of 2 or more");
         var rootConfig = config.Clone();
         rootConfig.Fold = -1;
         if (root.HasConfig) CheckSameFolds(root.ReadConfig());
+        return rootConfig;
+    }
 
+    (TrainingData Data, int[] FoldOf) Prepare(CancellationToken ct)
+    {
+        var rootConfig = CheckRoot();
         var data = TrainingData.Load(rootConfig.DataSection, observer, ct);
         root.Create();
         if (!root.HasConfig) root.WriteConfig(rootConfig);
-        var foldOf = PersonSplit.KFold(data.Set.Samples, config.Folds, config.Seed);
-        var wanted = config.Fold >= 0 ? [config.Fold] : Enumerable.Range(0, config.Folds).ToArray();
-        foreach (var k in wanted)
-        {
-            ct.ThrowIfCancellationRequested();
-            var foldRun = root.Fold(k);
-            if (RunStates.Of(foldRun, config.Epochs) == RunState.Finished)
-            {
-                observer.Stage($"fold {k + 1} of {config.Folds}: already trained");
-                continue;
-            }
-            observer.Stage($"fold {k + 1} of {config.Folds}");
-            var foldConfig = config.Clone();
-            foldConfig.Fold = k;
-            // A fold is a run of its own; the eval set is predicted once, by all folds together, after the gather.
-            new RunJob(foldConfig, foldRun, observer).Run(ct, data.WithSplit(PersonSplit.Fold(foldOf, k)), new RunEnd(Predict: false, Report: false));
-        }
+        return (data, PersonSplit.KFold(data.Set.Samples, config.Folds, config.Seed));
+    }
 
-        var missing = Enumerable.Range(0, config.Folds).Where(k => RunStates.Of(root.Fold(k), config.Epochs) != RunState.Finished).ToArray();
-        if (missing.Length > 0)
+    void TrainFold(int k, TrainingData data, int[] foldOf, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        var foldRun = root.Fold(k);
+        if (RunStates.Of(foldRun, config.Epochs) == RunState.Finished)
         {
-            observer.Stage($"fold(s) {string.Join(", ", missing)} still to train: out-of-fold scores wait for them");
-            return null;
+            observer.Stage($"fold {k + 1} of {config.Folds}: already trained");
+            return;
         }
+        observer.Stage($"fold {k + 1} of {config.Folds}");
+        var foldConfig = config.Clone();
+        foldConfig.Fold = k;
+        // A fold is a run of its own; the eval set is predicted once, by all folds together, after the gather.
+        new RunJob(foldConfig, foldRun, observer).Run(ct, data.WithSplit(PersonSplit.Fold(foldOf, k)), new RunEnd(Predict: false, Report: false));
+    }
+
+    RunOutcome Finish(TrainingData data, int[] foldOf, RunEnd end, CancellationToken ct)
+    {
         var summary = Gather(data, foldOf, ct);
         var outcome = RunJob.PredictEvalSet(root, summary, end, ct);
         if (end.Report) RunJob.WriteReport(root);

@@ -43,7 +43,9 @@ public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver
         if (state == RunState.Finished && run.ReadSummary() is { } done)
             return done.Eval is null && end.Predict ? PredictEvalSet(done, end, ct) : new RunOutcome(done, null);
 
-        if (config.Threads > 0) TorchSharp.torch.set_num_threads(config.Threads);
+        // Never more threads than the Slurm task was given, whatever the config asks for.
+        var threads = CpuBudget.Threads(config.Threads, CpuBudget.Limit);
+        if (threads > 0) TorchSharp.torch.set_num_threads(threads);
         data ??= TrainingData.Load(config.DataSection, observer, ct);
         bool resume = File.Exists(run.LastCheckpoint);
         run.Create();

@@ -38,59 +38,105 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
     /// <summary>Runs (or skips) every run in order; throws <see cref="OperationCanceledException"/> when cancelled.</summary>
     public IReadOnlyList<SweepRow> Run(SweepSpec spec, CancellationToken ct = default)
     {
-        Directory.CreateDirectory(Folder.Path);
-        RunDirectory.WriteAllTextAtomic(Folder.SpecFile, spec.ToYaml());
-
+        WriteSpec(spec);
         var rows = new List<SweepRow>();
         // Runs that read the same photos at the same size share one decode; each seed splits them its own way.
         var loaded = new Dictionary<string, TrainingData>();
-        var end = new RunEnd(Tta: tta, Report: false, EvalCaches: new ImageCaches(),
-            PredictProgress: new SyncProgress<(int Done, int Total)>(p => observer.Progress("predicting eval", p.Done, p.Total)));
+        var end = NewEnd(new ImageCaches());
         for (int i = 0; i < plan.Runs.Count; i++)
         {
             ct.ThrowIfCancellationRequested();
+            rows.Add(RunOne(i, ct, end, loaded));
+            WriteReports(rows);
+        }
+        return rows;
+    }
+
+    /// <summary>DIR/sweep.yaml: the sweep as it runs, which a Slurm task reads back to find its run.</summary>
+    public void WriteSpec(SweepSpec spec)
+    {
+        Directory.CreateDirectory(Folder.Path);
+        RunDirectory.WriteAllTextAtomic(Folder.SpecFile, spec.ToYaml());
+    }
+
+    RunEnd NewEnd(ImageCaches? evalCaches) => new(Tta: tta, Report: false, EvalCaches: evalCaches,
+        PredictProgress: new SyncProgress<(int Done, int Total)>(p => observer.Progress("predicting eval", p.Done, p.Total)));
+
+    /// <summary>
+    /// Run <paramref name="index"/> of the plan, as the loop above runs it and as a Slurm array task runs it alone:
+    /// skipped when finished, resumed when unfinished, recorded as failed (failure.txt) when its loss diverges.
+    /// Returns its results.csv row. <paramref name="loaded"/> shares decoded photos between the runs of one process.
+    /// </summary>
+    public SweepRow RunOne(int index, CancellationToken ct = default, RunEnd? end = null, Dictionary<string, TrainingData>? loaded = null)
+    {
+        if (index < 0 || index >= plan.Runs.Count)
+            throw new MaskLabInputException($"run index {index} is not in the sweep {Folder.SpecFile}, which has runs 0..{plan.Runs.Count - 1}");
+        end ??= NewEnd(null);
+        var run = plan.Runs[index];
+        var dir = Folder.Run(run);
+        CheckSameConfig(dir, run);
+        var state = RunStates.Of(dir, run.Config.Epochs);
+        sweepObserver.RunStarting(run, index, plan.Runs.Count, state);
+
+        SweepRow Failed(string reason)
+        {
+            sweepObserver.RunFailed(run, index, plan.Runs.Count, reason);
+            return plan.FailedRowOf(run, reason);
+        }
+
+        if (state == RunState.Failed) return Failed(dir.ReadFailure()!);
+        TrainingData? data = null;
+        if (state != RunState.Finished)
+        {
+            var c = run.Config.DataSection;
+            var key = string.Join("|", c.Dir ?? $"default:{c.SynthPeople}:{c.SynthEvalPeople}", c.Size, c.SkipBad);
+            loaded ??= [];
+            if (!loaded.TryGetValue(key, out var photos)) loaded[key] = photos = TrainingData.Load(c, observer, ct);
+            data = photos.Resplit(c);
+        }
+        RunOutcome outcome;
+        try
+        {
+            outcome = new RunJob(run.Config, dir, observer).Run(ct, data, end);
+        }
+        catch (TrainingStoppedException e)
+        {
+            dir.WriteFailure(e.Message);
+            return Failed(e.Message);
+        }
+        // A finished run is skipped, unless it had not been scored yet (killed while predicting) and was scored now.
+        sweepObserver.RunFinished(run, index, plan.Runs.Count, outcome.Summary, skipped: state == RunState.Finished && outcome.Prediction is null);
+        return plan.RowOf(run, outcome.Summary);
+    }
+
+    /// <summary>
+    /// results.csv and summary.md from the run directories as they stand, training nothing (the Slurm executor's
+    /// gathering job): finished runs with their scores, diverged runs with failure.txt's reason, and the runs that
+    /// <paramref name="failures"/> names (by plan index) with the reason given there, e.g. a cancelled task. Runs
+    /// in none of these (still queued or running) are left out and summary.md counts them as not finished.
+    /// </summary>
+    public IReadOnlyList<SweepRow> Gather(IReadOnlyDictionary<int, string>? failures = null)
+    {
+        var rows = new List<SweepRow>();
+        for (int i = 0; i < plan.Runs.Count; i++)
+        {
             var run = plan.Runs[i];
             var dir = Folder.Run(run);
             CheckSameConfig(dir, run);
-            var state = RunStates.Of(dir, run.Config.Epochs);
-            sweepObserver.RunStarting(run, i, plan.Runs.Count, state);
-
-            void RecordFailure(string reason)
+            switch (RunStates.Of(dir, run.Config.Epochs))
             {
-                rows.Add(plan.FailedRowOf(run, reason));
-                WriteReports(rows);
-                sweepObserver.RunFailed(run, i, plan.Runs.Count, reason);
+                case RunState.Finished when dir.ReadSummary() is { } summary:
+                    rows.Add(plan.RowOf(run, summary));
+                    break;
+                case RunState.Failed:
+                    rows.Add(plan.FailedRowOf(run, dir.ReadFailure()!));
+                    break;
+                default:
+                    if (failures?.GetValueOrDefault(i) is { } reason) rows.Add(plan.FailedRowOf(run, reason));
+                    break;
             }
-
-            if (state == RunState.Failed)
-            {
-                RecordFailure(dir.ReadFailure()!);
-                continue;
-            }
-            TrainingData? data = null;
-            if (state != RunState.Finished)
-            {
-                var c = run.Config.DataSection;
-                var key = string.Join("|", c.Dir ?? $"default:{c.SynthPeople}:{c.SynthEvalPeople}", c.Size, c.SkipBad);
-                if (!loaded.TryGetValue(key, out var photos)) loaded[key] = photos = TrainingData.Load(c, observer, ct);
-                data = photos.Resplit(c);
-            }
-            RunOutcome outcome;
-            try
-            {
-                outcome = new RunJob(run.Config, dir, observer).Run(ct, data, end);
-            }
-            catch (TrainingStoppedException e)
-            {
-                dir.WriteFailure(e.Message);
-                RecordFailure(e.Message);
-                continue;
-            }
-            rows.Add(plan.RowOf(run, outcome.Summary));
-            WriteReports(rows);
-            // A finished run is skipped, unless it had not been scored yet (killed while predicting) and was scored now.
-            sweepObserver.RunFinished(run, i, plan.Runs.Count, outcome.Summary, skipped: state == RunState.Finished && outcome.Prediction is null);
         }
+        WriteReports(rows);
         return rows;
     }
 
@@ -102,7 +148,7 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
     }
 
     /// <summary>A run folder trained with another config (the sweep file changed) must not be skipped or resumed as if it were this run.</summary>
-    static void CheckSameConfig(RunDirectory dir, SweepRun run)
+    public static void CheckSameConfig(RunDirectory dir, SweepRun run)
     {
         if (!dir.HasConfig) return;
         var had = dir.ReadConfig().ToMap();

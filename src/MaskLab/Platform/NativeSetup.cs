@@ -30,7 +30,8 @@ public static class NativeSetup
     /// <summary>
     /// With glibc's defaults each training step unmaps and remaps the large activation buffers, which made
     /// resnet18 training almost 3x slower here. Raising the mmap and trim thresholds keeps freed buffers in
-    /// the heap for reuse. Must run before libtorch allocates.
+    /// the heap for reuse. Must run before libtorch allocates. Without <paramref name="threads"/>, a process inside a
+    /// Slurm job takes as many libtorch threads as the job has CPUs (<see cref="CpuBudget"/>).
     /// </summary>
     public static void Initialize(int? threads = null)
     {
@@ -44,6 +45,7 @@ public static class NativeSetup
             }
             catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { /* not glibc */ }
         }
+        threads ??= CpuBudget.Limit;
         if (threads is > 0) TorchSharp.torch.set_num_threads(threads.Value);
     }
 }
