@@ -110,18 +110,11 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
     static int Submit(Settings s, SweepSpec spec, SweepPlan plan)
     {
         var options = s.SlurmOptions();
-        var sweep = new Sweep(plan, s.Out!);
-        // Refused here, before any task starts, where a run folder was trained with another config.
-        foreach (var run in plan.Runs) Sweep.CheckSameConfig(sweep.Folder.Run(run), run);
-        var batch = SlurmBatch.ForSweep(sweep.Folder, plan);
-        var live = SlurmStatus.Of(batch);
-        if (File.Exists(sweep.Folder.SpecFile) && File.ReadAllText(sweep.Folder.SpecFile) != spec.ToYaml() && live.LiveArrays.Count > 0)
-            return Cli.Fail($"'{sweep.Folder.Path}' has tasks of another sweep.yaml queued or running (jobs {string.Join(", ", live.LiveArrays)}): wait for them or scancel them before changing the sweep");
-        sweep.WriteSpec(spec);
-        string[] task = [.. SlurmView.Self(), "sweep", "--out", sweep.Folder.Path, .. (s.Tta ? new[] { "--tta" } : []), "--run-index"];
-        string[] gather = [.. SlurmView.Self(), "sweep", "--out", sweep.Folder.Path, "--gather"];
+        var batch = SlurmExecutor.PrepareSweep(spec, plan, s.Out!);
+        string[] task = [.. SlurmView.Self(), "sweep", "--out", batch.Folder, .. (s.Tta ? new[] { "--tta" } : []), "--run-index"];
+        string[] gather = [.. SlurmView.Self(), "sweep", "--out", batch.Folder, "--gather"];
         var submission = SlurmExecutor.Submit(batch, options, task, gather, Environment.CurrentDirectory);
-        SlurmView.ShowSubmission(batch, submission, $"masklab sweep --status {sweep.Folder.Path}");
+        SlurmView.ShowSubmission(batch, submission, $"masklab sweep --status {batch.Folder}");
         return 0;
     }
 

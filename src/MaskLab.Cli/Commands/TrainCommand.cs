@@ -125,10 +125,8 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
     static int Submit(Settings s, RunConfig config, RunDirectory run)
     {
         if (config.Folds < 2) return Cli.Fail("--executor slurm trains a k-fold run's folds as tasks: set folds (2 or more); a sweep's runs go with masklab sweep --executor slurm");
-        if (config.Fold >= 0) return Cli.Fail($"fold {config.Fold}: with --executor slurm every fold is a task of its own; leave fold at -1");
         var options = s.SlurmOptions();
-        new CrossValidation(config, run).WriteRoot();
-        var batch = SlurmBatch.ForFolds(run, config);
+        var batch = SlurmExecutor.PrepareFolds(config, run);
         string[] task = [.. SlurmView.Self(), "train", "--out", run.Path, "--fold-index"];
         string[] gather = [.. SlurmView.Self(), "train", "--out", run.Path, "--gather", .. (s.Tta ? new[] { "--tta" } : [])];
         AnsiConsole.MarkupLine($"[bold]masklab train[/] {config.Folds} folds of {Cli.Esc(config.Model)} on Slurm → {Cli.Esc(run.Path)}");

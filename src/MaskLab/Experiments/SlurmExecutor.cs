@@ -61,6 +61,32 @@ public static class SlurmExecutor
         return new SlurmSubmission(arrayJob, gather, todo, before);
     }
 
+    /// <summary>
+    /// A sweep folder made ready for submission: run folders trained with another config are refused (as the local
+    /// executor refuses them), and so is a changed sweep while tasks of the old one are live, since a task finds its
+    /// run by index in sweep.yaml. Writes sweep.yaml, which the tasks read.
+    /// </summary>
+    public static SlurmBatch PrepareSweep(SweepSpec spec, SweepPlan plan, string outDir)
+    {
+        var sweep = new Sweep(plan, outDir);
+        foreach (var run in plan.Runs) Sweep.CheckSameConfig(sweep.Folder.Run(run), run);
+        var batch = SlurmBatch.ForSweep(sweep.Folder, plan);
+        if (File.Exists(sweep.Folder.SpecFile) && File.ReadAllText(sweep.Folder.SpecFile) != spec.ToYaml()
+            && SlurmStatus.Of(batch).LiveArrays is { Count: > 0 } live)
+            throw new MaskLabInputException($"'{sweep.Folder.Path}' has tasks of another sweep.yaml queued or running (jobs {string.Join(", ", live)}): wait for them or scancel them before changing the sweep");
+        sweep.WriteSpec(spec);
+        return batch;
+    }
+
+    /// <summary>A k-fold run made ready for submission: its root's config.yaml written (or checked), which the fold tasks read.</summary>
+    public static SlurmBatch PrepareFolds(RunConfig config, RunDirectory root)
+    {
+        if (config.Fold >= 0)
+            throw new MaskLabInputException($"fold {config.Fold}: with --executor slurm every fold is a task of its own; leave fold at -1");
+        new CrossValidation(config, root).WriteRoot();
+        return SlurmBatch.ForFolds(root, config);
+    }
+
     /// <summary>The gathering job: after every task of the given arrays has ended, however it ended.</summary>
     static long SubmitGather(SlurmBatch batch, SlurmOptions options, IReadOnlyList<string> command, string workDir, IReadOnlyList<long> after)
     {
