@@ -169,6 +169,9 @@ public class SlurmClusterTests
         foreach (var key in new[] { "oof_macro_f1", "oof_accuracy", "best_val_macro_f1", "eval_macro_f1" })
             Assert.Equal(a.RootElement.GetProperty(key).GetDouble(), b.RootElement.GetProperty(key).GetDouble());
         Assert.True(File.Exists(Path.Combine(onSlurm, "report.html")));
+        var shown = CliHarness.Run("sweep", "--status", onSlurm);
+        Assert.Contains("3 runs: 3 done", shown.Stdout);
+        Assert.Contains("fold-2", shown.Stdout);
     }
 
     [SlurmFact]

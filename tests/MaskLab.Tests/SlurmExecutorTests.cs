@@ -321,6 +321,26 @@ public class SlurmCliArgumentTests
     }
 
     [Fact]
+    public void AKFoldGatherBeforeItsFoldsNamesEachMissingFold()
+    {
+        using var dir = new TempDir();
+        var root = new RunDirectory(dir.Combine("kfold"));
+        var config = RunConfig.Load(null, ["model=baseline", "folds=3", $"data={dir.Path}"]);
+        var batch = SlurmExecutor.PrepareFolds(config, root);
+        Assert.Equal(["fold-0", "fold-1", "fold-2"], batch.Units.Select(u => u.Name));
+        Assert.Equal(-1, root.ReadConfig().Fold);
+        // The same root with another config is refused: its tasks would read the first one.
+        var e = Assert.Throws<MaskLabInputException>(() => SlurmExecutor.PrepareFolds(RunConfig.Load(null, ["model=baseline", "folds=3", "epochs=3", $"data={dir.Path}"]), root));
+        Assert.Contains("epochs=10, not 3", e.Message);
+
+        var r = CliHarness.Run("train", "--out", root.Path, "--gather");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("not finished: fold-0: not submitted; fold-1: not submitted; fold-2: not submitted", r.Stderr);
+        Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.False(File.Exists(root.OofFile));
+    }
+
+    [Fact]
     public void TasksRunThisVeryBuildOfTheCli()
     {
         var self = SlurmView.Self();

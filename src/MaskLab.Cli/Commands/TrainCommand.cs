@@ -154,7 +154,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             if (missing.Count > 0)
             {
                 var status = SlurmStatus.Of(SlurmBatch.ForFolds(run, config));
-                return Cli.Fail($"out-of-fold scores need every fold; not finished: {string.Join("; ", missing.Select(m => $"fold-{m}: {status.Runs[m].PhaseText} {status.Runs[m].Detail}".Trim()))}", 1);
+                return Cli.Fail($"out-of-fold scores need every fold; not finished: {string.Join("; ", missing.Select(m => $"fold-{m}: {(status.Runs[m].Phase == SlurmRunPhase.Failed ? "failed: " : "")}{status.Runs[m].Detail}"))}", 1);
             }
             var outcome = TrainingView.Run(() => cv.GatherFolds(cancellation, new RunEnd(Tta: s.Tta, PredictProgress: TrainingView.PredictProgress)));
             TrainingView.ShowOutcome(outcome, run);
