@@ -31,11 +31,15 @@ app.Configure(c =>
     c.AddCommand<ReportCommand>("report").WithDescription("One self-contained HTML page with curves, confusion heat map, per-class F1 and wrong photos of a run, or a comparison of runs / a sweep").WithExample("report", "runs/a", "runs/b", "--out", "report.html");
     c.AddCommand<ExportCommand>("export").WithDescription("Write a model as ONNX (probabilities out, preprocessing in its metadata) and check it in ONNX Runtime")
         .WithExample("export", "--model", "resnet18", "--checkpoint", "runs/a/checkpoints/best.ckpt", "--size", "128x96", "--out", "model.onnx");
+    c.AddCommand<DeviceCommand>("device").WithDescription("Which libtorch and device a run would use (auto, cpu, cuda, cuda:N), with a check computation on it")
+        .WithExample("device", "--device", "cuda", "--json");
     c.AddCommand<CompareCommand>("compare").WithDescription("Comparison table of runs (or of the runs in a sweep / k-fold folder) in the terminal").WithExample("compare", "runs/sweep");
 });
 
 try
 {
+    // libtorch is chosen before anything touches TorchSharp (a build without the bundled one finds another).
+    LibTorchRuntime.Load();
     return app.Run(args);
 }
 catch (Exception e) when (e is CommandParseException or CommandRuntimeException or MaskLabInputException)

@@ -106,12 +106,21 @@ public static class MixedPrecision
     /// statistics and its normalisation layers in fp32. The global random state is left as it was, so a bf16 run
     /// draws the same shuffles and dropout masks as an fp32 run with the same seed.
     /// </summary>
-    public static nn.Module<Tensor, Tensor> Bf16Copy(nn.Module<Tensor, Tensor> master, Func<nn.Module<Tensor, Tensor>> replica)
+    public static nn.Module<Tensor, Tensor> Bf16Copy(nn.Module<Tensor, Tensor> master, Func<nn.Module<Tensor, Tensor>> replica) =>
+        LowPrecisionCopy(master, replica, ScalarType.BFloat16);
+
+    /// <summary>
+    /// A copy of <paramref name="master"/> in <paramref name="dtype"/> (bf16 or fp16) on the master's device, built by
+    /// <paramref name="replica"/>, as <see cref="Bf16Copy"/> describes.
+    /// </summary>
+    public static nn.Module<Tensor, Tensor> LowPrecisionCopy(nn.Module<Tensor, Tensor> master, Func<nn.Module<Tensor, Tensor>> replica, ScalarType dtype)
     {
         var rng = torch.get_rng_state();
         nn.Module<Tensor, Tensor> work;
         try { work = replica(); }
         finally { torch.set_rng_state(rng); rng.Dispose(); }
+        var device = master.parameters().FirstOrDefault()?.device;
+        if (device is not null && device.type != DeviceType.CPU) work.to(device);
         using (no_grad())
         {
             var source = master.state_dict();
@@ -122,7 +131,7 @@ public static class MixedPrecision
                 tensor.copy_(value);
             }
         }
-        work.to(ScalarType.BFloat16);
+        work.to(dtype);
         foreach (var (_, module) in work.named_modules())
             if (IsNormalisation(module)) module.to(ScalarType.Float32);
         if (master.training) work.train(); else work.eval();

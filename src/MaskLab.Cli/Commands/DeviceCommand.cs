@@ -1,0 +1,56 @@
+using System.ComponentModel;
+using MaskLab.Platform;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MaskLab.Cli.Commands;
+
+/// <summary>
+/// <c>masklab device [--device auto|cpu|cuda|cuda:N] [--json]</c>: which libtorch and device a run would use, and a
+/// small computation on that device to show it works.
+/// </summary>
+public sealed class DeviceCommand : Command<DeviceCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--device <DEVICE>")]
+        [Description("auto (the GPU when a CUDA libtorch loads and a GPU is visible, else the CPU), cpu, cuda or cuda:N")]
+        [DefaultValue("auto")]
+        public string Device { get; set; } = "auto";
+
+        [CommandOption("--json")]
+        [Description("Also print one JSON object on the last line of stdout: the device record metadata.json keeps, and the libtorch file in use")]
+        public bool Json { get; set; }
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var choice = DeviceChoice.Parse(settings.Device);
+        var libtorch = LibTorchRuntime.Load();
+        var resolved = DeviceResolution.Resolve(choice);
+
+        // A matrix product on the device and back: 2x2 of ones times itself sums to 8.
+        double check;
+        using (var a = ones(2, 2, device: resolved.Device))
+        using (var b = a.matmul(a))
+        using (var s = b.sum())
+            check = s.cpu().item<float>();
+        bool ok = Math.Abs(check - 8) < 1e-6;
+
+        AnsiConsole.MarkupLine($"libtorch: {Cli.Esc(libtorch.Describe())}");
+        AnsiConsole.MarkupLine($"in use:   {Cli.Esc(LibTorchRuntime.LoadedLibrary("libtorch_cpu.so") ?? "?")}");
+        AnsiConsole.MarkupLine($"device:   {Cli.Esc(resolved.Info.Describe())}");
+        AnsiConsole.MarkupLine($"check:    {(ok ? "[green]ok[/]" : $"[red]wrong result {check}[/]")}");
+        if (settings.Json)
+        {
+            var o = resolved.Info.ToJson();
+            o["libtorch_cpu_loaded"] = LibTorchRuntime.LoadedLibrary("libtorch_cpu.so");
+            o["libtorch_cuda_loaded"] = LibTorchRuntime.LoadedLibrary("libtorch_cuda.so");
+            o["check"] = ok;
+            Cli.WriteJsonLine(o);
+        }
+        return ok ? 0 : 1;
+    }
+}

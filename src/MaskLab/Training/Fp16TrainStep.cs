@@ -1,0 +1,115 @@
+using MaskLab.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MaskLab.Training;
+
+/// <summary>
+/// fp16 mixed precision with dynamic loss scaling, the counterpart of autocast plus GradScaler on a GPU: forward and
+/// backward run on an fp16 working copy of the model (normalisation layers fp32), the loss is computed in fp32 and
+/// scaled before the backward pass, the gradients are copied into the fp32 master weights and unscaled there, and
+/// the optimiser steps on the masters unless a gradient overflowed, in which case the step is skipped and the scale
+/// backs off (<see cref="DynamicLossScaler"/>). Checkpoints, validation and inference read the fp32 masters.
+/// </summary>
+/// <remarks>
+/// fp16 has three more mantissa bits than bf16 but a maximum of 65504 and a smallest normal of 6e-5, so without
+/// scaling small gradients flush to zero; that is the whole reason for the scaler. The loss value and the overflow
+/// flag are read back together, so a step waits for the device once, as GradScaler's step does.
+/// </remarks>
+public sealed class Fp16TrainStep : ITrainStep
+{
+    readonly nn.Module<Tensor, Tensor> master, work;
+    readonly OptimizerHelper optimizer;
+    readonly IOutputHead head;
+    readonly (Tensor Master, Tensor Work)[] parameters;
+    readonly (Tensor Master, Tensor Work)[] statistics;
+
+    public Fp16TrainStep(nn.Module<Tensor, Tensor> master, Func<nn.Module<Tensor, Tensor>> replica,
+        OptimizerHelper optimizer, IOutputHead head, DynamicLossScaler? scaler = null)
+    {
+        this.master = master;
+        this.optimizer = optimizer;
+        this.head = head;
+        Scaler = scaler ?? new DynamicLossScaler();
+        work = MixedPrecision.LowPrecisionCopy(master, replica, ScalarType.Float16);
+        parameters = MixedPrecision.Pair(master.named_parameters(), work.named_parameters());
+        statistics = MixedPrecision.Pair(master.named_buffers(), work.named_buffers())
+            .Where(p => p.Master.dtype == p.Work.dtype).ToArray();
+    }
+
+    /// <summary>The scaler; a checkpoint saves its <see cref="DynamicLossScaler.State"/> to resume exactly.</summary>
+    public DynamicLossScaler Scaler { get; }
+
+    /// <summary>The fp16 working copy; its weights follow the master after each step taken.</summary>
+    public nn.Module<Tensor, Tensor> Working => work;
+
+    /// <summary>Whether the last <see cref="Run"/> updated the weights (false after an overflow or a non-finite loss).</summary>
+    public bool LastStepTaken { get; private set; }
+
+    public StepPhases? Phases { get; set; }
+
+    public void BeginEpoch()
+    {
+        master.train();
+        work.train();
+    }
+
+    public float Run(Tensor images, Tensor target)
+    {
+        Phases?.Begin();
+        float value;
+        LastStepTaken = false;
+        using (var scope = NewDisposeScope())
+        {
+            work.zero_grad();
+            optimizer.zero_grad();
+            Phases?.Mark("zero grad");
+            var logits = work.call(images.to_type(ScalarType.Float16));
+            Phases?.Mark("forward");
+            var loss = head.Loss(logits.to_type(ScalarType.Float32), target);
+            Phases?.Mark("loss");
+            Scaler.ScaleLoss(loss).backward();
+            Phases?.Mark("backward");
+            var grads = new List<Tensor>(parameters.Length);
+            using (no_grad())
+            {
+                foreach (var (m, w) in parameters)
+                {
+                    if (w.grad is not { } g) continue;
+                    if (m.grad is { } mg) mg.copy_(g);
+                    else m.grad = g.to_type(ScalarType.Float32);
+                    grads.Add(m.grad!);
+                }
+            }
+            var overflowFlag = Scaler.Unscale(grads);
+            Phases?.Mark("grads to fp32, unscale");
+            // One transfer for both numbers the host needs: the loss for the progress line and the overflow flag.
+            var both = cat([loss.detach().to_type(ScalarType.Float32).reshape(1), overflowFlag.to_type(ScalarType.Float32).reshape(1)]).cpu();
+            value = both[0].item<float>();
+            bool overflow = both[1].item<float>() != 0;
+            Phases?.Mark("read loss");
+            if (float.IsFinite(value))
+            {
+                if (!overflow)
+                {
+                    optimizer.step();
+                    Phases?.Mark("optimiser");
+                    using (no_grad())
+                        foreach (var (m, w) in parameters) w.copy_(m);
+                    LastStepTaken = true;
+                }
+                Scaler.Update(overflow);
+                // The forward pass updated the running statistics whether or not the step was taken, as in PyTorch.
+                using (no_grad())
+                    foreach (var (m, w) in statistics) m.copy_(w);
+                Phases?.Mark("weights to fp16");
+            }
+        }
+        Phases?.Mark("dispose");
+        Phases?.End();
+        return value;
+    }
+
+    public void Dispose() => work.Dispose();
+}
