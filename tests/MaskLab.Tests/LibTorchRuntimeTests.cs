@@ -11,20 +11,18 @@ public sealed class LibTorchRuntimeTests : IDisposable
 
     static LibTorchFolder BundledFolder => LibTorchRuntime.Bundled ?? throw new InvalidOperationException("the test build carries libtorch");
 
-    /// <summary>A libtorch-looking folder <c>ROOT/torch/lib</c> whose files are real ELF objects copied from the bundled libtorch.</summary>
-    string FakeTorchLib(string root, string? version, bool symlinks = false, string? cudaVersion = null, params (string Name, string From)[] files)
+    /// <summary>
+    /// A libtorch-looking folder <c>ROOT/torch/lib</c> whose files are the bundled libtorch's real ELF objects under
+    /// the given names: symbolic links (as Debian's torch/lib has), or copies.
+    /// </summary>
+    string FakeTorchLib(string root, string? version, bool links = true, string? cudaVersion = null, params (string Name, string From)[] files)
     {
         var lib = Directory.CreateDirectory(_dir.Combine(root, "torch", "lib")).FullName;
         foreach (var (name, from) in files)
         {
             var source = Path.Combine(BundledFolder.Path, from);
             var target = Path.Combine(lib, name);
-            if (symlinks)
-            {
-                var real = Path.Combine(_dir.Combine(root), name + ".1.13.0");
-                File.Copy(source, real);
-                File.CreateSymbolicLink(target, real);
-            }
+            if (links) File.CreateSymbolicLink(target, source);
             else File.Copy(source, target);
         }
         if (version is not null)
@@ -34,8 +32,12 @@ public sealed class LibTorchRuntimeTests : IDisposable
         return lib;
     }
 
+    /// <summary>The bundled libtorch's three libraries, linked from another folder: what TorchSharp can run on.</summary>
+    string Good(string root, string version, string? cudaVersion = null) => FakeTorchLib(root, version, true, cudaVersion,
+        ("libc10.so", "libc10.so"), ("libtorch_cpu.so", "libtorch_cpu.so"), ("libtorch.so", "libtorch.so"));
+
     /// <summary>libc10 and libtorch are real, but "libtorch_cpu.so" is the tiny libtorch.so: most functions are missing.</summary>
-    string Incompatible(string root, bool symlinks = false) => FakeTorchLib(root, "1.13.0a0", symlinks, null,
+    string Incompatible(string root, bool links = false) => FakeTorchLib(root, "1.13.0a0", links, null,
         ("libc10.so", "libc10.so"), ("libtorch_cpu.so", "libtorch.so"), ("libtorch.so", "libtorch.so"));
 
     [Fact]
@@ -74,7 +76,7 @@ public sealed class LibTorchRuntimeTests : IDisposable
     public void LibrariesBehindSymbolicLinksAreRead()
     {
         // Debian's torch/lib holds links into /usr/lib; the link's own size must not be taken for the file's.
-        var folder = new LibTorchFolder(Incompatible("linked", symlinks: true));
+        var folder = new LibTorchFolder(Incompatible("linked", links: true));
         Assert.True(folder.HasCore);
         Assert.Contains("functions it calls are missing", folder.Incompatibility());
     }
@@ -92,6 +94,7 @@ public sealed class LibTorchRuntimeTests : IDisposable
     public void VersionsComeFromTheDistributionsOwnRecords()
     {
         var py = new LibTorchFolder(FakeTorchLib("py", "2.11.0+cu130", cudaVersion: "13.0"));
+        Assert.False(py.HasCore);
         Assert.Equal("2.11.0+cu130", py.Version);
         Assert.Equal("13.0", py.CudaVersion);
 
@@ -123,7 +126,7 @@ public sealed class LibTorchRuntimeTests : IDisposable
     public void ABuildWithItsOwnLibtorchRefusesAnotherOne()
     {
         // TorchSharp would load the bundled libtorch_cpu.so by path beside the other one, which aborts the process.
-        var other = FakeTorchLib("other", "2.10.0", false, null, ("libc10.so", "libc10.so"), ("libtorch_cpu.so", "libtorch_cpu.so"), ("libtorch.so", "libtorch.so"));
+        var other = Good("other", "2.10.0");
         var e = Assert.Throws<MaskLabInputException>(() => LibTorchRuntime.Choose(other, BundledFolder, NoPython, Compatible));
         Assert.StartsWith("MASKLAB_LIBTORCH is set, but this build carries its own CPU libtorch", e.Message);
         Assert.Contains("-p:MaskLabLibTorch=none", e.Message);
@@ -132,8 +135,8 @@ public sealed class LibTorchRuntimeTests : IDisposable
     [Fact]
     public void WithoutABundledLibtorchTheVariableComesFirst()
     {
-        var good = FakeTorchLib("good", "2.11.0", false, "13.0", ("libc10.so", "libc10.so"), ("libtorch_cpu.so", "libtorch_cpu.so"), ("libtorch.so", "libtorch.so"));
-        var chosen = LibTorchRuntime.Choose(good, null, NoPython, Compatible);
+        var good = Good("good", "2.11.0");
+        var chosen = LibTorchRuntime.Choose(good, null, NoPython, f => f.Incompatibility());
         Assert.Equal(LibTorchSource.Variable, chosen.Source);
         Assert.Equal(Path.GetFullPath(good), chosen.Folder.Path);
         Assert.Equal("2.11.0", chosen.Version);
@@ -158,8 +161,8 @@ public sealed class LibTorchRuntimeTests : IDisposable
     [Fact]
     public void WithoutEitherPythonsPyTorchIsUsedWhenTorchSharpCanRunOnIt()
     {
-        var good = FakeTorchLib("site", "2.11.0+cu130", false, "13.0", ("libc10.so", "libc10.so"), ("libtorch_cpu.so", "libtorch_cpu.so"), ("libtorch.so", "libtorch.so"));
-        var chosen = LibTorchRuntime.Choose(null, null, () => good, Compatible);
+        var good = Good("site", "2.11.0+cu130", "13.0");
+        var chosen = LibTorchRuntime.Choose(null, null, () => good, f => f.Incompatibility());
         Assert.Equal(LibTorchSource.Python, chosen.Source);
         Assert.Contains("of python3's PyTorch", chosen.Describe());
 
