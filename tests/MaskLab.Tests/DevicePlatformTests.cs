@@ -81,17 +81,21 @@ public sealed class DeviceResolutionTests
     }
 
     [Fact]
-    public void ThisBuildResolvesAutoToTheCpuAndRecordsTheBundledLibtorch()
+    public void AutoResolvesOnTheLoadedLibtorchAndRecordsIt()
     {
         var resolved = DeviceResolution.Resolve(DeviceChoice.Auto);
-        Assert.False(resolved.IsCuda);
-        Assert.Equal("cpu", resolved.Info.Device);
-        Assert.Equal("bundled", resolved.Info.LibTorchSource);
-        Assert.Equal(TorchSharpBuild.LibTorchVersion, resolved.Info.LibTorchVersion);
-        Assert.Null(resolved.Info.Name);
+        var loaded = LibTorchRuntime.Loaded!;
+        bool gpu = CudaAvailability.Reason is null;
+        Assert.Equal(gpu, resolved.IsCuda);
+        Assert.Equal(gpu ? "cuda:0" : "cpu", resolved.Info.Device);
+        Assert.Equal(loaded.SourceName, resolved.Info.LibTorchSource);
+        Assert.Equal(loaded.Folder.Path, resolved.Info.LibTorchFolder);
+        Assert.Equal(loaded.Version, resolved.Info.LibTorchVersion);
+        if (!gpu) Assert.Null(resolved.Info.Name);
         var json = resolved.Info.ToJson();
         Assert.Equal("0.107.0", json["torchsharp_version"]!.GetValue<string>());
-        Assert.Contains("libtorch 2.10.0 (bundled)", resolved.Info.Describe());
+        Assert.Equal(resolved.Info.Device, json["device"]!.GetValue<string>());
+        Assert.Contains($"libtorch {loaded.Version} ", resolved.Info.Describe());
     }
 
     [Theory]

@@ -57,7 +57,9 @@ public static class DeviceResolution
         }
         if (!facts.CudaLibTorch)
             throw new MaskLabInputException(
-                $"device '{choice}': no CUDA libtorch loaded ({libtorch}); a build without the bundled CPU libtorch (scripts/gpu-kit.sh, or -p:MaskLabLibTorch=none) runs on the libtorch that {LibTorchRuntime.FolderVariable} names or on python3's PyTorch");
+                $"device '{choice}': no CUDA libtorch loaded ({libtorch}); {(LibTorchRuntime.Bundled is null
+                    ? $"set {LibTorchRuntime.FolderVariable} to the torch/lib folder of a CUDA PyTorch, or install one for python3"
+                    : $"a build without the bundled CPU libtorch (scripts/gpu-kit.sh, or -p:MaskLabLibTorch=none) runs on the libtorch that {LibTorchRuntime.FolderVariable} names or on python3's PyTorch")}");
         if (!facts.Available || facts.DeviceCount == 0)
             throw new MaskLabInputException($"device '{choice}': no GPU visible to the CUDA libtorch ({libtorch}){VisibleDevicesHint()}");
         int index = choice.Index ?? 0;
