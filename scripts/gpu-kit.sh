@@ -82,6 +82,21 @@ step "cuda on a CPU libtorch: one line, exit 2"
 set +e; "$cli" device --device cuda; rc=$?; set -e
 [ "$rc" = 2 ] || { echo "gpu-kit: expected exit 2, got $rc" >&2; fail=1; }
 
+step "the same libtorch through LD_LIBRARY_PATH alone, left to the system loader"
+env -u MASKLAB_LIBTORCH LD_LIBRARY_PATH="$cpu_lib" "$cli" device --json | tail -n 1 > "$tmp/device-ld.txt"
+cat "$tmp/device-ld.txt"
+grep -q '"libtorch_source":"LD_LIBRARY_PATH"' "$tmp/device-ld.txt" && grep -q "\"libtorch_cpu_loaded\":\"$cpu_lib/libtorch_cpu.so\"" "$tmp/device-ld.txt" \
+  || { echo "gpu-kit: LD_LIBRARY_PATH was not used" >&2; fail=1; }
+
+# Debian's python3-torch (PyTorch 1.13) is a libtorch TorchSharp 0.107 cannot use: found through python3, refused in one line.
+if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  step "python3's PyTorch found on its own; Debian's 1.13 refused in one line naming both versions"
+  set +e; msg=$(env -u MASKLAB_LIBTORCH -u LD_LIBRARY_PATH PATH="/usr/bin:$PATH" "$cli" device 2>&1); rc=$?; set -e
+  echo "$msg"
+  [ "$rc" = 2 ] && printf '%s' "$msg" | grep -q "libtorch 1.13.*cannot run TorchSharp 0.107.0 (built for libtorch 2.10.0)" \
+    || { echo "gpu-kit: expected the one-line refusal and exit 2, got exit $rc" >&2; fail=1; }
+fi
+
 step "a tiny training run end to end (synth, train, predict, score)"
 "$cli" synth --out "$tmp/data" --people 12 --eval-people 4 --size 48x64 --seed 1 > /dev/null
 "$cli" train --data "$tmp/data" --out "$tmp/run" --set model=baseline --set epochs=1 --set batch_size=16 --set image_size=48x64 > "$tmp/train.log" 2>&1 \

@@ -10,7 +10,8 @@
 # Steps, each bounded by a timeout and recorded in OUTDIR/summary.txt whatever its outcome:
 #   1. facts: nvidia-smi, PyTorch's version and CUDA, the kit's commit
 #   2. masklab device --device cuda: loads the PyTorch libtorch in-process through MASKLAB_LIBTORCH; if that fails,
-#      once more with LD_LIBRARY_PATH set before start (the recipe of shared/GPU.md), which the later steps then use
+#      once more with only LD_LIBRARY_PATH set before start (the recipe that worked on an H200), which the later
+#      steps then use
 #   3. the CUDA test category (MaskLab.Tests --trait Category=Cuda)
 #   4. the GPU benchmarks listed in BENCH below, then PyTorch's reference in the same run
 set -uo pipefail
@@ -62,6 +63,8 @@ note "$(head -n 2 "$out/pytorch.txt" | tr '\n' ';')"
 if step device 180 "$cli" device --device cuda --json; then
   note "loading: in-process (MASKLAB_LIBTORCH)"
 else
+  # Without MASKLAB_LIBTORCH, MaskLab leaves a libtorch on LD_LIBRARY_PATH to the system's loader.
+  unset MASKLAB_LIBTORCH
   export LD_LIBRARY_PATH="$torchlib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   if step device-ld-library-path 180 "$cli" device --device cuda --json; then
     note "loading: in-process loading FAILED, LD_LIBRARY_PATH works and is used from here on"

@@ -175,6 +175,20 @@ public sealed class LibTorchRuntimeTests : IDisposable
     }
 
     [Fact]
+    public void ALibtorchOnTheLibraryPathIsLeftToTheSystemLoaderBeforePythonIsAsked()
+    {
+        var good = Good("ld", "2.11.0");
+        var chosen = LibTorchRuntime.Choose(null, null, NoPython, f => f.Incompatibility(), $"/nonexistent:{_dir.Path}:{good}");
+        Assert.Equal(LibTorchSource.LibraryPath, chosen.Source);
+        Assert.Equal(Path.GetFullPath(good), chosen.Folder.Path);
+        var old = Incompatible("old");
+        Assert.Contains("libtorch 1.13.0a0",
+            Assert.Throws<MaskLabInputException>(() => LibTorchRuntime.Choose(null, null, NoPython, f => f.Incompatibility(), old)).Message);
+        // A bundled libtorch still comes first.
+        Assert.Equal(LibTorchSource.Bundled, LibTorchRuntime.Choose(null, BundledFolder, NoPython, Compatible, good).Source);
+    }
+
+    [Fact]
     public void AMissingPythonIsNoPyTorch() =>
         Assert.Null(LibTorchRuntime.PythonTorchLib("/nonexistent/python3"));
 

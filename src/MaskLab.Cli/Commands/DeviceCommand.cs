@@ -1,6 +1,5 @@
 using System.ComponentModel;
 using MaskLab.Platform;
-using Spectre.Console;
 using Spectre.Console.Cli;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -39,10 +38,11 @@ public sealed class DeviceCommand : Command<DeviceCommand.Settings>
             check = s.cpu().item<float>();
         bool ok = Math.Abs(check - 8) < 1e-6;
 
-        AnsiConsole.MarkupLine($"libtorch: {Cli.Esc(libtorch.Describe())}");
-        AnsiConsole.MarkupLine($"in use:   {Cli.Esc(LibTorchRuntime.LoadedLibrary("libtorch_cpu.so") ?? "?")}");
-        AnsiConsole.MarkupLine($"device:   {Cli.Esc(resolved.Info.Describe())}");
-        AnsiConsole.MarkupLine($"check:    {(ok ? "[green]ok[/]" : $"[red]wrong result {check}[/]")}");
+        // Plain lines: paths are long, and a wrapped path cannot be copied.
+        Console.WriteLine($"libtorch: {libtorch.Describe()}");
+        Console.WriteLine($"in use:   {LibTorchRuntime.LoadedLibrary("libtorch_cpu.so") ?? "?"}");
+        Console.WriteLine($"device:   {resolved.Info.Describe()}");
+        Console.WriteLine($"check:    {(ok ? "ok" : $"wrong result {check}")}");
         if (settings.Json)
         {
             var o = resolved.Info.ToJson();

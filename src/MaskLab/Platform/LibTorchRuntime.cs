@@ -11,7 +11,7 @@ public enum LibTorchSource
     Variable,
     /// <summary>The PyTorch installation of <c>python3</c>.</summary>
     Python,
-    /// <summary>Already in the process before MaskLab chose (the system's library path, e.g. LD_LIBRARY_PATH).</summary>
+    /// <summary>Found by the system's loader through LD_LIBRARY_PATH (or already in the process before MaskLab chose).</summary>
     LibraryPath,
 }
 
@@ -31,7 +31,7 @@ public sealed record LibTorchLocation(LibTorchSource Source, LibTorchFolder Fold
             LibTorchSource.Bundled => $"bundled {what}",
             LibTorchSource.Variable => $"{what} from {LibTorchRuntime.FolderVariable}={Folder.Path}",
             LibTorchSource.Python => $"{what} of python3's PyTorch, {Folder.Path}",
-            _ => $"{what} from the library path, {Folder.Path}",
+            _ => $"{what} from the library path (LD_LIBRARY_PATH), {Folder.Path}",
         };
     }
 
@@ -40,13 +40,14 @@ public sealed record LibTorchLocation(LibTorchSource Source, LibTorchFolder Fold
         LibTorchSource.Bundled => "bundled",
         LibTorchSource.Variable => LibTorchRuntime.FolderVariable,
         LibTorchSource.Python => "python3",
-        _ => "library path",
+        _ => "LD_LIBRARY_PATH",
     };
 }
 
 /// <summary>
 /// Chooses and loads the libtorch the process runs on, before TorchSharp first touches it: the CPU libtorch the
-/// build carries, else the folder named by <c>MASKLAB_LIBTORCH</c>, else the PyTorch of <c>python3</c>.
+/// build carries, else the folder named by <c>MASKLAB_LIBTORCH</c>, else one on LD_LIBRARY_PATH (left to the system's
+/// loader), else the PyTorch of <c>python3</c>.
 /// </summary>
 /// <remarks>
 /// <para>TorchSharp loads libLibTorchSharp.so by name, and that library asks for libtorch.so, libc10.so and
@@ -95,8 +96,8 @@ public static class LibTorchRuntime
             if (_loaded is not null) return _loaded;
             if (InProcess() is { } already) return _loaded = already;
             var choice = Choose(Environment.GetEnvironmentVariable(FolderVariable), Bundled,
-                () => PythonTorchLib("python3"), f => f.Incompatibility());
-            if (choice.Source != LibTorchSource.Bundled) Preload(choice.Folder);
+                () => PythonTorchLib("python3"), f => f.Incompatibility(), Environment.GetEnvironmentVariable("LD_LIBRARY_PATH"));
+            if (choice.Source is LibTorchSource.Variable or LibTorchSource.Python) Preload(choice.Folder);
             return _loaded = choice;
         }
     }
@@ -104,10 +105,11 @@ public static class LibTorchRuntime
     /// <summary>
     /// The decision of <see cref="Load"/>, apart from loading: <paramref name="variable"/> is MASKLAB_LIBTORCH's
     /// value, <paramref name="pythonLib"/> asks python3 for its PyTorch's library folder (asked only when needed),
-    /// <paramref name="incompatibility"/> is <see cref="LibTorchFolder.Incompatibility"/>.
+    /// <paramref name="incompatibility"/> is <see cref="LibTorchFolder.Incompatibility"/>, <paramref name="libraryPath"/>
+    /// is LD_LIBRARY_PATH's value.
     /// </summary>
     internal static LibTorchLocation Choose(string? variable, LibTorchFolder? bundled,
-        Func<string?> pythonLib, Func<LibTorchFolder, string?> incompatibility)
+        Func<string?> pythonLib, Func<LibTorchFolder, string?> incompatibility, string? libraryPath = null)
     {
         if (!string.IsNullOrWhiteSpace(variable))
         {
@@ -124,6 +126,14 @@ public static class LibTorchRuntime
             return new LibTorchLocation(LibTorchSource.Variable, folder);
         }
         if (bundled is not null) return new LibTorchLocation(LibTorchSource.Bundled, bundled);
+
+        // A libtorch on LD_LIBRARY_PATH is loaded by the system's loader when TorchSharp asks for it by name.
+        foreach (var entry in (libraryPath ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!Directory.Exists(entry) || new LibTorchFolder(entry) is not { HasCore: true } onPath) continue;
+            if (incompatibility(onPath) is { } why) throw new MaskLabInputException(why);
+            return new LibTorchLocation(LibTorchSource.LibraryPath, onPath);
+        }
 
         var lib = pythonLib();
         if (lib is not null && new LibTorchFolder(lib) is { HasCore: true } python)
