@@ -27,13 +27,7 @@ public sealed class CudaTests
 
     static IOutputHead Head() => OutputHeads.Create(5, LossRegistry.Create("cross_entropy", new LossOptions(5)));
 
-    static nn.Module<Tensor, Tensor> Tiny(long seed)
-    {
-        using var _ = new TorchGlobalSeed(seed);
-        return nn.Sequential(
-            ("conv", nn.Conv2d(3, 8, 3, padding: 1)), ("bn", nn.BatchNorm2d(8)), ("relu", nn.ReLU()),
-            ("pool", nn.AdaptiveAvgPool2d(1)), ("flat", nn.Flatten()), ("fc", nn.Linear(8, 5)));
-    }
+    static nn.Module<Tensor, Tensor> Tiny(long seed) => TinyModels.ConvBnLinear(seed);
 
     static (Tensor X, Tensor Y) Batch() =>
         (randn([10, 3, 8, 8], generator: new Generator(11)), tensor(new long[] { 0, 1, 2, 3, 4, 0, 1, 2, 3, 4 }));

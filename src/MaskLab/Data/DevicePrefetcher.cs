@@ -94,11 +94,12 @@ public static class DevicePrefetcher
         Tensor? images = null, labels = null;
         try
         {
-            images = host.Images.to(device, non_blocking: true);
-            labels = host.Labels.to(device, non_blocking: true);
+            // The batch owns its tensors, so a DisposeScope the consumer has open must not take them.
+            images = host.Images.to(device, non_blocking: true).DetachFromDisposeScope();
+            labels = host.Labels.to(device, non_blocking: true).DetachFromDisposeScope();
             var batch = new Batch(images, labels, host.SampleIndices);
             images = labels = null;
-            if (host.SoftTargets is { } soft) batch.SoftTargets = soft.to(device, non_blocking: true);
+            if (host.SoftTargets is { } soft) batch.SoftTargets = soft.to(device, non_blocking: true).DetachFromDisposeScope();
             return batch;
         }
         catch
@@ -151,12 +152,12 @@ public static class DevicePrefetcher
     /// <summary>A copy of the batch in page-locked host memory, which the GPU can read without a staging copy.</summary>
     static Batch Pinned(Batch batch)
     {
-        var images = batch.Images.pin_memory();
+        var images = batch.Images.pin_memory().DetachFromDisposeScope();
         Tensor labels;
-        try { labels = batch.Labels.pin_memory(); }
+        try { labels = batch.Labels.pin_memory().DetachFromDisposeScope(); }
         catch { images.Dispose(); throw; }
         var pinned = new Batch(images, labels, batch.SampleIndices);
-        if (batch.SoftTargets is { } soft) pinned.SoftTargets = soft.pin_memory();
+        if (batch.SoftTargets is { } soft) pinned.SoftTargets = soft.pin_memory().DetachFromDisposeScope();
         return pinned;
     }
 }
