@@ -69,8 +69,8 @@ public sealed class CudaTests
         gpuModel.to(Gpu);
         using var cpuOpt = optim.SGD(cpuModel.parameters(), 0.1, momentum: 0.9);
         using var gpuOpt = optim.SGD(gpuModel.parameters(), 0.1, momentum: 0.9);
-        using var cpuStep = TrainSteps.Create("fp32", cpuModel, () => Tiny(9), cpuOpt, Head());
-        using var gpuStep = TrainSteps.Create("fp32", gpuModel, () => Tiny(9), gpuOpt, Head());
+        using var cpuStep = TestSteps.Create("fp32", cpuModel, () => Tiny(9), cpuOpt, Head());
+        using var gpuStep = TestSteps.Create("fp32", gpuModel, () => Tiny(9), gpuOpt, Head());
         cpuStep.BeginEpoch();
         gpuStep.BeginEpoch();
         using var gx = x.to(Gpu);
@@ -93,7 +93,7 @@ public sealed class CudaTests
             using var model = Tiny(3);
             model.to(Gpu);
             using var opt = optim.AdamW(model.parameters(), 1e-2);
-            using var step = TrainSteps.Create(precision, model, () => Tiny(9), opt, Head());
+            using var step = TestSteps.Create(precision, model, () => Tiny(9), opt, Head());
             step.BeginEpoch();
             using var gx = x.to(Gpu);
             using var gy = y.to(Gpu);
@@ -158,7 +158,7 @@ public sealed class CudaTests
             using var gpuModel = Tiny(4);
             gpuModel.to(Gpu);
             using var gpuOpt = optim.AdamW(gpuModel.parameters(), 1e-2);
-            using (var step = TrainSteps.Create("fp32", gpuModel, () => Tiny(9), gpuOpt, Head()))
+            using (var step = TestSteps.Create("fp32", gpuModel, () => Tiny(9), gpuOpt, Head()))
             {
                 step.BeginEpoch();
                 using var gx = x.to(Gpu);
@@ -174,8 +174,8 @@ public sealed class CudaTests
             using var cpuOpt = optim.AdamW(cpuModel.parameters(), 1e-2);
             Checkpoint.Load(fromGpu, cpuModel, cpuOpt);
             AssertClose(Snapshot(gpuModel), Snapshot(cpuModel), 0);
-            using (var cpuStep = TrainSteps.Create("fp32", cpuModel, () => Tiny(9), cpuOpt, Head()))
-            using (var gpuStep = TrainSteps.Create("fp32", gpuModel, () => Tiny(9), gpuOpt, Head()))
+            using (var cpuStep = TestSteps.Create("fp32", cpuModel, () => Tiny(9), cpuOpt, Head()))
+            using (var gpuStep = TestSteps.Create("fp32", gpuModel, () => Tiny(9), gpuOpt, Head()))
             {
                 cpuStep.BeginEpoch();
                 gpuStep.BeginEpoch();

@@ -1,4 +1,6 @@
 using MaskLab.Platform;
+// Runs has a DeviceKind of its own for the config; this file tests the one DeviceChoice carries.
+using DeviceKind = MaskLab.Platform.DeviceKind;
 using TorchSharp;
 using static TorchSharp.torch;
 

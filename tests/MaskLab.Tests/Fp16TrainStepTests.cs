@@ -36,7 +36,7 @@ public sealed class Fp16TrainStepTests
         var (x, y) = Batch();
         using var reference = Tiny(1);
         using var sgd32 = optim.SGD(reference.parameters(), 0.1);
-        using (var step32 = TrainSteps.Create("fp32", reference, () => Tiny(9), sgd32, Head())) { step32.BeginEpoch(); step32.Run(x, y); }
+        using (var step32 = TestSteps.Create("fp32", reference, () => Tiny(9), sgd32, Head())) { step32.BeginEpoch(); step32.Run(x, y); }
 
         using var model = Tiny(1);
         using var sgd = optim.SGD(model.parameters(), 0.1);
@@ -95,7 +95,7 @@ public sealed class Fp16TrainStepTests
         var (x, y) = Batch();
         using var model = Tiny(3);
         using var opt = optim.AdamW(model.parameters(), 1e-2);
-        using var step = TrainSteps.Create(precision, model, () => Tiny(9), opt, Head());
+        using var step = TestSteps.Create(precision, model, () => Tiny(9), opt, Head());
         step.BeginEpoch();
         float first = step.Run(x, y), last = first;
         for (int i = 0; i < 30; i++) last = step.Run(x, y);
@@ -133,4 +133,19 @@ internal static class TinyModels
                 if (!name.StartsWith("bn", StringComparison.Ordinal)) p.uniform_(-0.25, 0.25, gen);
         return model;
     }
+}
+
+/// <summary>
+/// The train step for a precision written as in a config; fp16 is made here until the config's Precision has it.
+/// </summary>
+internal static class TestSteps
+{
+    public static ITrainStep Create(string precision, nn.Module<Tensor, Tensor> model, Func<nn.Module<Tensor, Tensor>> replica,
+        OptimizerHelper optimizer, IOutputHead head) => precision switch
+    {
+        "fp16" => new Fp16TrainStep(model, replica, optimizer, head),
+        "bf16" => TrainSteps.Create(Precision.Bf16, model, replica, optimizer, head),
+        "fp32" => TrainSteps.Create(Precision.Fp32, model, replica, optimizer, head),
+        _ => throw new ArgumentException($"no precision '{precision}'", nameof(precision)),
+    };
 }
