@@ -44,6 +44,8 @@ public sealed class Fp16TrainStep : ITrainStep
     /// <summary>The fp16 working copy; its weights follow the master after each step taken.</summary>
     public nn.Module<Tensor, Tensor> Working => work;
 
+    public nn.Module<Tensor, Tensor> Compute => work;
+
     /// <summary>Whether the last <see cref="Run"/> updated the weights (false after an overflow or a non-finite loss).</summary>
     public bool LastStepTaken { get; private set; }
 
