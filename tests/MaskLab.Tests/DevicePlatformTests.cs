@@ -1,6 +1,4 @@
 using MaskLab.Platform;
-// Runs has a DeviceKind of its own for the config; this file tests the one DeviceChoice carries.
-using DeviceKind = MaskLab.Platform.DeviceKind;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -9,12 +7,12 @@ namespace MaskLab.Tests;
 public sealed class DeviceChoiceTests
 {
     [Theory]
-    [InlineData("auto", DeviceKind.Auto, null, "auto")]
-    [InlineData("cpu", DeviceKind.Cpu, null, "cpu")]
-    [InlineData(" CUDA ", DeviceKind.Cuda, null, "cuda")]
-    [InlineData("cuda:0", DeviceKind.Cuda, 0, "cuda:0")]
-    [InlineData("cuda:3", DeviceKind.Cuda, 3, "cuda:3")]
-    public void ParsesEachForm(string text, DeviceKind kind, int? index, string written)
+    [InlineData("auto", DeviceTarget.Auto, null, "auto")]
+    [InlineData("cpu", DeviceTarget.Cpu, null, "cpu")]
+    [InlineData(" CUDA ", DeviceTarget.Cuda, null, "cuda")]
+    [InlineData("cuda:0", DeviceTarget.Cuda, 0, "cuda:0")]
+    [InlineData("cuda:3", DeviceTarget.Cuda, 3, "cuda:3")]
+    public void ParsesEachForm(string text, DeviceTarget kind, int? index, string written)
     {
         var choice = DeviceChoice.Parse(text);
         Assert.Equal(kind, choice.Kind);

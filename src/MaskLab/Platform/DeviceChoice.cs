@@ -3,7 +3,7 @@ using System.Globalization;
 namespace MaskLab.Platform;
 
 /// <summary>What the <c>device</c> setting asks for.</summary>
-public enum DeviceKind
+public enum DeviceTarget
 {
     /// <summary>The GPU when a CUDA libtorch is loaded and a GPU is visible, else the CPU.</summary>
     Auto,
@@ -16,11 +16,11 @@ public enum DeviceKind
 /// turns it into the device a run uses.
 /// </summary>
 /// <param name="Index">The GPU's index for <c>cuda:N</c>; null for <c>cuda</c> (the first GPU), auto and cpu.</param>
-public readonly record struct DeviceChoice(DeviceKind Kind, int? Index = null)
+public readonly record struct DeviceChoice(DeviceTarget Kind, int? Index = null)
 {
-    public static DeviceChoice Auto => new(DeviceKind.Auto);
-    public static DeviceChoice Cpu => new(DeviceKind.Cpu);
-    public static DeviceChoice Cuda(int? index = null) => new(DeviceKind.Cuda, index);
+    public static DeviceChoice Auto => new(DeviceTarget.Auto);
+    public static DeviceChoice Cpu => new(DeviceTarget.Cpu);
+    public static DeviceChoice Cuda(int? index = null) => new(DeviceTarget.Cuda, index);
 
     /// <summary>Reads the setting; anything else is a one-line error naming the value.</summary>
     public static DeviceChoice Parse(string? text)
@@ -40,8 +40,8 @@ public readonly record struct DeviceChoice(DeviceKind Kind, int? Index = null)
 
     public override string ToString() => Kind switch
     {
-        DeviceKind.Auto => "auto",
-        DeviceKind.Cpu => "cpu",
+        DeviceTarget.Auto => "auto",
+        DeviceTarget.Cpu => "cpu",
         _ => Index is { } i ? $"cuda:{i}" : "cuda",
     };
 }

@@ -47,9 +47,9 @@ public static class DeviceResolution
     {
         switch (choice.Kind)
         {
-            case DeviceKind.Cpu:
+            case DeviceTarget.Cpu:
                 return (DeviceType.CPU, -1, "device cpu asked for");
-            case DeviceKind.Auto:
+            case DeviceTarget.Auto:
                 if (facts.CudaLibTorch && facts.Available && facts.DeviceCount > 0) return (DeviceType.CUDA, 0, "auto: a GPU is visible");
                 return (DeviceType.CPU, -1, facts.CudaLibTorch
                     ? $"auto: no GPU visible to the CUDA libtorch{VisibleDevicesHint()}"
