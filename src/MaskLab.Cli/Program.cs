@@ -46,6 +46,11 @@ catch (Exception e) when (e is CommandParseException or CommandRuntimeException 
 {
     return Cli.Fail(e.Message);
 }
+catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+{
+    // A full disk, a read-only or vanished folder: the environment's doing, which the user can fix; .NET names the path.
+    return Cli.Fail($"cannot read or write: {e.Message}");
+}
 catch (Exception e)
 {
     if (Environment.GetEnvironmentVariable("MASKLAB_DEBUG") == "1") AnsiConsole.WriteException(e);

@@ -56,6 +56,8 @@ public static class TrainingView
 
         public void Stage(string message) => AnsiConsole.MarkupLine($"[grey]{Cli.Esc(message)}[/]");
 
+        public void Warning(string message) => AnsiConsole.MarkupLine($"[yellow]warning:[/] {Cli.Esc(message)}");
+
         public void Progress(string name, int done, int total)
         {
             if (current is null) return;

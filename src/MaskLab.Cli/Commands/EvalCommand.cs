@@ -22,15 +22,19 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         [CommandOption("--json"), Description("Print the scores as one JSON line at the end")]
         public bool Json { get; init; }
 
+        [CommandOption("--checkpoint <best|last>"), Description("Weights to score: best (the best validation epoch's, default) or last")]
+        public string Checkpoint { get; init; } = "best";
+
         public override ValidationResult Validate() =>
             Run is null ? ValidationResult.Error("--run is required")
             : Data is null ? ValidationResult.Error("--data is required")
-            : ValidationResult.Success();
+            : CheckpointOption.Validate(Checkpoint);
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellation)
     {
-        using var run = TrainedRun.Load(s.Run!);
+        using var run = TrainedRun.Load(s.Run!, CheckpointOption.Parse(s.Checkpoint));
+        AnsiConsole.MarkupLine($"[grey]weights: {Cli.Esc(run.CheckpointDescription)}[/]");
         var set = DataLocator.ReadLabeled(s.Data!);
         if (set.ClassCount != run.Classes)
             return Cli.Fail($"'{s.Data}' has {set.ClassCount} classes but run '{s.Run}' was trained on {run.Classes}");

@@ -32,12 +32,15 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         [CommandOption("--json"), Description("Print the score (when eval/answers.csv exists) as one JSON line at the end")]
         public bool Json { get; init; }
 
+        [CommandOption("--checkpoint <best|last>"), Description("Weights of every run: best (the best validation epoch's, default) or last")]
+        public string Checkpoint { get; init; } = "best";
+
         public override ValidationResult Validate() =>
             Runs.Length == 0 ? ValidationResult.Error("--run is required (repeat it to ensemble)")
             : Data is null ? ValidationResult.Error("--data is required")
             : Out is null ? ValidationResult.Error("--out is required")
             : Vote is not ("soft" or "hard") ? ValidationResult.Error($"--vote '{Vote}' is not soft or hard")
-            : ValidationResult.Success();
+            : CheckpointOption.Validate(Checkpoint);
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellation)
@@ -58,7 +61,8 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
                 var folds = MaskLab.Runs.RunDirectory.ExpandFolds([s.Runs[k]]);
                 foreach (var r in folds)
                 {
-                    runs.Add(TrainedRun.Load(r));
+                    runs.Add(TrainedRun.Load(r, CheckpointOption.Parse(s.Checkpoint)));
+                    AnsiConsole.MarkupLine($"[grey]weights: {Cli.Esc(r)}: {Cli.Esc(runs[^1].CheckpointDescription)}[/]");
                     expandedWeights.Add((weights?[k] ?? 1.0) / folds.Count);
                 }
             }

@@ -70,6 +70,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             if (s.SkipBad) config.SkipBad = true;
             config.Validate();
             run = new RunDirectory(s.Out ?? Path.Combine("runs", $"{config.Model}-{DateTime.Now:yyyyMMdd-HHmmss}"));
+            if (RunLock.HolderOf(run.Path) is { } holder) throw new RunLockedException(run.Path, holder);
             if (File.Exists(run.LastCheckpoint) || (config.Folds <= 1 && run.IsKFoldRoot))
                 return Cli.Fail($"'{run.Path}' already holds a run; choose another --out or continue it with --resume {s.Out}");
         }

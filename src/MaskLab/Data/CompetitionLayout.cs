@@ -37,7 +37,7 @@ public static class CompetitionLayout
             throw new MaskLabInputException($"{imagesDir} holds no person folders; expected <id>_<gender>_<race>_<age>/ folders of photos");
 
         var csvPath = Path.Combine(root, "train.csv");
-        if (File.Exists(csvPath)) CheckTrainCsv(csvPath, imagesDir);
+        var warnings = File.Exists(csvPath) ? CheckTrainCsv(csvPath, imagesDir) : [];
 
         var problems = new ReadProblems(imagesDir);
         var samples = new List<Sample>();
@@ -52,7 +52,7 @@ public static class CompetitionLayout
             ReadPhotos(folder, person, samples, problems);
         }
         problems.ThrowIfAny();
-        return new LabeledSet(samples, TaskClasses.Names, IsTaskClasses: true, root);
+        return new LabeledSet(samples, TaskClasses.Names, IsTaskClasses: true, root) { Warnings = warnings };
     }
 
     static void ReadPhotos(string folder, Person person, List<Sample> samples, ReadProblems problems)
@@ -125,10 +125,18 @@ public static class CompetitionLayout
 
     static bool IsWholeNumber(string s) => int.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _);
 
-    static void CheckTrainCsv(string csvPath, string imagesDir)
+    /// <summary>
+    /// Checks train.csv against the folders: a listed folder that is missing is an error; a row whose id, gender or age
+    /// contradicts its folder's name, or repeats an id or a folder, is a warning (the folder names are the labels).
+    /// Returns at most one warning line, with the count and the first examples.
+    /// </summary>
+    static IReadOnlyList<string> CheckTrainCsv(string csvPath, string imagesDir)
     {
         var table = CsvTable.Read(csvPath, TrainCsvColumns);
         var missing = new List<string>();
+        var contradictions = new List<string>();
+        var idLine = new Dictionary<string, long>(StringComparer.Ordinal);
+        var folderLine = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var row in table.Rows)
         {
             // The real file names the folder alone; tolerate "images/<folder>" and a trailing slash from hand edits.
@@ -136,10 +144,31 @@ public static class CompetitionLayout
             if (folder.Length == 0)
                 throw new MaskLabInputException($"{csvPath} line {row.Line}: empty path");
             if (!Directory.Exists(Path.Combine(imagesDir, folder))) missing.Add(folder);
+            var problem = Contradiction(row, folder, idLine, folderLine);
+            if (problem is not null) contradictions.Add($"line {row.Line}: {problem}");
         }
         if (missing.Count > 0)
             throw new MaskLabInputException(
                 $"{csvPath} lists {missing.Count} {ReadProblems.Plural("folder", missing.Count)} missing from {imagesDir}: {ReadProblems.Listing(missing)}");
+        if (contradictions.Count == 0) return [];
+        return [$"{csvPath} disagrees with the folder names in {contradictions.Count} {ReadProblems.Plural("row", contradictions.Count)} " +
+                $"(the folder names are the labels used): {string.Join("; ", contradictions.Take(3))}{(contradictions.Count > 3 ? $"; and {contradictions.Count - 3} more" : "")}"];
+    }
+
+    /// <summary>What is wrong with one train.csv row next to its folder name, or null.</summary>
+    static string? Contradiction(CsvTableRow row, string folder, Dictionary<string, long> idLine, Dictionary<string, long> folderLine)
+    {
+        var (id, gender, age) = (row.Values[0], row.Values[1], row.Values[3]);
+        if (!folderLine.TryAdd(folder, row.Line)) return $"folder {folder} repeats line {folderLine[folder]}";
+        if (id.Length > 0 && !idLine.TryAdd(id, row.Line)) return $"id {id} repeats line {idLine[id]}";
+        if (gender.Length > 0 && !gender.Equals("male", StringComparison.OrdinalIgnoreCase) && !gender.Equals("female", StringComparison.OrdinalIgnoreCase))
+            return $"gender '{gender}' is not male or female";
+        if (age.Length > 0 && !IsWholeNumber(age)) return $"age '{age}' is not a whole number";
+        if (!TryParsePersonFolder(folder, out var person, out _)) return null; // the folder itself is reported as bad
+        if (id.Length > 0 && id != person.Id) return $"id {id}, folder {folder}";
+        if (gender.Length > 0 && !gender.Equals(person.Gender.ToString(), StringComparison.OrdinalIgnoreCase)) return $"gender {gender}, folder {folder}";
+        if (age.Length > 0 && int.Parse(age, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture) != person.Age) return $"age {age}, folder {folder}";
+        return null;
     }
 
     /// <summary>

@@ -76,7 +76,8 @@ public sealed class ImageCache
     {
         var key = Key(path);
         if (_images.TryGetValue(key, out var rgb)) return rgb;
-        if (TryLoad(key, out rgb, out var reason)) return rgb;
+        byte[]? fresh = null;
+        if (TryLoad(key, out rgb, out var reason, ref fresh)) return rgb;
         throw new MaskLabInputException($"cannot read image '{path}': {reason}");
     }
 
@@ -112,10 +113,12 @@ public sealed class ImageCache
             CancellationToken = cancellationToken,
         };
 
-        Parallel.For(0, paths.Count, options, i =>
+        // Past the budget a photo is decoded only to check it: into one scratch buffer per worker, not a new array
+        // each, so checking thousands of large photos does not pile up garbage faster than the GC returns it.
+        Parallel.For<byte[]?>(0, paths.Count, options, () => null, (i, loop, scratch) =>
         {
             var key = Key(paths[i]);
-            if (!_images.ContainsKey(key) && !TryLoad(key, out _, out var reason))
+            if (!_images.ContainsKey(key) && !TryLoad(key, out _, out var reason, ref scratch))
                 reasons[i] = reason;
 
             int now = Interlocked.Increment(ref done);
@@ -131,7 +134,8 @@ public sealed class ImageCache
                     }
                 }
             }
-        });
+            return scratch;
+        }, _ => { });
 
         var bad = new List<(string, string)>();
         for (int i = 0; i < reasons.Length; i++)
@@ -139,7 +143,9 @@ public sealed class ImageCache
         return bad;
     }
 
-    bool TryLoad(string key, out ReadOnlyMemory<byte> rgb, out string reason)
+    /// <param name="scratch">Where a photo past the budget is decoded: reused when it is the right size, else a new
+    /// array is made and left there (a caller keeping the result passes null each time).</param>
+    bool TryLoad(string key, out ReadOnlyMemory<byte> rgb, out string reason, ref byte[]? scratch)
     {
         if (TryReserve(out var slot))
         {
@@ -155,7 +161,8 @@ public sealed class ImageCache
         }
 
         // Over budget: decode into a private array that the caller keeps; nothing is cached.
-        var buffer = new byte[BytesPerImage];
+        if (scratch is null || scratch.Length != BytesPerImage) scratch = new byte[BytesPerImage];
+        var buffer = scratch;
         if (!ImageDecoder.TryDecode(key, Width, Height, buffer, Crop, out reason))
         {
             rgb = default;
@@ -202,6 +209,12 @@ public sealed class ImageCache
 public sealed class ImageCaches
 {
     readonly ConcurrentDictionary<ImageSize, ImageCache> _bySize = new();
+
+    /// <summary>Starts with caches already filled (a run's, which holds its eval photos), one per size.</summary>
+    public ImageCaches(params ImageCache[] caches)
+    {
+        foreach (var c in caches) _bySize.TryAdd(new ImageSize(c.Width, c.Height), c);
+    }
 
     public ImageCache For(ImageSize size) => _bySize.GetOrAdd(size, s => new ImageCache(s.Width, s.Height));
 }

@@ -21,6 +21,9 @@ public sealed record Sample(string Path, int Label, string Group, Person? Person
 public sealed record LabeledSet(IReadOnlyList<Sample> Samples, IReadOnlyList<string> ClassNames, bool IsTaskClasses, string Root)
 {
     public int ClassCount => ClassNames.Count;
+
+    /// <summary>What the reader found odd but could read past (train.csv contradicting the folder names), one line each.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
 }
 
 /// <summary>An unlabelled photo to predict, keyed by the id the submission uses.</summary>

@@ -6,7 +6,10 @@ using static TorchSharp.torch;
 
 namespace MaskLab.Evaluation;
 
-/// <summary>A finished run loaded for inference: its config, training result and best weights.</summary>
+/// <summary>Which of a run's checkpoints to load: the best validation epoch's (the default) or the last epoch's.</summary>
+public enum CheckpointChoice { Best, Last }
+
+/// <summary>A finished run loaded for inference: its config, training result and chosen weights.</summary>
 public sealed class TrainedRun : IDisposable
 {
     public required RunDirectory Directory { get; init; }
@@ -14,23 +17,48 @@ public sealed class TrainedRun : IDisposable
     public required TrainingResult Result { get; init; }
     public required nn.Module<Tensor, Tensor> Model { get; init; }
     public required IOutputHead Head { get; init; }
+    /// <summary>The checkpoint file the weights came from.</summary>
+    public required string CheckpointFile { get; init; }
+    /// <summary>The epoch after which that checkpoint was written.</summary>
+    public required int CheckpointEpoch { get; init; }
 
     public int Classes => Result.Classes;
 
-    public static TrainedRun Load(string path)
+    /// <summary>"best.ckpt (epoch 3)": which weights are used, for the line a command prints.</summary>
+    public string CheckpointDescription => $"{Path.GetFileName(CheckpointFile)} (epoch {CheckpointEpoch})";
+
+    /// <summary>
+    /// Loads the run with the checkpoint asked for. A missing one is refused, never replaced by the other: the best
+    /// and the last epoch's weights are different models. A run that ended before any better epoch has both.
+    /// </summary>
+    public static TrainedRun Load(string path, CheckpointChoice choice = CheckpointChoice.Best)
     {
         var run = new RunDirectory(path);
         if (!run.Exists) throw new MaskLabInputException($"run directory '{path}' does not exist");
         var config = run.ReadConfig();
         var result = run.ReadSummary()?.Training
             ?? throw new MaskLabInputException($"run '{path}' has no summary.json: it has not finished an epoch (resume it with train --resume)");
-        var checkpoint = File.Exists(run.BestCheckpoint) ? run.BestCheckpoint : run.LastCheckpoint;
+        var checkpoint = choice == CheckpointChoice.Best ? run.BestCheckpoint : run.LastCheckpoint;
+        if (!File.Exists(checkpoint))
+            throw new MaskLabInputException(choice == CheckpointChoice.Best && File.Exists(run.LastCheckpoint)
+                ? $"run '{path}' has no best.ckpt (checkpoints/best.ckpt); pass --checkpoint last to use the last epoch's weights (last.ckpt) instead"
+                : $"run '{path}' has no {Path.GetFileName(checkpoint)} (checkpoints/{Path.GetFileName(checkpoint)})");
         var size = config.ImageSize;
         var head = OutputHeads.Create(config.HeadSection, result.Classes, result.TaskClasses);
         var model = ModelRegistry.Create(config.Model, new ModelSpec(head.Outputs, size.Width, size.Height));
-        Checkpoint.Load(checkpoint, model);
+        TrainingState state;
+        try { state = Checkpoint.Load(checkpoint, model); }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
         model.eval();
-        return new TrainedRun { Directory = run, Config = config, Result = result, Model = model, Head = head };
+        return new TrainedRun
+        {
+            Directory = run, Config = config, Result = result, Model = model, Head = head,
+            CheckpointFile = checkpoint, CheckpointEpoch = state.EpochsDone,
+        };
     }
 
     /// <summary>Class probabilities for the given photos, in order; flip TTA averages the mirrored view.</summary>

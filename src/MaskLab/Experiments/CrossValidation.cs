@@ -21,10 +21,17 @@ public sealed class CrossValidation(RunConfig config, RunDirectory root, ITraini
     /// fold interrupted mid-way is resumed from its last checkpoint. Returns the outcome of the whole k-fold run
     /// (out-of-fold scores, then the eval set predicted by the folds together) when every fold has finished, else null.
     /// </summary>
+    /// <remarks>
+    /// Training every fold, this process is the root's one writer (<see cref="RunLock"/>) throughout. Training one fold,
+    /// it takes the root only while it writes the root's own files, so that folds trained at once (on several machines)
+    /// share the root; when another process holds it at the end, that one gathers. Each fold's directory has its own
+    /// writer (<see cref="RunJob"/>).
+    /// </remarks>
     public RunOutcome? Run(CancellationToken ct = default, RunEnd? end = null)
     {
         end ??= new RunEnd();
-        var (data, foldOf) = Prepare(ct);
+        using var whole = config.Fold < 0 ? LockRoot() : null;
+        var (data, foldOf) = Prepare(ct, rootHeld: whole is not null);
         var wanted = config.Fold >= 0 ? [config.Fold] : Enumerable.Range(0, config.Folds).ToArray();
         foreach (var k in wanted) TrainFold(k, data, foldOf, ct);
 
@@ -34,6 +41,14 @@ public sealed class CrossValidation(RunConfig config, RunDirectory root, ITraini
             observer.Stage($"fold(s) {string.Join(", ", missing)} still to train: out-of-fold scores wait for them");
             return null;
         }
+        if (whole is not null) return Finish(data, foldOf, end, ct);
+        using var gather = RunLock.TryAcquire(root.Path, out var holder);
+        if (gather is null)
+        {
+            observer.Stage($"every fold has finished; {holder?.ToString() ?? "another process"} holds '{root.Path}' and gathers the out-of-fold scores");
+            return null;
+        }
+        RunDirectory.RemoveStaleTemporaryFiles(root.Path);
         return Finish(data, foldOf, end, ct);
     }
 
@@ -44,7 +59,7 @@ public sealed class CrossValidation(RunConfig config, RunDirectory root, ITraini
     public void RunFold(int k, CancellationToken ct = default)
     {
         if (k < 0 || k >= config.Folds) throw new MaskLabInputException($"fold {k} is not a fold of '{root.Path}', which has folds 0..{config.Folds - 1}");
-        var (data, foldOf) = Prepare(ct);
+        var (data, foldOf) = Prepare(ct, rootHeld: false);
         TrainFold(k, data, foldOf, ct);
     }
 
@@ -57,7 +72,8 @@ public sealed class CrossValidation(RunConfig config, RunDirectory root, ITraini
         var missing = MissingFolds();
         if (missing.Count > 0)
             throw new MaskLabInputException($"'{root.Path}': fold(s) {string.Join(", ", missing)} not finished: out-of-fold scores need every fold");
-        var (data, foldOf) = Prepare(ct);
+        using var writer = LockRoot(RootWait);
+        var (data, foldOf) = Prepare(ct, rootHeld: true);
         return Finish(data, foldOf, end ?? new RunEnd(), ct);
     }
 
@@ -72,6 +88,7 @@ public sealed class CrossValidation(RunConfig config, RunDirectory root, ITraini
     public RunConfig WriteRoot()
     {
         var rootConfig = CheckRoot();
+        using var writer = LockRoot(RootWait);
         if (root.HasConfig)
         {
             var had = root.ReadConfig().ToMap();
@@ -95,13 +112,32 @@ public sealed class CrossValidation(RunConfig config, RunDirectory root, ITraini
         return rootConfig;
     }
 
-    (TrainingData Data, int[] FoldOf) Prepare(CancellationToken ct)
+    /// <summary>
+    /// Loads and checks the photos (and the memory the folds need), then writes the root's config.yaml if missing, so
+    /// that bad input leaves no root behind. Without <paramref name="rootHeld"/> the root is taken for that write only.
+    /// </summary>
+    (TrainingData Data, int[] FoldOf) Prepare(CancellationToken ct, bool rootHeld)
     {
         var rootConfig = CheckRoot();
-        var data = TrainingData.Load(rootConfig.DataSection, observer, ct);
-        root.Create();
-        if (!root.HasConfig) root.WriteConfig(rootConfig);
+        var data = TrainingData.Load(rootConfig.DataSection, observer, ct, (labelled, eval) => MemoryEstimate.Check(config, labelled, eval, observer));
+        using (rootHeld ? null : LockRoot(RootWait))
+        {
+            if (root.HasConfig) CheckSameFolds(root.ReadConfig());
+            root.Create();
+            if (!root.HasConfig) root.WriteConfig(rootConfig);
+        }
         return (data, PersonSplit.KFold(data.Set.Samples, config.Folds, config.Seed));
+    }
+
+    /// <summary>How long a process waits for another to finish writing the root's own files.</summary>
+    static readonly TimeSpan RootWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>Makes this process the root's writer (waiting up to <paramref name="wait"/>); a dead writer's leftovers go.</summary>
+    RunLock LockRoot(TimeSpan? wait = null)
+    {
+        var held = wait is { } w ? RunLock.Acquire(root.Path, w) : RunLock.Acquire(root.Path);
+        RunDirectory.RemoveStaleTemporaryFiles(root.Path);
+        return held;
     }
 
     void TrainFold(int k, TrainingData data, int[] foldOf, CancellationToken ct)
@@ -122,10 +158,18 @@ public sealed class CrossValidation(RunConfig config, RunDirectory root, ITraini
 
     RunOutcome Finish(TrainingData data, int[] foldOf, RunEnd end, CancellationToken ct)
     {
-        var summary = Gather(data, foldOf, ct);
-        var outcome = RunJob.PredictEvalSet(root, summary, end, ct);
-        if (end.Report) RunJob.WriteReport(root);
-        return outcome;
+        try
+        {
+            var summary = Gather(data, foldOf, ct);
+            // The eval photos were decoded (and so checked) with the rest.
+            var outcome = RunJob.PredictEvalSet(root, summary, end with { EvalCaches = data.Caches }, ct);
+            if (end.Report) RunJob.WriteReport(root);
+            return outcome;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MaskLabInputException($"cannot write k-fold run '{root.Path}': {e.Message}");
+        }
     }
 
     void CheckSameFolds(RunConfig existing)

@@ -33,20 +33,52 @@ public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver
     /// <summary>
     /// Runs it to the end. <paramref name="data"/> are photos already decoded for this config (a sweep decodes once
     /// for all its runs); null loads them. A finished run is not trained again: only what is missing of its end
-    /// (the eval prediction) is done.
+    /// (the eval prediction, the report) is done.
     /// </summary>
+    /// <remarks>
+    /// The run directory has one writer: this process holds its <see cref="RunLock"/> from the start to the end, and a
+    /// second process is refused with the holder's pid and host. Every input (the labelled photos, the eval set's
+    /// info.csv and photos, the memory the run needs) is checked before the first step, and the run's own files
+    /// (config.yaml, checkpoints/) are written only after that, so bad input leaves no run behind. A failure to write
+    /// (a full disk, a read-only folder) is a <see cref="MaskLabInputException"/> naming the run.
+    /// </remarks>
     public RunOutcome Run(CancellationToken ct, TrainingData? data = null, RunEnd? end = null)
     {
         end ??= new RunEnd();
         config.Validate();
+        using var writer = RunLock.Acquire(run.Path);
+        RunDirectory.RemoveStaleTemporaryFiles(run.Path);
+        try
+        {
+            return RunLocked(ct, data, end);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MaskLabInputException($"cannot write run '{run.Path}': {e.Message}");
+        }
+    }
+
+    RunOutcome RunLocked(CancellationToken ct, TrainingData? data, RunEnd end)
+    {
         var state = RunStates.Of(run, config.Epochs);
         if (state == RunState.Finished && run.ReadSummary() is { } done)
-            return done.Eval is null && end.Predict ? PredictEvalSet(done, end, ct) : new RunOutcome(done, null);
+        {
+            // Killed after training: stamp the end, predict and report only where that had not happened yet.
+            if (RunMetadata.Read(run)?["end_time"] is null) RunMetadata.WriteEnd(run);
+            var finished = done.Eval is null && end.Predict ? PredictEvalSet(done, end, ct) : new RunOutcome(done, null);
+            if (end.Report && !File.Exists(run.ReportFile)) WriteReport(run);
+            return finished;
+        }
 
         // Never more threads than the Slurm task was given, whatever the config asks for.
         var threads = CpuBudget.Threads(config.Threads, CpuBudget.Limit);
         if (threads > 0) TorchSharp.torch.set_num_threads(threads);
-        data ??= TrainingData.Load(config.DataSection, observer, ct);
+        if (data is null)
+            data = TrainingData.Load(config.DataSection, observer, ct, (labelled, eval) => MemoryEstimate.Check(config, labelled, eval, observer));
+        else
+            MemoryEstimate.For(config, data.Set.Samples.Count + (data.EvalImages?.Count ?? 0), data.TrainIndices.Length).ThrowIfTooLarge(config);
+        // The eval photos were decoded (and so checked) with the rest: the prediction reads them from the same cache.
+        end = end with { EvalCaches = data.Caches };
         bool resume = File.Exists(run.LastCheckpoint);
         run.Create();
         if (!resume || !run.HasConfig) run.WriteConfig(config);
@@ -71,7 +103,7 @@ public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver
         if (summary.Training.Data is not { } dataDir || !System.IO.Directory.Exists(dataDir)
             || DataLocator.Locate(dataDir).EvalDir is not { } evalDir)
             return new RunOutcome(summary, null);
-        var trained = RunDirectory.ExpandFolds([run.Path]).Select(TrainedRun.Load).ToList();
+        var trained = RunDirectory.ExpandFolds([run.Path]).Select(p => TrainedRun.Load(p)).ToList();
         EvalSet.Result result;
         try { result = EvalSet.Predict(trained, evalDir, run.SubmissionFile, end.Tta, progress: end.PredictProgress, ct: ct, caches: end.EvalCaches); }
         finally { foreach (var t in trained) t.Dispose(); }

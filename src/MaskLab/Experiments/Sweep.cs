@@ -36,21 +36,47 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
     public SweepDirectory Folder { get; } = new(outDir);
 
     /// <summary>Runs (or skips) every run in order; throws <see cref="OperationCanceledException"/> when cancelled.</summary>
+    /// <remarks>
+    /// This process is the sweep folder's one writer (<see cref="RunLock"/>) from start to end, and each run's through
+    /// <see cref="RunJob"/>. A sweep refused for bad input before any run started leaves no folder behind.
+    /// </remarks>
     public IReadOnlyList<SweepRow> Run(SweepSpec spec, CancellationToken ct = default)
     {
-        WriteSpec(spec);
-        var rows = new List<SweepRow>();
-        // Runs that read the same photos at the same size share one decode; each seed splits them its own way.
-        var loaded = new Dictionary<string, TrainingData>();
-        var end = NewEnd(new ImageCaches());
-        for (int i = 0; i < plan.Runs.Count; i++)
+        bool existed = Directory.Exists(Folder.Path);
+        using var writer = RunLock.Acquire(Folder.Path);
+        RunDirectory.RemoveStaleTemporaryFiles(Folder.Path);
+        try
         {
-            ct.ThrowIfCancellationRequested();
-            rows.Add(RunOne(i, ct, end, loaded));
-            WriteReports(rows);
+            WriteSpec(spec);
+            var rows = new List<SweepRow>();
+            // Runs that read the same photos at the same size share one decode; each seed splits them its own way.
+            var loaded = new Dictionary<string, TrainingData>();
+            var end = NewEnd(new ImageCaches());
+            for (int i = 0; i < plan.Runs.Count; i++)
+            {
+                ct.ThrowIfCancellationRequested();
+                rows.Add(RunOne(i, ct, end, loaded));
+                WriteReports(rows);
+                CrashPoint.Pass("sweep-run");
+            }
+            return rows;
         }
-        return rows;
+        catch (Exception e) when (!existed && OnlySpecWritten())
+        {
+            // Nothing ran: the folder goes with the lock, as if the sweep had never been started.
+            File.Delete(Folder.SpecFile);
+            if (e is IOException or UnauthorizedAccessException) throw new MaskLabInputException($"cannot write sweep '{Folder.Path}': {e.Message}");
+            throw;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MaskLabInputException($"cannot write sweep '{Folder.Path}': {e.Message}");
+        }
     }
+
+    bool OnlySpecWritten() => Directory.Exists(Folder.Path) && Directory.EnumerateFileSystemEntries(Folder.Path)
+        .Select(System.IO.Path.GetFileName)
+        .All(n => n is RunDirectory.LockFileName or RunDirectory.LockHolderFileName || n == System.IO.Path.GetFileName(Folder.SpecFile));
 
     /// <summary>DIR/sweep.yaml: the sweep as it runs, which a Slurm task reads back to find its run.</summary>
     public void WriteSpec(SweepSpec spec)
@@ -91,7 +117,8 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
             var c = run.Config.DataSection;
             var key = string.Join("|", c.Dir ?? $"default:{c.SynthPeople}:{c.SynthEvalPeople}", c.Size, c.SkipBad);
             loaded ??= [];
-            if (!loaded.TryGetValue(key, out var photos)) loaded[key] = photos = TrainingData.Load(c, observer, ct);
+            if (!loaded.TryGetValue(key, out var photos))
+                loaded[key] = photos = TrainingData.Load(c, observer, ct, (labelled, eval) => MemoryEstimate.Check(run.Config, labelled, eval, observer));
             data = photos.Resplit(c);
         }
         RunOutcome outcome;
@@ -117,6 +144,8 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
     /// </summary>
     public IReadOnlyList<SweepRow> Gather(IReadOnlyDictionary<int, string>? failures = null)
     {
+        // The tables are the folder's own files: one writer at a time (a second gatherer waits its turn).
+        using var writer = RunLock.Acquire(Folder.Path, TimeSpan.FromSeconds(30));
         var rows = new List<SweepRow>();
         for (int i = 0; i < plan.Runs.Count; i++)
         {

@@ -29,6 +29,29 @@ public sealed class RunDirectory(string path)
     /// <summary>Written when the run's loss diverged: the reason, one line. Delete the run folder to retry.</summary>
     public string FailureFile => Combine("failure.txt");
 
+    /// <summary>The file whose kernel lock makes one process the writer of a run, k-fold root or sweep folder (<see cref="RunLock"/>).</summary>
+    public const string LockFileName = ".lock";
+
+    /// <summary>Beside the lock: the pid and host of the process holding it, for the message a second writer gets.</summary>
+    public const string LockHolderFileName = ".lock.json";
+
+    public string LockFile => Combine(LockFileName);
+
+    /// <summary>Makes this process the run's one writer until disposed (<see cref="RunLock.Acquire(string)"/>).</summary>
+    public RunLock Lock() => RunLock.Acquire(Path);
+
+    /// <summary>Deletes what writers killed mid-write left (temporary files of dead processes); for the lock holder.</summary>
+    public static void RemoveStaleTemporaryFiles(string dir)
+    {
+        AtomicFile.RemoveStale(dir);
+        // Checkpoints are kept one level down; format-1 versions wrote "<name>.ckpt.tmp" there.
+        var checkpoints = System.IO.Path.Combine(dir, "checkpoints");
+        AtomicFile.RemoveStale(checkpoints);
+        if (Directory.Exists(checkpoints))
+            foreach (var old in Directory.EnumerateFiles(checkpoints, "*.ckpt.tmp"))
+                try { File.Delete(old); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
     string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
 
     public bool Exists => Directory.Exists(Path);
@@ -96,11 +119,23 @@ public sealed class RunDirectory(string path)
             val_groups = valGroups.Distinct().Order(StringComparer.Ordinal).ToArray(),
         });
 
-    public void AppendMetrics(EpochRecord record) => File.AppendAllText(MetricsFile, JsonSerializer.Serialize(record) + "\n");
+    /// <summary>Adds an epoch's line by replacing the whole file, so a full disk or a kill never leaves half a line.</summary>
+    public void AppendMetrics(EpochRecord record) =>
+        WriteAllTextAtomic(MetricsFile, (File.Exists(MetricsFile) ? File.ReadAllText(MetricsFile) : "") + JsonSerializer.Serialize(record) + "\n");
 
-    public IReadOnlyList<EpochRecord> ReadMetrics() => File.Exists(MetricsFile)
-        ? File.ReadAllLines(MetricsFile).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<EpochRecord>(l)!).ToList()
-        : [];
+    public IReadOnlyList<EpochRecord> ReadMetrics()
+    {
+        if (!File.Exists(MetricsFile)) return [];
+        var lines = File.ReadAllLines(MetricsFile);
+        var records = new List<EpochRecord>();
+        for (int i = 0; i < lines.Length; i++)
+        {
+            if (lines[i].Length == 0) continue;
+            try { records.Add(JsonSerializer.Deserialize<EpochRecord>(lines[i]) ?? throw new JsonException("null")); }
+            catch (JsonException e) { throw new MaskLabInputException($"'{MetricsFile}' line {i + 1} is not an epoch record: {e.Message}"); }
+        }
+        return records;
+    }
 
     /// <summary>On resume, forgets epochs after the checkpoint so metrics.jsonl matches the weights.</summary>
     public void TruncateMetrics(int epochsDone) =>

@@ -6,6 +6,8 @@ namespace MaskLab.Training;
 public interface ITrainingObserver
 {
     void Stage(string message) { }
+    /// <summary>Something the user should fix but the run can go on with (train.csv contradicting the folders, a cache too small).</summary>
+    void Warning(string message) => Stage("warning: " + message);
     void Progress(string task, int done, int total) { }
     void EpochStarted(int epoch, int epochs, int batches) { }
     void BatchDone(int epoch, int batch, double loss, double imagesPerSecond) { }

@@ -104,6 +104,8 @@ public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserve
                 TorchRngState = Checkpoint.RngState(),
             };
 
+            // last.ckpt is written last: it is what makes the epoch done. A run killed before it repeats the epoch on
+            // resume (the same weights, so the same files) and drops the epoch's metrics line.
             if (improved)
             {
                 Checkpoint.Save(run.BestCheckpoint, model, null, state);
@@ -111,10 +113,11 @@ public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserve
                 PerClassCsv.Write(run.PerClassFile, report);
                 ValPredictions.Write(run.ValPredictionsFile, valPaths, valTruth, probs);
             }
-            Checkpoint.Save(run.LastCheckpoint, model, optimizer, state);
             run.AppendMetrics(record);
             TensorBoardLog.Epoch(writer, record);
             TensorBoardImages.Log(writer, report.Confusion, set.ClassNames, valPaths, valTruth, valPredicted, data.Cache, epoch + 1);
+            CrashPoint.Pass("epoch-files");
+            Checkpoint.Save(run.LastCheckpoint, model, optimizer, state);
             observer.EpochDone(record, improved);
 
             if (config.Patience > 0 && state.EpochsWithoutImprovement >= config.Patience && epoch + 1 < config.Epochs)
@@ -202,6 +205,7 @@ public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserve
                 images += batch.Count;
             }
             b++;
+            CrashPoint.Pass("batch");
             observer.BatchDone(epoch + 1, b, lossSum / Math.Max(images, 1), images / clock.Elapsed.TotalSeconds);
         }
         return (lossSum / Math.Max(images, 1), images);
