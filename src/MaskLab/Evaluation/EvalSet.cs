@@ -16,14 +16,38 @@ public static class EvalSet
         Vote vote = Vote.Soft, ImageCaches? caches = null)
     {
         var images = CompetitionLayout.ReadEval(evalDir);
+        CheckAnswers(evalDir, images);
         var samples = images.Select(i => new Sample(i.Path, 0, i.ImageId)).ToArray();
         var probs = Ensemble.Combine(runs, samples, tta, weights, vote, progress, ct, caches);
         var answers = Metrics.Argmax(probs);
         Submission.Write(outFile, images.Select(i => i.ImageId).ToArray(), answers);
 
         EvaluationReport? score = null;
-        var answersFile = Path.Combine(evalDir, "answers.csv");
+        var answersFile = AnswersFile(evalDir);
         if (File.Exists(answersFile)) score = Scoring.Score(outFile, answersFile);
         return new Result(images, answers, probs, score);
+    }
+
+    /// <summary>The eval truth beside info.csv, when the data has it (the synthetic set does).</summary>
+    public static string AnswersFile(string evalDir) => Path.Combine(evalDir, "answers.csv");
+
+    /// <summary>
+    /// Where answers.csv exists, checks that it is readable and lists the images info.csv lists, so that a run learns
+    /// before training, not after, that its eval score cannot be computed.
+    /// </summary>
+    public static void CheckAnswers(string evalDir, IReadOnlyList<EvalImage> images)
+    {
+        var answersFile = AnswersFile(evalDir);
+        if (!File.Exists(answersFile)) return;
+        var truth = Submission.Read(answersFile, "truth file");
+        var listed = images.Select(i => i.ImageId).ToHashSet(StringComparer.Ordinal);
+        var known = truth.Ids.ToHashSet(StringComparer.Ordinal);
+        var notListed = truth.Ids.Where(id => !listed.Contains(id)).ToList();
+        var unanswered = images.Select(i => i.ImageId).Where(id => !known.Contains(id)).ToList();
+        if (notListed.Count == 0 && unanswered.Count == 0) return;
+        var problems = new List<string>();
+        if (notListed.Count > 0) problems.Add($"{notListed.Count} of its ImageIDs are not in info.csv (first: {notListed[0]})");
+        if (unanswered.Count > 0) problems.Add($"{unanswered.Count} ImageIDs of info.csv have no answer (first: {unanswered[0]})");
+        throw new MaskLabInputException($"'{answersFile}' does not match info.csv: {string.Join("; ", problems)}; the eval score needs both to list the same images: fix one, or remove answers.csv to predict without a score");
     }
 }

@@ -20,7 +20,8 @@ public static class ConfigValues
         {
             if (t == typeof(string)) return text;
             if (t == typeof(int)) return int.Parse(text, CultureInfo.InvariantCulture);
-            if (t == typeof(double)) return double.Parse(text, CultureInfo.InvariantCulture);
+            // 1e309 parses as infinity, .nan as NaN: no key means either.
+            if (t == typeof(double)) return double.Parse(text, CultureInfo.InvariantCulture) is var d && double.IsFinite(d) ? d : throw new FormatException();
             if (t == typeof(bool)) return text.ToLowerInvariant() switch
             {
                 "true" or "yes" or "on" or "1" => true,

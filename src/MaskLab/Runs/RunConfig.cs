@@ -134,15 +134,18 @@ public sealed class RunConfig
         if (Split == SplitKind.Image && Folds > 1) throw new MaskLabInputException("split 'image' is only for a holdout split; k-fold is always by person (set folds 0)");
         Positive(Epochs, "epochs");
         Positive(BatchSize, "batch_size");
-        if (!(Lr > 0) || double.IsInfinity(Lr)) throw Bad("lr", Lr);
-        if (WeightDecay < 0) throw Bad("weight_decay", WeightDecay);
+        // The optimiser holds these in float32: a larger value would fail inside libtorch, not here.
+        if (!(Lr > 0) || Lr > float.MaxValue) throw Bad("lr", Lr);
+        if (WeightDecay is < 0 or > float.MaxValue) throw Bad("weight_decay", WeightDecay);
+        if (Momentum is < 0 or > float.MaxValue) throw Bad("momentum", Momentum);
         if (Smoothing is < 0 or >= 1) throw Bad("smoothing", Smoothing);
         if (ValRatio is <= 0 or >= 1) throw Bad("val_ratio", ValRatio);
         if (Folds < 0 || Folds == 1) throw Bad("folds", Folds, "use 0 for a holdout split or 2 and more");
         if (Fold < -1 || (Folds > 1 && Fold >= Folds)) throw Bad("fold", Fold, $"must be -1 or 0..{Math.Max(0, Folds - 1)}");
         if (Patience < 0) throw Bad("patience", Patience);
         if (WarmupEpochs < 0) throw Bad("warmup_epochs", WarmupEpochs);
-        if (Threads < 0) throw Bad("threads", Threads);
+        // libtorch starts a thread pool of this size: a typo such as 100000 would hang the machine, not fail.
+        if (Threads is < 0 or > MaxThreads) throw Bad("threads", Threads, $"0 (all cores) up to {MaxThreads}");
         _ = HeadSection;
         if (Head == HeadKind.Multi && ClassWeights is { Length: > 0 } and not "none")
             throw new MaskLabInputException($"class_weights '{ClassWeights}' weigh the 18 classes of head: single; head: multi weighs its losses with head_weights");
@@ -151,6 +154,8 @@ public sealed class RunConfig
         if (SynthEvalPeople < 1) throw Bad("synth_eval_people", SynthEvalPeople);
         return this;
     }
+
+    public const int MaxThreads = 1024;
 
     static void Positive(int v, string key) { if (v <= 0) throw Bad(key, v, "must be positive"); }
 
@@ -167,6 +172,11 @@ public sealed class RunConfig
         .ToArray();
 
     static readonly Dictionary<string, PropertyInfo> ByKey = Properties.ToDictionary(p => Naming.Apply(p.Name));
+
+    /// <summary>Keys whose type is a non-nullable reference (model, loss, ...): an empty value is refused, not stored as null.</summary>
+    static readonly HashSet<string> Required = Properties
+        .Where(p => !p.PropertyType.IsValueType && new NullabilityInfoContext().Create(p).WriteState == NullabilityState.NotNull)
+        .Select(p => Naming.Apply(p.Name)).ToHashSet();
 
     /// <summary>The snake_case keys a config file and --set accept.</summary>
     public static IReadOnlyList<string> Keys { get; } = Properties.Select(p => Naming.Apply(p.Name)).ToArray();
@@ -186,7 +196,12 @@ public sealed class RunConfig
         if (unknown.Length > 0)
             throw new MaskLabInputException($"unknown config key '{unknown[0]}' in {source}; known: {string.Join(", ", Keys)}");
         var config = new RunConfig();
-        foreach (var (key, text) in map) ByKey[key].SetValue(config, ConfigValues.Parse(text, ByKey[key].PropertyType, key));
+        foreach (var (key, text) in map)
+        {
+            var value = ConfigValues.Parse(text, ByKey[key].PropertyType, key);
+            if (value is null && Required.Contains(key)) throw new MaskLabInputException($"{key} needs a value (in {source})");
+            ByKey[key].SetValue(config, value);
+        }
         return config;
     }
 

@@ -49,9 +49,12 @@ public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserve
         {
             state = Checkpoint.Load(run.LastCheckpoint, model, optimizer);
             Checkpoint.RestoreRng(state.TorchRngState);
-            run.TruncateMetrics(state.EpochsDone);
             observer.Stage($"resuming after epoch {state.EpochsDone} (best val macro F1 {state.BestMacroF1:F4} at epoch {state.BestEpoch})");
         }
+
+        // Lines of epochs after the checkpoint (none, starting afresh) were written by a run stopped before its
+        // checkpoint: those epochs are trained again.
+        if (File.Exists(run.MetricsFile)) run.TruncateMetrics(state.EpochsDone);
 
         int n = data.TrainIndices.Length, bs = config.BatchSize;
         // A short last batch would give BatchNorm a noisy estimate; drop it unless it is the only batch.

@@ -1,3 +1,4 @@
+using MaskLab.Evaluation;
 using MaskLab.Data;
 using MaskLab.Runs;
 using MaskLab.Synthetic;
@@ -37,6 +38,7 @@ public sealed class TrainingData
         var set = DataLocator.ReadLabeled(dataDir);
         foreach (var warning in set.Warnings) observer.Warning(warning);
         var evalImages = location.EvalDir is { } evalDir ? CompetitionLayout.ReadEval(evalDir) : null;
+        if (evalImages is not null) EvalSet.CheckAnswers(location.EvalDir!, evalImages);
         beforeDecode?.Invoke(set.Samples.Count, evalImages?.Count ?? 0);
 
         var cache = new ImageCache(o.Size.Width, o.Size.Height);

@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using MaskLab.Platform;
+using MaskLab.Synthetic;
+
+namespace MaskLab.Tests;
+
+/// <summary>
+/// The smallest data set the fault tests train on (10 people, 2 eval people, 24x32 photos, generated once), and the
+/// settings that make a training of it take about a second: baseline model at 16x16, one thread.
+/// </summary>
+public static class FaultData
+{
+    public static readonly SynthOptions Options = new(People: 10, EvalPeople: 2, Width: 24, Height: 32, Seed: 5);
+
+    static readonly Lazy<string> Folder = new(() =>
+    {
+        NativeSetup.Initialize();
+        var dir = Path.Combine(Path.GetTempPath(), $"masklab-tests-faults-{Options.People}-{Options.EvalPeople}-{Options.Width}x{Options.Height}-{Options.Seed}");
+        SyntheticGenerator.Generate(dir, Options);
+        return dir;
+    });
+
+    /// <summary>The generated set (train/ and eval/ with answers.csv); shared, never to be changed.</summary>
+    public static string Root => Folder.Value;
+
+    /// <summary>Config keys of a training that takes about a second on the set.</summary>
+    public static readonly string[] TinyKeys =
+        ["model=baseline", "image_size=16x16", "batch_size=16", "warmup_epochs=0", "threads=1", "seed=3"];
+
+    /// <summary><see cref="TinyKeys"/> as --set arguments.</summary>
+    public static string[] TinySet => TinyKeys.SelectMany(k => new[] { "--set", k }).ToArray();
+
+    /// <summary>A copy of the set a test may change.</summary>
+    public static string CopyTo(string destination)
+    {
+        foreach (var file in Directory.EnumerateFiles(Root, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(destination, Path.GetRelativePath(Root, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        return destination;
+    }
+}
+
+/// <summary>What the fault tests look for in folders: every file's hash, and temporary files left behind.</summary>
+public static class Tree
+{
+    /// <summary>Relative path to SHA-256 of every file under <paramref name="dir"/> (none when it does not exist).</summary>
+    public static Dictionary<string, string> Snapshot(string dir)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (!Directory.Exists(dir)) return result;
+        foreach (var file in Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories))
+            result[Path.GetRelativePath(dir, file)] = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(file)));
+        return result;
+    }
+
+    /// <summary>The differences between two snapshots, one line each (empty when equal).</summary>
+    public static List<string> Differences(Dictionary<string, string> before, Dictionary<string, string> after)
+    {
+        var diff = new List<string>();
+        foreach (var (path, hash) in before)
+            if (!after.TryGetValue(path, out var now)) diff.Add($"deleted {path}");
+            else if (now != hash) diff.Add($"changed {path}");
+        foreach (var path in after.Keys.Where(p => !before.ContainsKey(p))) diff.Add($"created {path}");
+        return diff;
+    }
+
+    /// <summary>Temporary files (written then renamed by MaskLab) under <paramref name="dir"/>.</summary>
+    public static List<string> TemporaryFiles(string dir) => Directory.Exists(dir)
+        ? Directory.EnumerateFiles(dir, "*.tmp", SearchOption.AllDirectories).ToList()
+        : [];
+}
+
+/// <summary>The result of a CLI child process.</summary>
+public sealed record ChildResult(int ExitCode, string Stdout, string Stderr, TimeSpan Elapsed)
+{
+    /// <summary>Killed by SIGKILL (the shell's 128 + 9).</summary>
+    public bool Killed => ExitCode == 137;
+}
+
+/// <summary>
+/// Runs the masklab CLI as a child process (<c>dotnet MaskLab.Cli.dll</c> from the test's build output), for what an
+/// in-process run cannot show: a process killed mid-write, and a lock held by another process.
+/// </summary>
+public static class ChildCli
+{
+    static string Dll => Path.Combine(AppContext.BaseDirectory, "MaskLab.Cli.dll");
+
+    public static Process Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(Dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["MASKLAB_HOME"] = Path.Combine(Path.GetTempPath(), "masklab-tests-home");
+        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
+        return Process.Start(psi)!;
+    }
+
+    /// <summary>Runs to the end, or kills the process after <paramref name="killAfter"/> (SIGKILL, its whole tree).</summary>
+    public static ChildResult Run(IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null, TimeSpan? killAfter = null,
+        TimeSpan? timeout = null)
+    {
+        var clock = Stopwatch.StartNew();
+        using var p = Start(args, env);
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (killAfter is { } k && !p.WaitForExit(k)) p.Kill(entireProcessTree: true);
+        if (!p.WaitForExit(timeout ?? TimeSpan.FromMinutes(3)))
+        {
+            p.Kill(entireProcessTree: true);
+            p.WaitForExit();
+            throw new TimeoutException($"masklab {string.Join(' ', args)} ran past its timeout; stderr: {stderr.Result}");
+        }
+        p.WaitForExit();
+        return new ChildResult(p.ExitCode, stdout.Result, stderr.Result, clock.Elapsed);
+    }
+}
