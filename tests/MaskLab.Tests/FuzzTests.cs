@@ -206,7 +206,10 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         {
             case 0: tally.Ok++; break;
             case 2: tally.Refused++; break;
-            case 1 when r.Stderr.Contains("loss became"): tally.Diverged++; break;
+            case 1 when r.Stderr.Contains("loss became"):
+                tally.Diverged++;
+                output.WriteLine($"diverged: {what}");
+                break;
             default: Assert.Fail(context); break;
         }
         if (r.ExitCode != 0)

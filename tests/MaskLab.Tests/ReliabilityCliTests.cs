@@ -124,6 +124,26 @@ public sealed class ReliabilityCliTests(TrainedTinyRun trained) : IClassFixture<
         OneLineError(CliHarness.Run("train", "--resume", run), run);
     }
 
+    // ---- 1: one writer (the live cross-process case is in KillTests) ----
+
+    [Fact]
+    public void KFoldRootsAndSweepFoldersHaveOneWriterToo()
+    {
+        var root = temp.Combine("kfold");
+        using (RunLock.Acquire(root))
+        {
+            var line = OneLineError(Train(FaultData.Root, root, "--set", "folds=2"), $"pid {Environment.ProcessId} on host {Environment.MachineName}");
+            Assert.Contains(root, line);
+        }
+        var sweepFile = temp.Combine("sweep.yaml");
+        File.WriteAllText(sweepFile, "base:\n  model: baseline\n  image_size: 16x16\n  epochs: 1\nseeds: [1]\n");
+        var sweep = temp.Combine("sweep");
+        using (RunLock.Acquire(sweep))
+            OneLineError(CliHarness.Run("sweep", "--config", sweepFile, "--out", sweep, "--data", FaultData.Root), $"pid {Environment.ProcessId}");
+        Assert.False(Directory.Exists(root));
+        Assert.False(Directory.Exists(sweep));
+    }
+
     // ---- 8: train.csv against the folder names ----
 
     [Fact]
