@@ -166,7 +166,7 @@ public sealed class ReliabilityCliTests(TrainedTinyRun trained) : IClassFixture<
         var r = Train(data, temp.Combine("run"));
         Assert.True(r.ExitCode == 0, r.Stderr);
         var warnings = r.Stdout.Split('\n').Where(l => l.Contains("warning:")).ToList();
-        var warning = Assert.Single(warnings.Where(w => w.Contains("train.csv")));
+        Assert.Single(warnings, w => w.Contains("train.csv"));
         var text = string.Join(" ", r.Stdout.Split('\n').SkipWhile(l => !l.Contains("train.csv disagrees")).Take(4));
         Assert.Contains("3 rows", text);
         Assert.Contains("age 'abc'", text);
@@ -282,7 +282,7 @@ public sealed class ReliabilityCliTests(TrainedTinyRun trained) : IClassFixture<
         else
         {
             // Without root, permissions make the folder read-only (root would ignore them).
-            if (Environment.UserName == "root") return;
+            if (Environment.UserName == "root" || OperatingSystem.IsWindows()) return;
             File.SetUnixFileMode(parent, UnixFileMode.UserRead | UnixFileMode.UserExecute);
         }
         try
@@ -292,7 +292,8 @@ public sealed class ReliabilityCliTests(TrainedTinyRun trained) : IClassFixture<
         }
         finally
         {
-            if (disk is null) File.SetUnixFileMode(parent, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            if (disk is null && !OperatingSystem.IsWindows())
+                File.SetUnixFileMode(parent, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
     }
 }

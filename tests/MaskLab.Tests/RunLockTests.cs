@@ -66,16 +66,16 @@ public sealed class RunLockTests : IDisposable
     }
 
     [Fact]
-    public void AWaitingWriterGetsTheLockOnceReleased()
+    public async Task AWaitingWriterGetsTheLockOnceReleased()
     {
         var dir = temp.Combine("root");
         var first = RunLock.Acquire(dir);
         var waiting = Task.Run(() => RunLock.Acquire(dir, TimeSpan.FromSeconds(20)));
-        Thread.Sleep(300);
+        await Task.Delay(300);
         Assert.False(waiting.IsCompleted);
         File.WriteAllText(Path.Combine(dir, "oof.csv"), "");
         first.Dispose();
-        using var second = waiting.Result;
+        using var second = await waiting;
         Assert.Equal(Path.GetFullPath(dir), second.Directory);
         Assert.Throws<RunLockedException>(() => RunLock.Acquire(dir, TimeSpan.FromMilliseconds(300)));
     }
