@@ -5,6 +5,8 @@ using MaskLab.Training;
 namespace MaskLab.Tests;
 
 /// <summary>The memory a run needs, worked out before decoding: refusal past the machine, the cache's budget, growth with size.</summary>
+/// <remarks>Building the measured models draws from torch's global generator, which the tests of this collection share.</remarks>
+[Collection(TorchRngCollection.Name)]
 public sealed class MemoryEstimateTests
 {
     public MemoryEstimateTests() => NativeSetup.Initialize();

@@ -60,6 +60,7 @@ public sealed record MemoryEstimate(
     {
         double trainShare = config.Folds > 1 ? (config.Folds - 1.0) / config.Folds : 1 - config.ValRatio;
         var estimate = For(config, labelled + eval, (int)Math.Ceiling(labelled * trainShare)).ThrowIfTooLarge(config);
+        observer?.Stage($"memory: at least {Gb(estimate.TotalBytes)} of {Gb(estimate.MachineBytes)} (photo cache {Gb(estimate.CacheBytes)}, training step {Gb(estimate.StepBytes)})");
         if (estimate.SpillNote() is { } note) observer?.Warning(note);
         return estimate;
     }
