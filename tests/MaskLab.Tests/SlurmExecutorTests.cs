@@ -164,7 +164,7 @@ public class SlurmQueueTests
 
 public class SlurmStatusTests
 {
-    static readonly SlurmUnit Unit = new(1, "loss=focal__seed=2", new RunDirectory("/nowhere/run"), 6, DeviceKind.Auto);
+    static readonly SlurmUnit Unit = new(1, "loss=focal__seed=2", new RunDirectory("/nowhere/run"), 6, DeviceChoice.Auto);
 
     static SlurmRunStatus Of(RunState state, SlurmTask? task = null, string? taskId = null, string? failure = null, string? log = null) =>
         SlurmStatus.Classify(Unit, state, failure, 2, task, taskId, log);

@@ -28,7 +28,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         [CommandOption("--warmup <N>"), Description("Untimed warm-up steps"), DefaultValue(3)]
         public int Warmup { get; init; } = 3;
 
-        [CommandOption("--precision <P>"), Description("fp32, or bf16 (mixed precision as `precision: bf16` trains: bf16 compute, fp32 master weights; inference runs the bf16 copy)"), DefaultValue("fp32")]
+        [CommandOption("--precision <P>"), Description("fp32, bf16 or fp16 (mixed precision as `precision` trains: low-precision compute, fp32 master weights, fp16 with loss scaling; inference runs the low-precision copy)"), DefaultValue("fp32")]
         public string Precision { get; init; } = "fp32";
 
         [CommandOption("--threads <N>"), Description("libtorch threads (default: all cores)")]
@@ -40,6 +40,12 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         [CommandOption("--profile"), Description("Also say where a training step's time goes (phase by phase, .NET GC pauses) and what fraction of the machine's measured matrix-product ceiling training reaches")]
         public bool Profile { get; init; }
 
+        [CommandOption("--channels-last"), Description("Convolution weights and batches in the channels-last (NHWC) layout, as `channels_last: true` trains")]
+        public bool ChannelsLast { get; init; }
+
+        [CommandOption("--device <DEVICE>"), Description("auto (a GPU when a CUDA libtorch sees one, else the CPU), cpu, cuda or cuda:N"), DefaultValue("auto")]
+        public string Device { get; init; } = "auto";
+
         [CommandOption("--json"), Description("Print the result as one JSON line at the end")]
         public bool Json { get; init; }
 
@@ -47,7 +53,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
             Batch <= 0 ? ValidationResult.Error($"--batch {Batch} must be positive")
             : Steps <= 0 ? ValidationResult.Error($"--steps {Steps} must be positive")
             : Warmup < 0 ? ValidationResult.Error($"--warmup {Warmup} must not be negative")
-            : Precision is not ("fp32" or "bf16") ? ValidationResult.Error($"--precision '{Precision}': use fp32 or bf16")
+            : Precision is not ("fp32" or "bf16" or "fp16") ? ValidationResult.Error($"--precision '{Precision}': use fp32, bf16 or fp16")
             : ValidationResult.Success();
     }
 
@@ -84,8 +90,10 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
 
         var precision = (Precision)ConfigValues.Parse(s.Precision, typeof(Precision), "--precision")!;
         int total = 2 * (s.Steps + s.Warmup);
+        var device = DeviceResolution.Resolve(DeviceChoice.Parse(s.Device));
+        AnsiConsole.MarkupLine($"[grey]device: {Cli.Esc(device.Info.Describe())}[/]");
         var result = TrainingView.Run(() => Throughput.Measure(s.Model, size, s.Batch, s.Steps, s.Warmup, loader,
-            new SyncProgress<int>(d => TrainingView.Observer.Progress($"timing {s.Model}", d, total)), precision, s.Profile));
+            new SyncProgress<int>(d => TrainingView.Observer.Progress($"timing {s.Model}", d, total)), precision, s.Profile, device.Device, s.ChannelsLast));
 
         var table = new Table().Border(TableBorder.Rounded)
             .Title($"[bold]{Cli.Esc(s.Model)}[/] {size} batch {s.Batch} {result.Precision}, {result.Threads} threads, {result.Source}");
@@ -119,6 +127,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
             Cli.WriteJsonLine(new
             {
                 model = result.Model, image_size = result.ImageSize, batch = result.Batch, precision = result.Precision,
+                device = device.Info.Device, device_name = device.Info.Name, channels_last = s.ChannelsLast,
                 threads = result.Threads, source = result.Source,
                 train_images_per_second = result.TrainImagesPerSecond, infer_images_per_second = result.InferImagesPerSecond,
                 phases_ms = s.Profile ? result.Phases.ToDictionary(p => p.Phase, p => 1000 * p.MedianSeconds) : null,

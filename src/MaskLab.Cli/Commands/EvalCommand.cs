@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using MaskLab.Data;
 using MaskLab.Evaluation;
+using MaskLab.Platform;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -19,6 +20,9 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         [CommandOption("--tta"), Description("Average the horizontally flipped view")]
         public bool Tta { get; init; }
 
+        [CommandOption("--device <DEVICE>"), Description("auto (a GPU when a CUDA libtorch sees one, else the CPU), cpu, cuda or cuda:N"), DefaultValue("auto")]
+        public string Device { get; init; } = "auto";
+
         [CommandOption("--json"), Description("Print the scores as one JSON line at the end")]
         public bool Json { get; init; }
 
@@ -33,8 +37,9 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellation)
     {
-        using var run = TrainedRun.Load(s.Run!, CheckpointOption.Parse(s.Checkpoint));
-        AnsiConsole.MarkupLine($"[grey]weights: {Cli.Esc(run.CheckpointDescription)}[/]");
+        var device = DeviceResolution.Resolve(DeviceChoice.Parse(s.Device));
+        using var run = TrainedRun.Load(s.Run!, CheckpointOption.Parse(s.Checkpoint), device.Device);
+        AnsiConsole.MarkupLine($"[grey]weights: {Cli.Esc(run.CheckpointDescription)} on {Cli.Esc(device.Info.Device)}[/]");
         var set = DataLocator.ReadLabeled(s.Data!);
         if (set.ClassCount != run.Classes)
             return Cli.Fail($"'{s.Data}' has {set.ClassCount} classes but run '{s.Run}' was trained on {run.Classes}");

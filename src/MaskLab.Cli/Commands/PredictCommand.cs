@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Globalization;
 using MaskLab.Data;
 using MaskLab.Evaluation;
+using MaskLab.Platform;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -29,6 +30,9 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         [CommandOption("--vote <soft|hard>"), Description("soft: weighted mean of probabilities (default); hard: weighted majority of each run's top class")]
         public string Vote { get; init; } = "soft";
 
+        [CommandOption("--device <DEVICE>"), Description("auto (a GPU when a CUDA libtorch sees one, else the CPU), cpu, cuda or cuda:N"), DefaultValue("auto")]
+        public string Device { get; init; } = "auto";
+
         [CommandOption("--json"), Description("Print the score (when eval/answers.csv exists) as one JSON line at the end")]
         public bool Json { get; init; }
 
@@ -49,6 +53,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
             ?? throw new MaskLabInputException($"'{s.Data}' has no eval/ folder with info.csv");
         double[]? weights = s.Weights?.Split(',').Select(w => double.TryParse(w, CultureInfo.InvariantCulture, out var v) && v >= 0
             ? v : throw new MaskLabInputException($"--weights '{s.Weights}' is not a list of non-negative numbers")).ToArray();
+        var device = DeviceResolution.Resolve(DeviceChoice.Parse(s.Device)).Device;
         var runs = new List<TrainedRun>();
         try
         {
@@ -61,7 +66,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
                 var folds = MaskLab.Runs.RunDirectory.ExpandFolds([s.Runs[k]]);
                 foreach (var r in folds)
                 {
-                    runs.Add(TrainedRun.Load(r, CheckpointOption.Parse(s.Checkpoint)));
+                    runs.Add(TrainedRun.Load(r, CheckpointOption.Parse(s.Checkpoint), device));
                     AnsiConsole.MarkupLine($"[grey]weights: {Cli.Esc(r)}: {Cli.Esc(runs[^1].CheckpointDescription)}[/]");
                     expandedWeights.Add((weights?[k] ?? 1.0) / folds.Count);
                 }

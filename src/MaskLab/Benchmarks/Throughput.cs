@@ -35,16 +35,19 @@ public sealed record ThroughputResult(
 public static class Throughput
 {
     public static ThroughputResult Measure(string modelName, ImageSize size, int batch, int steps, int warmup,
-        BatchLoader? loader = null, IProgress<int>? progress = null, Precision precision = Precision.Fp32, bool profile = false)
+        BatchLoader? loader = null, IProgress<int>? progress = null, Precision precision = Precision.Fp32, bool profile = false, Device? device = null, bool channelsLast = false)
     {
         torch.manual_seed(0);
         var spec = new ModelSpec(TaskClasses.Count, size.Width, size.Height);
+        device ??= CPU;
         using var model = ModelRegistry.Create(modelName, spec);
+        model.to(device);
         var head = OutputHeads.Create(TaskClasses.Count, LossRegistry.Create("cross_entropy", new LossOptions(TaskClasses.Count)));
         using var opt = optim.AdamW(model.parameters(), 1e-4);
         using var step = TrainSteps.Create(precision, model, () => ModelRegistry.Create(modelName, spec), opt, head);
-        using var x = randn(batch, 3, size.Height, size.Width);
-        using var y = randint(0, TaskClasses.Count, [batch], dtype: ScalarType.Int64);
+        using var random = randn(batch, 3, size.Height, size.Width).to(device);
+        using var x = channelsLast ? ChannelsLast.Of(random) : random.alias();
+        using var y = randint(0, TaskClasses.Count, [batch], dtype: ScalarType.Int64).to(device);
 
         var train = new List<double>();
         var phases = profile ? new StepPhases() : null;
@@ -72,13 +75,14 @@ public static class Throughput
                     if (batches is null || !batches.MoveNext())
                     {
                         batches?.Dispose();
-                        batches = loader.Epoch(epoch++).GetEnumerator();
+                        batches = DevicePrefetcher.ToDevice(loader.Epoch(epoch++), device).GetEnumerator();
                         if (!batches.MoveNext()) throw new InvalidOperationException("the loader yields no batch");
                     }
                     b = batches.Current;
                     if (i >= warmup) loaderWait.Add(clock.Elapsed.TotalSeconds);
                 }
-                step.Run(b?.Images ?? x, b?.Labels ?? y);
+                using (var images = b is null ? x.alias() : channelsLast ? ChannelsLast.Of(b.Images) : b.Images.alias())
+                    step.Run(images, b?.Labels ?? y);
                 b?.Dispose();
                 if (i >= warmup) train.Add(clock.Elapsed.TotalSeconds);
                 progress?.Report(i + 1);
@@ -90,8 +94,13 @@ public static class Throughput
 
         var infer = new List<double>();
         // bf16 inference times the working copy the training step ran on, fed bf16 images.
-        var inferModel = step is Bf16TrainStep mixed ? mixed.Working : model;
-        using var input = precision == Precision.Bf16 ? x.to_type(ScalarType.BFloat16) : x.alias();
+        var inferModel = step.Compute;
+        using var input = precision switch
+        {
+            Precision.Bf16 => x.to_type(ScalarType.BFloat16),
+            Precision.Fp16 => x.to_type(ScalarType.Float16),
+            _ => x.alias(),
+        };
         inferModel.eval();
         using (no_grad())
         {
@@ -99,6 +108,8 @@ public static class Throughput
             {
                 var clock = Stopwatch.StartNew();
                 using (var scope = NewDisposeScope()) inferModel.call(input);
+                // A GPU runs the forward after the call returns: wait for it, or the clock times the launch alone.
+                if (device.type == DeviceType.CUDA) torch.cuda.synchronize(device);
                 if (i >= warmup) infer.Add(clock.Elapsed.TotalSeconds);
                 progress?.Report(warmup + steps + i + 1);
             }

@@ -27,11 +27,12 @@ public static class Inference
         bool withLoss = false, bool flipTta = false, Action<int>? onBatch = null, CancellationToken ct = default)
     {
         model.eval();
+        var device = model.parameters().FirstOrDefault()?.device ?? CPU;
         var probs = new float[rows, classes];
         double lossSum = 0;
         int row = 0, batches = 0;
         using var _ = no_grad();
-        foreach (var batch in loader.Epoch(0))
+        foreach (var batch in DevicePrefetcher.ToDevice(loader.Epoch(0), device))
         {
             ct.ThrowIfCancellationRequested();
             using var batchScope = NewDisposeScope();
@@ -41,7 +42,7 @@ public static class Inference
                 if (withLoss) lossSum += head.Loss(logits, batch.Labels).to_type(ScalarType.Float32).item<float>() * batch.Count;
                 var p = head.Probabilities(logits);
                 if (flipTta) p = (p + head.Probabilities(model.call(batch.Images.flip(3)))) / 2;
-                var values = p.contiguous().data<float>().ToArray();
+                var values = p.cpu().contiguous().data<float>().ToArray();
                 for (int i = 0; i < batch.Count; i++)
                     for (int c = 0; c < classes; c++)
                         probs[row + i, c] = values[i * classes + c];

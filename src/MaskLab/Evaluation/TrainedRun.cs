@@ -28,10 +28,11 @@ public sealed class TrainedRun : IDisposable
     public string CheckpointDescription => $"{Path.GetFileName(CheckpointFile)} (epoch {CheckpointEpoch})";
 
     /// <summary>
-    /// Loads the run with the checkpoint asked for. A missing one is refused, never replaced by the other: the best
-    /// and the last epoch's weights are different models. A run that ended before any better epoch has both.
+    /// Loads the run with the checkpoint asked for onto <paramref name="device"/> (the CPU when null; checkpoints are
+    /// device-neutral). A missing checkpoint is refused, never replaced by the other: the best and the last epoch's
+    /// weights are different models. A run that ended before any better epoch has both.
     /// </summary>
-    public static TrainedRun Load(string path, CheckpointChoice choice = CheckpointChoice.Best)
+    public static TrainedRun Load(string path, CheckpointChoice choice = CheckpointChoice.Best, Device? device = null)
     {
         var run = new RunDirectory(path);
         if (!run.Exists) throw new MaskLabInputException($"run directory '{path}' does not exist");
@@ -53,6 +54,7 @@ public sealed class TrainedRun : IDisposable
             model.Dispose();
             throw;
         }
+        if (device is not null) model.to(device);
         model.eval();
         return new TrainedRun
         {

@@ -1,5 +1,6 @@
 using MaskLab.Data;
 using MaskLab.Evaluation;
+using MaskLab.Platform;
 using MaskLab.Runs;
 using MaskLab.Training;
 
@@ -160,9 +161,10 @@ public sealed class CrossValidation(RunConfig config, RunDirectory root, ITraini
     {
         try
         {
-            var summary = Gather(data, foldOf, ct);
+            var device = DeviceResolution.Resolve(config.Device).Device;
+            var summary = Gather(data, foldOf, device, ct);
             // The eval photos were decoded (and so checked) with the rest.
-            var outcome = RunJob.PredictEvalSet(root, summary, end with { EvalCaches = data.Caches }, ct);
+            var outcome = RunJob.PredictEvalSet(root, summary, end with { EvalCaches = data.Caches }, ct, device);
             if (end.Report) RunJob.WriteReport(root);
             return outcome;
         }
@@ -181,7 +183,7 @@ public sealed class CrossValidation(RunConfig config, RunDirectory root, ITraini
     }
 
     /// <summary>Scores each photo with its held-out fold's best weights, writes oof.csv and the k-fold summary.json.</summary>
-    RunSummary Gather(TrainingData data, int[] foldOf, CancellationToken ct)
+    RunSummary Gather(TrainingData data, int[] foldOf, TorchSharp.torch.Device device, CancellationToken ct)
     {
         var set = data.Set;
         int n = set.Samples.Count, classes = set.ClassCount;
@@ -191,7 +193,7 @@ public sealed class CrossValidation(RunConfig config, RunDirectory root, ITraini
         {
             ct.ThrowIfCancellationRequested();
             observer.Stage($"out-of-fold probabilities: fold {k + 1} of {config.Folds}");
-            using var trained = TrainedRun.Load(root.Fold(k).Path);
+            using var trained = TrainedRun.Load(root.Fold(k).Path, device: device);
             folds.Add(trained.Result);
             var (_, val) = PersonSplit.Fold(foldOf, k);
             var p = trained.Probabilities(val.Select(i => set.Samples[i]).ToArray(), data.Cache, tta: false, ct: ct);

@@ -4,6 +4,7 @@ using MaskLab.Platform;
 using MaskLab.Runs;
 using MaskLab.Tracking;
 using MaskLab.Training;
+using Device = TorchSharp.torch.Device;
 
 namespace MaskLab.Experiments;
 
@@ -61,11 +62,12 @@ public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver
     RunOutcome RunLocked(CancellationToken ct, TrainingData? data, RunEnd end)
     {
         var state = RunStates.Of(run, config.Epochs);
+        var device = DeviceResolution.Resolve(config.Device);
         if (state == RunState.Finished && run.ReadSummary() is { } done)
         {
             // Killed after training: stamp the end, predict and report only where that had not happened yet.
             if (RunMetadata.Read(run)?["end_time"] is null) RunMetadata.WriteEnd(run);
-            var finished = done.Eval is null && end.Predict ? PredictEvalSet(done, end, ct) : new RunOutcome(done, null);
+            var finished = done.Eval is null && end.Predict ? PredictEvalSet(run, done, end, ct, device.Device) : new RunOutcome(done, null);
             if (end.Report && !File.Exists(run.ReportFile)) WriteReport(run);
             return finished;
         }
@@ -85,11 +87,12 @@ public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver
         data.WriteSplit(run);
         // Each run's peak_memory_mb is its own, not that of a larger model trained earlier in the same process.
         PeakMemory.Reset();
-        RunMetadata.WriteStart(run, config, data.Set.Samples.Select(s => s.Path));
-        var result = new Trainer(config, run, observer).Train(data, ct, resume);
+        observer.Stage($"device: {device.Info.Describe()}");
+        RunMetadata.WriteStart(run, config, data.Set.Samples.Select(s => s.Path), device: device.Info.ToJson());
+        var result = new Trainer(config, run, observer, device.Device).Train(data, ct, resume);
         RunMetadata.WriteEnd(run);
         var summary = new RunSummary(result);
-        var outcome = end.Predict ? PredictEvalSet(summary, end, ct) : new RunOutcome(summary, null);
+        var outcome = end.Predict ? PredictEvalSet(run, summary, end, ct, device.Device) : new RunOutcome(summary, null);
         if (end.Report) WriteReport(run);
         return outcome;
     }
@@ -98,12 +101,12 @@ public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver
     /// Where the run's data has an eval/ folder: predict it with the run (every fold of a k-fold root, soft-voted),
     /// write submission.csv, and put the eval scores (where answers.csv exists) into summary.json.
     /// </summary>
-    public static RunOutcome PredictEvalSet(RunDirectory run, RunSummary summary, RunEnd end, CancellationToken ct)
+    public static RunOutcome PredictEvalSet(RunDirectory run, RunSummary summary, RunEnd end, CancellationToken ct, Device? device = null)
     {
         if (summary.Training.Data is not { } dataDir || !System.IO.Directory.Exists(dataDir)
             || DataLocator.Locate(dataDir).EvalDir is not { } evalDir)
             return new RunOutcome(summary, null);
-        var trained = RunDirectory.ExpandFolds([run.Path]).Select(p => TrainedRun.Load(p)).ToList();
+        var trained = RunDirectory.ExpandFolds([run.Path]).Select(d => TrainedRun.Load(d, device: device)).ToList();
         EvalSet.Result result;
         try { result = EvalSet.Predict(trained, evalDir, run.SubmissionFile, end.Tta, progress: end.PredictProgress, ct: ct, caches: end.EvalCaches); }
         finally { foreach (var t in trained) t.Dispose(); }
@@ -120,7 +123,6 @@ public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver
         return new RunOutcome(summary, result);
     }
 
-    RunOutcome PredictEvalSet(RunSummary summary, RunEnd end, CancellationToken ct) => PredictEvalSet(run, summary, end, ct);
 
     /// <summary>report.html in the run directory: the run's own page, or for a k-fold root the comparison of its folds.</summary>
     public static void WriteReport(RunDirectory run) =>

@@ -1,3 +1,4 @@
+using MaskLab.Platform;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MaskLab.Runs;
@@ -5,7 +6,7 @@ using MaskLab.Runs;
 namespace MaskLab.Experiments;
 
 /// <summary>One run that a Slurm array task trains: its index in the array, its name and run directory.</summary>
-public sealed record SlurmUnit(int Index, string Name, RunDirectory Dir, int Epochs, DeviceKind Device);
+public sealed record SlurmUnit(int Index, string Name, RunDirectory Dir, int Epochs, DeviceChoice Device);
 
 /// <summary>One submission of a batch (DIR/slurm/jobs.jsonl): the array and its gathering job, and the runs it holds.</summary>
 public sealed record SlurmSubmissionRecord(

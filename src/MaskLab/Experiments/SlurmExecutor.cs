@@ -1,3 +1,4 @@
+using MaskLab.Platform;
 using System.Globalization;
 using MaskLab.Runs;
 
@@ -24,7 +25,7 @@ public static class SlurmExecutor
         IReadOnlyList<string> gatherCommand, string workDir)
     {
         options.Validate();
-        if (options.GpusPerRun > 0 && batch.Units.FirstOrDefault(u => u.Device == DeviceKind.Cpu) is { } cpu)
+        if (options.GpusPerRun > 0 && batch.Units.FirstOrDefault(u => u.Device.Kind == DeviceTarget.Cpu) is { } cpu)
             throw new MaskLabInputException($"--gpus-per-run {options.GpusPerRun} asks Slurm for a GPU, but {cpu.Name} trains on device: cpu; set device: auto");
         Directory.CreateDirectory(batch.SlurmDir);
         // Two submitters at once would both read the queue before either has submitted, and queue a run twice.

@@ -7,10 +7,19 @@ using static TorchSharp.torch;
 
 namespace MaskLab.Runs;
 
+/// <summary>What a checkpoint keeps of fp16 training's loss scaler to resume it exactly.</summary>
+/// <param name="Scale">The current scale.</param>
+/// <param name="GrowthTracker">Good steps since the scale last changed.</param>
+public sealed record LossScalerState(double Scale, int GrowthTracker);
+
 /// <summary>Where training stood when a checkpoint was written; enough to continue exactly.</summary>
 public sealed record TrainingState(
     int EpochsDone, double BestMacroF1, int BestEpoch, int EpochsWithoutImprovement, double TrainSeconds,
-    long TrainImagesSeen, string TorchRngState);
+    long TrainImagesSeen, string TorchRngState)
+{
+    /// <summary>fp16 runs: the loss scaler's scale and growth count, so a resumed run scales as it would have.</summary>
+    public LossScalerState? LossScaler { get; init; }
+}
 
 /// <summary>
 /// One file per checkpoint: a header, the training state as JSON, the model weights and, for resumable

@@ -6,9 +6,8 @@ public enum OptimizerKind { Adam, AdamW, Sgd }
 
 public enum SchedulerKind { Cosine, Step, None }
 
-public enum Precision { Fp32, Bf16 }
-
-public enum DeviceKind { Auto, Cpu, Cuda }
+/// <summary>fp32; bf16 mixed precision (no loss scaling needed); fp16 mixed precision with dynamic loss scaling, for GPUs without bf16.</summary>
+public enum Precision { Fp32, Bf16, Fp16 }
 
 public enum SplitKind { Person, Image }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using MaskLab.Data;
+using MaskLab.Platform;
 
 namespace MaskLab.Runs;
 
@@ -30,6 +31,7 @@ public static class ConfigValues
             };
             if (t == typeof(ImageSize)) return ImageSize.Parse(text);
             if (t == typeof(AgeCuts)) return AgeCuts.Parse(text);
+            if (t == typeof(DeviceChoice)) return DeviceChoice.Parse(text);
         }
         catch (Exception e) when (e is FormatException or OverflowException)
         {

@@ -3,6 +3,7 @@ using System.Reflection;
 using MaskLab.Data;
 using MaskLab.Losses;
 using MaskLab.Models;
+using MaskLab.Platform;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
 
@@ -61,9 +62,11 @@ public sealed class RunConfig
     public ImageSize ImageSize { get; set; } = new(96, 128);
     /// <summary>fp32, or bf16: mixed precision (bf16 forward and backward, fp32 master weights, optimiser state and checkpoints).</summary>
     public Precision Precision { get; set; } = Precision.Fp32;
-    /// <summary>auto, cpu or cuda; this build ships the CPU libtorch, so auto means cpu and cuda is refused.</summary>
-    public DeviceKind Device { get; set; } = DeviceKind.Auto;
+    /// <summary>auto (a GPU when a CUDA libtorch is loaded and one is visible, else the CPU), cpu, cuda or cuda:N.</summary>
+    public DeviceChoice Device { get; set; } = DeviceChoice.Auto;
     public int Threads { get; set; } = 0;
+    /// <summary>Convolution weights and batches in the channels-last (NHWC) memory layout, which GPUs train faster in.</summary>
+    public bool ChannelsLast { get; set; } = false;
 
     public double ValRatio { get; set; } = 0.2;
     /// <summary>Number of person-level folds; 0 or 1 means a single holdout split.</summary>
@@ -149,7 +152,6 @@ public sealed class RunConfig
         _ = HeadSection;
         if (Head == HeadKind.Multi && ClassWeights is { Length: > 0 } and not "none")
             throw new MaskLabInputException($"class_weights '{ClassWeights}' weigh the 18 classes of head: single; head: multi weighs its losses with head_weights");
-        if (Device == DeviceKind.Cuda) throw new MaskLabInputException("device 'cuda' needs a CUDA build of libtorch, which this build does not include; use cpu or auto");
         if (SynthPeople < 10) throw Bad("synth_people", SynthPeople, "at least 10");
         if (SynthEvalPeople < 1) throw Bad("synth_eval_people", SynthEvalPeople);
         return this;

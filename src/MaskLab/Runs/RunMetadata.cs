@@ -17,7 +17,8 @@ namespace MaskLab.Runs;
 public static class RunMetadata
 {
     /// <summary>Writes the file at the start of a run; <paramref name="dataFiles"/> are the photos it reads.</summary>
-    public static JsonObject WriteStart(RunDirectory run, RunConfig config, IEnumerable<string> dataFiles, DateTimeOffset? start = null)
+    public static JsonObject WriteStart(RunDirectory run, RunConfig config, IEnumerable<string> dataFiles, DateTimeOffset? start = null,
+        JsonObject? device = null)
     {
         var o = new JsonObject
         {
@@ -30,6 +31,7 @@ public static class RunMetadata
             ["git"] = GitInfo(),
             ["data"] = DataFingerprint(dataFiles),
             ["machine"] = Machine(),
+            ["device"] = device,
             ["packages"] = Packages(),
             ["command_line"] = string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
         };

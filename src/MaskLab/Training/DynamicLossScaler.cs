@@ -1,3 +1,4 @@
+using MaskLab.Runs;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -18,11 +19,6 @@ public sealed record LossScalerOptions(double InitScale = 65536, double GrowthFa
         if (GrowthInterval < 1) throw new ArgumentOutOfRangeException(nameof(GrowthInterval), GrowthInterval, "must be at least 1");
     }
 }
-
-/// <summary>What a checkpoint keeps of a <see cref="DynamicLossScaler"/> to resume it exactly.</summary>
-/// <param name="Scale">The current scale.</param>
-/// <param name="GrowthTracker">Good steps since the scale last changed.</param>
-public sealed record LossScalerState(double Scale, int GrowthTracker);
 
 /// <summary>
 /// Dynamic loss scaling for fp16 training, as torch.cuda.amp.GradScaler does it: the loss is multiplied by a scale

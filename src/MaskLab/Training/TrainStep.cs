@@ -34,6 +34,7 @@ public static class TrainSteps
     {
         Precision.Fp32 => new TrainStep(model, optimizer, head),
         Precision.Bf16 => new Bf16TrainStep(model, replica, optimizer, head),
+        Precision.Fp16 => new Fp16TrainStep(model, replica, optimizer, head),
         _ => throw new ArgumentOutOfRangeException(nameof(precision), precision, "no train step for this precision"),
     };
 }

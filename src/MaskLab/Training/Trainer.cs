@@ -17,9 +17,10 @@ namespace MaskLab.Training;
 /// rate, then a validation pass scored by macro F1; the best and the last weights are kept, and every epoch is
 /// logged. A run directory that already holds a checkpoint is continued from it when resuming.
 /// </summary>
-public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserver? observer = null)
+public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserver? observer = null, Device? device = null)
 {
     readonly ITrainingObserver observer = observer ?? SilentObserver.Instance;
+    readonly Device device = device ?? CPU;
 
     /// <summary>Trains (or resumes) on <paramref name="data"/>, writing checkpoints, metrics and summary.json as it goes.</summary>
     public TrainingResult Train(TrainingData data, CancellationToken ct, bool resume)
@@ -36,6 +37,8 @@ public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserve
         var spec = new ModelSpec(head.Outputs, size.Width, size.Height);
         using var model = ModelRegistry.Create(config.Model, spec);
         if (!resume) LoadStartingWeights(model, head.Outputs, set.ClassCount);
+        // Onto the device before the optimiser is made: its state is created beside the weights it updates.
+        model.to(device);
         var fineTune = config.FineTune;
         // From scratch, one parameter group; fine-tuning gives the backbone its own rate (and freezes it for a while).
         var split = fineTune.Splits ? BackboneSplit.Of(model, head.Outputs) : null;
@@ -74,6 +77,7 @@ public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserve
         var valLoader = Inference.Loader(set.Samples, data.ValIndices, data.Cache, size, config.Seed, config.Input);
 
         using var step = TrainSteps.Create(config.Precision, model, () => ModelRegistry.Create(config.Model, spec), optimizer, head);
+        if (step is Fp16TrainStep fp16 && state.LossScaler is { } scaler) fp16.Scaler.Load(scaler);
         var writer = torch.utils.tensorboard.SummaryWriter(run.TensorBoardDir);
         var valTruth = data.ValIndices.Select(i => set.Samples[i].Label).ToArray();
         var valPaths = data.ValIndices.Select(i => set.Samples[i].Path).ToArray();
@@ -105,6 +109,7 @@ public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserve
                 TrainSeconds = state.TrainSeconds + trainSeconds,
                 TrainImagesSeen = state.TrainImagesSeen + images,
                 TorchRngState = Checkpoint.RngState(),
+                LossScaler = (step as Fp16TrainStep)?.Scaler.State,
             };
 
             // last.ckpt is written last: it is what makes the epoch done. A run killed before it repeats the epoch on
@@ -192,7 +197,7 @@ public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserve
         long images = 0;
         int b = 0;
         var clock = Stopwatch.StartNew();
-        foreach (var batch in loader.Epoch(epoch))
+        foreach (var batch in DevicePrefetcher.ToDevice(loader.Epoch(epoch), device))
         {
             ct.ThrowIfCancellationRequested();
             using (batch)
@@ -200,7 +205,8 @@ public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserve
                 double lr = LrSchedule.At(config.Schedule, config.Lr, epoch, (double)b / Math.Max(batches, 1));
                 int g = 0;
                 foreach (var group in optimizer.ParamGroups) group.LearningRate = lr * lrScales[g++];
-                float value = step.Run(batch.Images, batch.SoftTargets ?? batch.Labels);
+                using var input = config.ChannelsLast ? ChannelsLast.Of(batch.Images) : batch.Images.alias();
+                float value = step.Run(input, batch.SoftTargets ?? batch.Labels);
                 if (!float.IsFinite(value))
                     throw new TrainingStoppedException(
                         $"loss became {value} at epoch {epoch + 1}, batch {b + 1}; the last good checkpoint is kept (try a lower lr)");

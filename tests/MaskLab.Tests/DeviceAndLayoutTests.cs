@@ -1,0 +1,80 @@
+using System.Text.Json.Nodes;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MaskLab.Tests;
+
+/// <summary>The device setting, fp16 and the channels-last layout in runs, as far as a CPU can show them.</summary>
+[Collection(CliConsoleCollection.Name)]
+public class DeviceAndLayoutTests
+{
+    static string TinyRun(params string[] overrides)
+    {
+        var dir = Path.Combine(Directory.CreateTempSubdirectory("masklab-device-").FullName, "run");
+        var config = RunConfig.Load(null, new[] { $"data={TinySynthetic.Root}", "model=baseline", "image_size=24x32", "epochs=1",
+            "batch_size=16", "warmup_epochs=0", "seed=4", "threads=2" }.Concat(overrides)).Validate();
+        new RunJob(config, new RunDirectory(dir)).Run(CancellationToken.None, end: new RunEnd(Predict: false, Report: false));
+        return dir;
+    }
+
+    [Fact]
+    public void Device_settings_are_parsed_and_the_resolved_device_is_recorded()
+    {
+        Assert.Equal("cuda:1", RunConfig.Load(null, ["device=cuda:1"]).Device.ToString());
+        Assert.Contains("device", Assert.Throws<MaskLabInputException>(() => RunConfig.Load(null, ["device=tpu"])).Message);
+        var run = TinyRun("device=auto");
+        var meta = JsonNode.Parse(File.ReadAllText(new RunDirectory(run).MetadataFile))!;
+        Assert.Equal("cpu", meta["device"]!["device"]!.GetValue<string>());
+        Assert.Equal("auto", meta["config"]!["device"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void Cuda_where_none_can_be_had_is_one_line_naming_why()
+    {
+        if (DeviceResolution.Facts(LibTorchRuntime.Loaded ?? LibTorchRuntime.Load()).Available) return; // a GPU machine: CudaTests cover it
+        var r = CliHarness.Run("train", "--data", TinySynthetic.Root, "--out", Path.Combine(Directory.CreateTempSubdirectory("masklab-cuda-").FullName, "run"),
+            "--set", "model=baseline", "--set", "image_size=24x32", "--set", "epochs=1", "--set", "device=cuda");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("cuda", r.Stderr);
+        Assert.Single(r.Stderr.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public void Fp16_trains_on_the_cpu_and_keeps_its_loss_scale_in_the_checkpoint()
+    {
+        var run = new RunDirectory(TinyRun("precision=fp16"));
+        var summary = run.ReadSummary()!.Training;
+        Assert.Equal("fp16", summary.Precision);
+        Assert.InRange(summary.BestValMacroF1, 0, 1);
+        using var model = ModelRegistry.Create("baseline", new ModelSpec(18, 24, 32));
+        var state = Checkpoint.Load(run.LastCheckpoint, model);
+        Assert.NotNull(state.LossScaler);
+        Assert.True(state.LossScaler!.Scale > 0);
+    }
+
+    [Fact]
+    public void A_channels_last_batch_holds_the_same_values_and_gives_the_same_outputs()
+    {
+        torch.manual_seed(7);
+        using var x = randn(2, 3, 32, 24);
+        using var y = ChannelsLast.Of(x);
+        Assert.True(ChannelsLast.Is(y));
+        Assert.False(ChannelsLast.Is(x));
+        Assert.True(x.equal(y).all().item<bool>());
+
+        using var model = ModelRegistry.Create("resnet18", new ModelSpec(18, 24, 32));
+        model.eval();
+        using var before = model.call(x);
+        using var output = model.call(y);
+        Assert.True(before.allclose(output, rtol: 1e-4, atol: 1e-5));
+    }
+
+    [Fact]
+    public void A_channels_last_run_trains_as_the_contiguous_one_does()
+    {
+        var plain = new RunDirectory(TinyRun()).ReadSummary()!.Training;
+        var nhwc = new RunDirectory(TinyRun("channels_last=true")).ReadSummary()!.Training;
+        // The same arithmetic in another memory order: equal up to the order of floating-point sums.
+        Assert.Equal(plain.BestValMacroF1, nhwc.BestValMacroF1, 2);
+    }
+}
