@@ -47,7 +47,7 @@ rm -rf "$kit/createdump" "$kit"/*.pdb "$kit"/*.xml "$kit"/libmscordaccore.so "$k
   "$kit/CodeCoverage" "$kit"/{x86,x64,arm64,alpine,ubuntu,macos} "$kit/pretrained" \
   "$kit"/{cs,de,es,fr,it,ja,ko,pl,pt-BR,ru,tr,zh-Hans,zh-Hant}
 cp "$root/scripts/gpu-run.sh" "$kit/"
-mkdir -p "$kit/bench" && cp "$root/bench/gpu_reference.py" "$kit/bench/"
+mkdir -p "$kit/bench" && cp "$root/bench/gpu_reference.py" "$root/bench/vs_pytorch_gpu.py" "$root/bench/vs-pytorch-gpu.sh" "$root/bench/gpu-main-job.sh" "$kit/bench/"
 git -C "$root" rev-parse HEAD > "$kit/COMMIT" 2>/dev/null || true
 if [ -n "$(git -C "$root" status --porcelain 2>/dev/null)" ]; then echo "dirty" >> "$kit/COMMIT"; fi
 

@@ -13,7 +13,8 @@
 #      once more with only LD_LIBRARY_PATH set before start (the recipe that worked on an H200), which the later
 #      steps then use
 #   3. the CUDA test category (MaskLab.Tests --trait Category=Cuda)
-#   4. the GPU benchmarks listed in BENCH below, then PyTorch's reference in the same run
+#   4. MaskLab against PyTorch eager on the card (bench/vs-pytorch-gpu.sh) and the competition-scale job
+#      (bench/gpu-main-job.sh), chosen with STEPS_TO_RUN
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="$(mkdir -p "${1:-${OUT:-$PWD/gpu-out}}" && cd "${1:-${OUT:-$PWD/gpu-out}}" && pwd)"
@@ -78,27 +79,17 @@ fi
 step cuda-tests 300 "$tests" --trait Category=Cuda
 note "$(grep -E '^[0-9]+ passed' "$out/cuda-tests.txt" | tail -n 1)"
 
-# 4. GPU benchmarks: masklab verbs, one a line, each run with a timeout of BENCH_TIMEOUT seconds (default 120).
-BENCH=(
-  # LEAD: fill in once bench takes --device (each entry: the arguments of one masklab command), e.g.
-  # "bench --model resnet18 --size 224x224 --batch 64 --device cuda --json"
-  # "bench --model resnet18 --size 224x224 --batch 64 --device cuda --precision bf16 --json"
-  # "bench --model resnet18 --size 224x224 --batch 64 --device cuda --precision fp16 --json"
-  # "bench --model resnet18 --size 96x128 --batch 64 --device cuda --json"
-  # "bench --model resnet18 --size 224x224 --batch 256 --device cuda --precision bf16 --json"
-)
-for i in "${!BENCH[@]}"; do
-  # shellcheck disable=SC2086
-  step "bench-$i" "${BENCH_TIMEOUT:-120}" "$cli" ${BENCH[$i]}
-  echo "bench-$i: masklab ${BENCH[$i]}" >> "$out/bench-index.txt"
-  grep -E '^\{' "$out/bench-$i.txt" | tail -n 1 >> "$out/bench.jsonl"
+# 4. The benchmarks, chosen with STEPS_TO_RUN (default "vs-pytorch main-job"; one call of 10 minutes may not hold
+#    both on a slow start: run them in two calls, STEPS_TO_RUN=main-job then STEPS_TO_RUN=vs-pytorch).
+export PYTHON="$python"
+for what in ${STEPS_TO_RUN:-vs-pytorch main-job}; do
+  case "$what" in
+    # MaskLab against PyTorch eager on this card, interleaved configuration by configuration.
+    vs-pytorch) step vs-pytorch-gpu "${BENCH_TIMEOUT:-480}" bash "$work/masklab/bench/vs-pytorch-gpu.sh" "$cli" "$out" ;;
+    # The competition-scale job: synth at full size, 10 epochs of resnet18 at 224, the GPU's busy fraction.
+    main-job) step main-job "${JOB_TIMEOUT:-400}" bash "$work/masklab/bench/gpu-main-job.sh" "$cli" "$out" ;;
+    *) note "unknown step '$what' in STEPS_TO_RUN" ;;
+  esac
 done
-[ "${#BENCH[@]}" = 0 ] && note "bench: no benchmark commands listed yet (BENCH in scripts/gpu-run.sh)"
-
-# PyTorch's own figures for the same shapes, in the same run, so that ratios compare like with like.
-REFERENCE_CONFIGS="${REFERENCE_CONFIGS:-}"   # LEAD: e.g. "resnet18:224x224 resnet18:96x128"
-if [ -n "$REFERENCE_CONFIGS" ]; then
-  step pytorch-reference 300 "$python" "$work/masklab/bench/gpu_reference.py" --configs "$REFERENCE_CONFIGS"
-fi
 
 note "done: $out"

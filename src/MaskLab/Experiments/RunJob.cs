@@ -75,12 +75,14 @@ public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver
         // Never more threads than the Slurm task was given, whatever the config asks for.
         var threads = CpuBudget.Threads(config.Threads, CpuBudget.Limit);
         if (threads > 0) TorchSharp.torch.set_num_threads(threads);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         if (data is null)
             data = TrainingData.Load(config.DataSection, observer, ct, (labelled, eval) => MemoryEstimate.Check(config, labelled, eval, observer));
         else
             MemoryEstimate.For(config, data.Set.Samples.Count + (data.EvalImages?.Count ?? 0), data.TrainIndices.Length).ThrowIfTooLarge(config);
         // The eval photos were decoded (and so checked) with the rest: the prediction reads them from the same cache.
         end = end with { EvalCaches = data.Caches };
+        double loadSeconds = clock.Elapsed.TotalSeconds;
         bool resume = File.Exists(run.LastCheckpoint);
         run.Create();
         if (!resume || !run.HasConfig) run.WriteConfig(config);
@@ -89,10 +91,15 @@ public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver
         PeakMemory.Reset();
         observer.Stage($"device: {device.Info.Describe()}");
         RunMetadata.WriteStart(run, config, data.Set.Samples.Select(s => s.Path), device: device.Info.ToJson());
+        clock.Restart();
         var result = new Trainer(config, run, observer, device.Device).Train(data, ct, resume);
+        double trainSeconds = clock.Elapsed.TotalSeconds;
         RunMetadata.WriteEnd(run);
         var summary = new RunSummary(result);
+        clock.Restart();
         var outcome = end.Predict ? PredictEvalSet(run, summary, end, ct, device.Device) : new RunOutcome(summary, null);
+        // Where this process's time went: reading and decoding the photos, training with validation, predicting eval/.
+        RunMetadata.WritePhases(run, new() { ["load_data"] = loadSeconds, ["train_and_validate"] = trainSeconds, ["predict_eval"] = clock.Elapsed.TotalSeconds });
         if (end.Report) WriteReport(run);
         return outcome;
     }

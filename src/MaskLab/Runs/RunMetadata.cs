@@ -50,6 +50,16 @@ public static class RunMetadata
         Save(run, o);
     }
 
+    /// <summary>Seconds per phase of the last process that ran the run (a resumed run records its own).</summary>
+    public static void WritePhases(RunDirectory run, Dictionary<string, double> seconds)
+    {
+        var o = Read(run) ?? new JsonObject();
+        var phases = new JsonObject();
+        foreach (var (phase, s) in seconds) phases[phase] = Math.Round(s, 3);
+        o["phase_seconds"] = phases;
+        Save(run, o);
+    }
+
     public static JsonObject? Read(RunDirectory run)
     {
         var file = run.MetadataFile;
