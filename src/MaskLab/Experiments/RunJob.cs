@@ -51,9 +51,10 @@ public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver
         run.Create();
         if (!resume || !run.HasConfig) run.WriteConfig(config);
         data.WriteSplit(run);
+        data.WriteLabelFixes(run);
         // Each run's peak_memory_mb is its own, not that of a larger model trained earlier in the same process.
         PeakMemory.Reset();
-        RunMetadata.WriteStart(run, config, data.Set.Samples.Select(s => s.Path));
+        RunMetadata.WriteStart(run, config, data.Set.Samples.Select(s => s.Path), sections: data.Provenance());
         var result = new Trainer(config, run, observer).Train(data, ct, resume);
         RunMetadata.WriteEnd(run);
         var summary = new RunSummary(result);
@@ -82,6 +83,7 @@ public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver
             {
                 MacroF1 = score?.MacroF1, Accuracy = score?.Accuracy, MaskF1 = score?.MaskF1,
                 GenderF1 = score?.GenderF1, AgeF1 = score?.AgeF1, Submission = run.SubmissionFile,
+                FaceCropFallbacks = result.FaceCrop?.Fallbacks,
             },
         };
         run.WriteSummary(summary);

@@ -40,7 +40,8 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
     {
         WriteSpec(spec);
         var rows = new List<SweepRow>();
-        // Runs that read the same photos at the same size share one decode; each seed splits them its own way.
+        // Runs that read the same photos the same way (size, crop, label fixes, pseudo labels) share one decode; each
+        // seed splits them its own way.
         var loaded = new Dictionary<string, TrainingData>();
         var end = NewEnd(new ImageCaches());
         for (int i = 0; i < plan.Runs.Count; i++)
@@ -89,9 +90,8 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
         if (state != RunState.Finished)
         {
             var c = run.Config.DataSection;
-            var key = string.Join("|", c.Dir ?? $"default:{c.SynthPeople}:{c.SynthEvalPeople}", c.Size, c.SkipBad);
             loaded ??= [];
-            if (!loaded.TryGetValue(key, out var photos)) loaded[key] = photos = TrainingData.Load(c, observer, ct);
+            if (!loaded.TryGetValue(c.LoadKey, out var photos)) loaded[c.LoadKey] = photos = TrainingData.Load(c, observer, ct);
             data = photos.Resplit(c);
         }
         RunOutcome outcome;
