@@ -27,6 +27,9 @@ public sealed record DataSpec(string? Dir, ImageSize Size, double ValRatio, int 
     /// <summary>The part of each photo that is kept (face_crop, face_margin).</summary>
     public FaceCropSpec FaceCrop { get; init; } = FaceCropSpec.None;
 
+    /// <summary>Where face boxes are kept between runs; null: <see cref="FaceCropSpec.DefaultBoxFolder"/> (not a config key).</summary>
+    public string? FaceBoxFolder { get; init; }
+
     /// <summary>builtin, or a file of label corrections; null: the labels as the data gives them.</summary>
     public string? LabelFixes { get; init; }
 

@@ -71,7 +71,7 @@ public sealed class TrainingData
         FaceCropSource? faces = null;
         if (o.FaceCrop.Active)
         {
-            faces = new FaceCropSource(o.FaceCrop.Options);
+            faces = new FaceCropSource(o.FaceCrop.Options, o.FaceBoxFolder);
             observer.Stage($"finding faces ({faces.DetectorId}; boxes kept in {faces.BoxFile})");
             faces.Cover(paths, new SyncProgress<int>(done => observer.Progress("finding faces", done, paths.Length)), ct);
         }
