@@ -156,11 +156,13 @@ public sealed class LabelFixTests : IDisposable
     }
 
     [Fact]
-    public void LabelFixesSetting_IsCheckedWhenTheConfigIs()
+    public void LabelFixesSetting_ReachesTheDataSection_AndAMissingFileFailsTheLoad()
     {
         Assert.Null(RunConfig.Load(null, ["label_fixes=none"]).Validate().DataSection.LabelFixes);
         Assert.Equal("builtin", RunConfig.Load(null, ["label_fixes=builtin"]).Validate().DataSection.LabelFixes);
-        var e = Assert.Throws<MaskLabInputException>(() => RunConfig.Load(null, ["label_fixes=/no/such/fixes.csv"]).Validate());
+        // A missing file is reported when the data is read, as a missing data folder is.
+        var config = RunConfig.Load(null, [$"data={TinySynthetic.Root}", "label_fixes=/no/such/fixes.csv"]).Validate();
+        var e = Assert.Throws<MaskLabInputException>(() => TrainingData.Load(config.DataSection, SilentObserver.Instance, CancellationToken.None));
         Assert.Equal("label_fixes '/no/such/fixes.csv' is not builtin, none or an existing file", e.Message);
     }
 }

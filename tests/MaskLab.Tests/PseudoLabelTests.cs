@@ -61,8 +61,8 @@ public sealed class PseudoLabelTests : IDisposable
         Assert.Contains("the data has no eval/ folder", none.Message);
         var bad = RunConfig.Load(null, ["pseudo_threshold=0"]);
         Assert.Equal("pseudo_threshold 0 is not valid: must be above 0 and at most 1", Assert.Throws<MaskLabInputException>(() => bad.Validate()).Message);
-        Assert.Contains("is neither a run directory nor a probability file",
-            Assert.Throws<MaskLabInputException>(() => RunConfig.Load(null, ["pseudo_labels=/no/such"]).Validate()).Message);
+        Assert.Equal("pseudo_labels '/no/such' is neither a run directory nor a probability file", Assert.Throws<MaskLabInputException>(() =>
+            PseudoLabels.Select(new PseudoSpec("/no/such", 0.9), EvalDir, 18, SilentObserver.Instance, CancellationToken.None)).Message);
     }
 
     [Fact]

@@ -45,7 +45,7 @@ public static class LabelFixes
     public static IReadOnlyList<LabelFix> Load(string source)
     {
         if (source == Builtin) return Parse(CsvTable.ReadText(BuiltinText(), "builtin label fixes", Columns));
-        if (!File.Exists(source)) throw new MaskLabInputException($"label fixes file '{source}' does not exist");
+        if (!File.Exists(source)) throw new MaskLabInputException($"label_fixes '{source}' is not builtin, none or an existing file");
         var header = File.ReadLines(source).FirstOrDefault()?.Split(',').Select(h => h.Trim().ToLowerInvariant()).ToArray() ?? [];
         if (header.Contains("given_class") && header.Contains("true_class")) return FromSyntheticTruth(source);
         return Parse(CsvTable.Read(source, Columns));

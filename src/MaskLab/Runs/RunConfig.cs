@@ -169,10 +169,7 @@ public sealed class RunConfig
         if (SynthPeople < 10) throw Bad("synth_people", SynthPeople, "at least 10");
         if (SynthEvalPeople < 1) throw Bad("synth_eval_people", SynthEvalPeople);
         FaceCropSection.Options.Validate();
-        if (NoneAsNull(LabelFixes) is { } fixes && fixes != "builtin" && !File.Exists(fixes))
-            throw new MaskLabInputException($"label_fixes '{fixes}' is not builtin, none or an existing file");
-        if (NoneAsNull(PseudoLabels) is { } pl && !File.Exists(pl) && !Directory.Exists(pl))
-            throw new MaskLabInputException($"pseudo_labels '{pl}' is neither a run directory nor a probability file");
+        // label_fixes and pseudo_labels name files, like data: they are read (and a missing one reported) when the data is loaded.
         if (!(PseudoThreshold > 0 && PseudoThreshold <= 1)) throw Bad("pseudo_threshold", PseudoThreshold, "must be above 0 and at most 1");
         if (CutmixOld < 0 || CutmixOld > BatchSize) throw Bad("cutmix_old", CutmixOld, $"must be 0..batch_size ({BatchSize})");
         Positive(Accumulate, "accumulate");

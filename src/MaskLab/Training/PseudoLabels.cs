@@ -23,6 +23,8 @@ public static class PseudoLabels
     {
         if (evalDir is null)
             throw new MaskLabInputException($"pseudo_labels '{spec.Source}' needs eval photos to label, and the data has no eval/ folder");
+        if (!Directory.Exists(spec.Source) && !File.Exists(spec.Source))
+            throw new MaskLabInputException($"pseudo_labels '{spec.Source}' is neither a run directory nor a probability file");
         var images = CompetitionLayout.ReadEval(evalDir);
         var probs = Directory.Exists(spec.Source) ? FromRun(spec.Source, images, observer, ct) : FromFile(spec.Source, images);
         if (probs.GetLength(1) != classes)
