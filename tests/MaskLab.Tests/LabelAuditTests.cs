@@ -78,6 +78,13 @@ public sealed class LabelAuditTests : IDisposable
 
         Assert.Equal(4, result.Suspects.Count);
         Assert.Equal(result.Suspects.OrderByDescending(s => s.Score), result.Suspects);
+        // Grouped by person: 000004's mask photo (0.982) and gender (0.769) stay together, though 000005's gender (0.894)
+        // lies between them by score.
+        var grouped = LabelAudit.Find(Oof(
+            ("000004_male_Asian_45", k => (Cls(MaskOf(k), Gender.Male, AgeBand.From30To59),
+                Cls(k == 0 ? MaskState.NotWear : MaskOf(k), Gender.Female, AgeBand.From30To59), k == 0 ? 0.95f : 0.5f)),
+            ("000005_male_Asian_45", k => (Cls(MaskOf(k), Gender.Male, AgeBand.From30To59), Cls(MaskOf(k), Gender.Female, AgeBand.From30To59), 0.8f))), 0.5);
+        Assert.Equal([("000004", "mask"), ("000004", "gender"), ("000005", "gender")], grouped.Suspects.Select(s => (s.Person, s.Attribute)));
         Assert.Equal(7 + 2 + 7, result.FlaggedPhotos);
 
         // At 0.9 the age suspect goes; at 0.96 only the mask photos stay.

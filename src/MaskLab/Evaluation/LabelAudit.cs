@@ -16,7 +16,7 @@ namespace MaskLab.Evaluation;
 public sealed record AuditSuspect(string Person, string Attribute, string Labelled, string Suggested, double Score,
     IReadOnlyList<string> Photos, LabelFix? Fix);
 
-/// <summary>The audit of one k-fold run: every suspect at or above the threshold, most confident first.</summary>
+/// <summary>The audit of one k-fold run: every suspect at or above the threshold, grouped by person, most confident first.</summary>
 public sealed record AuditResult(IReadOnlyList<AuditSuspect> Suspects, int Photos, int People, double Threshold)
 {
     public int FlaggedPhotos => Suspects.SelectMany(s => s.Photos).Distinct(StringComparer.Ordinal).Count();
@@ -124,8 +124,12 @@ public static class LabelAudit
         return Done(suspects, n, people.Count, threshold);
     }
 
+    /// <summary>Grouped by person, the person with the most confident suspect first; within a person, most confident first.</summary>
     static AuditResult Done(List<AuditSuspect> suspects, int photos, int people, double threshold) =>
-        new(suspects.OrderByDescending(s => s.Score).ThenBy(s => s.Person, StringComparer.Ordinal).ToArray(), photos, people, threshold);
+        new(suspects.GroupBy(s => s.Person)
+            .OrderByDescending(g => g.Max(s => s.Score)).ThenBy(g => g.Key, StringComparer.Ordinal)
+            .SelectMany(g => g.OrderByDescending(s => s.Score))
+            .ToArray(), photos, people, threshold);
 
     static int Top(double[,] p, int row, int count)
     {
