@@ -5,6 +5,8 @@ using static TorchSharp.torch;
 namespace MaskLab.Tests;
 
 /// <summary>accumulate: N: batches summed into one update equal one N-times batch where nothing depends on the batch's makeup.</summary>
+/// <remarks>Alone: the runs compared start from weights drawn from torch's global generator, which a test beside them would move.</remarks>
+[Collection(TorchRngCollection.Name)]
 public class AccumulationTests
 {
     static readonly IOutputHead Head = OutputHeads.Create(5, LossRegistry.Create("cross_entropy", new LossOptions(5)));

@@ -68,8 +68,7 @@ public static class OldCutmix
             int pick = rng.NextInt(oldIndices.Count);
             int sample = oldIndices[pick];
             bool left = rng.NextDouble() < 0.5;
-            Augmentation.Apply(cache.Get(samples[sample].Path).Span, cache.Width, cache.Height, old, w, h,
-                loader.Augment, loader.Normalization, loader.Seed, epoch, sample);
+            RenderAsInBatch(cache.Get(samples[sample].Path).Span, cache, old, w, h, loader, epoch, sample);
             var own = pixels.Slice(position * imageFloats, imageFloats);
             int x0 = left ? 0 : w - half;
             for (int ch = 0; ch < 3; ch++)
@@ -82,6 +81,17 @@ public static class OldCutmix
         }
         if (k > 0) batch.SoftTargets = tensor(targets, new long[] { n, classes }).DetachFromDisposeScope();
         return records;
+    }
+
+    /// <summary>One photo augmented and normalised as the loader would put it in a batch (a model's own input normalisation included).</summary>
+    static void RenderAsInBatch(ReadOnlySpan<byte> rgb, ImageCache cache, float[] into, int w, int h, LoaderOptions loader, int epoch, int sample)
+    {
+        var normalization = loader.Input is null ? loader.Normalization : InputNormalization.LoaderPassThrough;
+        Augmentation.Apply(rgb, cache.Width, cache.Height, into, w, h, loader.Augment, normalization, loader.Seed, epoch, sample);
+        if (loader.Input is not { } input) return;
+        using var one = tensor(into, new long[] { 1, 3, h, w });
+        input.ApplyInPlace(one);
+        one.data<float>().CopyTo(into, 0);
     }
 }
 
