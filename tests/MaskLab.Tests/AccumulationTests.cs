@@ -26,7 +26,8 @@ public class AccumulationTests
 
     /// <summary>The weights after one update from a batch of 8 given whole, and given as <paramref name="parts"/> accumulated parts.</summary>
     static (Dictionary<string, Tensor> Whole, Dictionary<string, Tensor> Accumulated) OneUpdate(
-        bool batchNorm, Func<IEnumerable<Parameter>, OptimizerHelper> optimizer, int parts, Precision precision = Precision.Fp32)
+        bool batchNorm, Func<IEnumerable<Parameter>, OptimizerHelper> optimizer, int parts, Precision precision = Precision.Fp32,
+        bool fp16 = false)
     {
         torch.manual_seed(11);
         var x = randn(8, 3, 8, 8);
@@ -36,7 +37,8 @@ public class AccumulationTests
         {
             using var model = Net(batchNorm);
             using var opt = optimizer(model.parameters());
-            using var step = TrainSteps.Create(precision, model, () => Net(batchNorm), opt, Head);
+            using var step = fp16 ? new Fp16TrainStep(model, () => Net(batchNorm), opt, Head)
+                : TrainSteps.Create(precision, model, () => Net(batchNorm), opt, Head);
             step.BeginEpoch();
             if (batchNorm) model.eval(); // running statistics, as in inference: the same for any batch
             if (step is Bf16TrainStep mixed && batchNorm) mixed.Working.eval();
@@ -117,6 +119,15 @@ public class AccumulationTests
         var (whole, accumulated) = OneUpdate(false, p => optim.SGD(p, 0.5), 2, Precision.Bf16);
         double change = MaxChange(whole, false), diff = MaxDifference(whole, accumulated);
         Assert.True(diff < 0.05 * change, $"difference {diff:E2} against an update of {change:E2}");
+    }
+
+    [Fact]
+    public void Fp16_SumsScaledGradientsInFp32_UnscalesOnce_AndLandsNearTheBigBatch()
+    {
+        var (whole, accumulated) = OneUpdate(false, p => optim.SGD(p, 0.5), 2, fp16: true);
+        double change = MaxChange(whole, false), diff = MaxDifference(whole, accumulated);
+        Assert.True(change > 1e-3, $"update {change:E2}: the steps were skipped");
+        Assert.True(diff < 0.01 * change, $"difference {diff:E2} against an update of {change:E2}");
     }
 
     [Fact]
