@@ -23,6 +23,8 @@ app.Configure(c =>
         .WithExample("sweep", "--config", "configs/loss-study.yaml", "--out", "runs/loss-study");
     c.AddCommand<EvalCommand>("eval").WithDescription("Score a trained run on labelled data");
     c.AddCommand<PredictCommand>("predict").WithDescription("Write a submission for an eval set; several --run soft-vote an ensemble");
+    c.AddCommand<AuditCommand>("audit").WithDescription("List likely mislabeled photos from a k-fold run's out-of-fold predictions (confidently wrong, by person)")
+        .WithExample("audit", "--run", "runs/kfold", "--fixes", "suspects.csv");
     c.AddCommand<EnsembleCommand>("ensemble").WithDescription("Pick blend weights for k-fold runs on their out-of-fold probabilities and report the blend's OOF macro F1");
     c.AddCommand<BenchCommand>("bench").WithDescription("Median training and inference images/s of a model");
     c.AddCommand<ScoreCommand>("score").WithDescription("Macro F1, accuracy and per-attribute F1 of a submission against the eval truth").WithExample("score", "--pred", "submission.csv", "--truth", "data/eval/answers.csv", "--json");

@@ -43,17 +43,22 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         var set = DataLocator.ReadLabeled(s.Data!);
         if (set.ClassCount != run.Classes)
             return Cli.Fail($"'{s.Data}' has {set.ClassCount} classes but run '{s.Run}' was trained on {run.Classes}");
-        var size = run.Config.ImageSize;
-        var cache = new ImageCache(size.Width, size.Height);
+        var paths = set.Samples.Select(x => x.Path).ToArray();
+        ImageCache cache = null!;
         var probs = TrainingView.Run(() =>
         {
-            cache.PreloadAll(set.Samples.Select(x => x.Path).ToArray(),
+            // The photos are read as the run was trained to: its input size and, where it crops faces, the same crop.
+            cache = run.CacheIn(new ImageCaches(), paths, cancellation,
+                new SyncProgress<int>(d => TrainingView.Observer.Progress("finding faces", d, paths.Length)));
+            cache.PreloadAll(paths,
                 new SyncProgress<int>(d => TrainingView.Observer.Progress("decoding photos", d, set.Samples.Count)), cancellation);
             int batches = (set.Samples.Count + Inference.BatchSize - 1) / Inference.BatchSize;
             return run.Probabilities(set.Samples, cache, s.Tta, b => TrainingView.Observer.Progress("predicting", b, batches), cancellation);
         });
         var report = Metrics.Evaluate(set.Samples.Select(x => x.Label).ToArray(), Metrics.Argmax(probs), set.ClassNames, set.IsTaskClasses);
         AnsiConsole.MarkupLine($"[bold]{Cli.Esc(run.Config.Model)}[/] from {Cli.Esc(run.Directory.Path)} on {Cli.Esc(s.Data!)} ({set.Samples.Count} photos{(s.Tta ? ", flip TTA" : "")})");
+        if (cache.Crop is FaceCropper crop)
+            AnsiConsole.MarkupLine($"face crop: {crop.Counts.Faces} photo(s) cut around a face, {crop.Counts.Fallbacks} centred fallback(s) where no face was found");
         EvaluationView.Write(report);
         if (s.Json) Cli.WriteJsonLine(report.ToJsonObject());
         return 0;

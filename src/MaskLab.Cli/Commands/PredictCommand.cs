@@ -33,6 +33,9 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         [CommandOption("--device <DEVICE>"), Description("auto (a GPU when a CUDA libtorch sees one, else the CPU), cpu, cuda or cuda:N"), DefaultValue("auto")]
         public string Device { get; init; } = "auto";
 
+        [CommandOption("--probs <FILE>"), Description("Also write the (ensembled) class probabilities: ImageID,p0..p17, the file pseudo_labels reads")]
+        public string? Probs { get; init; }
+
         [CommandOption("--json"), Description("Print the score (when eval/answers.csv exists) as one JSON line at the end")]
         public bool Json { get; init; }
 
@@ -76,6 +79,13 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
             if (dir is not null) Directory.CreateDirectory(dir);
             var result = TrainingView.Predict(runs, evalDir, s.Out!, s.Tta, cancellation, weights, s.Vote == "hard" ? Vote.Hard : Vote.Soft);
             AnsiConsole.MarkupLine($"wrote [bold]{Cli.Esc(s.Out!)}[/]: {result.Answers.Length} rows from {runs.Count} run(s), {s.Vote} vote{(s.Tta ? " with flip TTA" : "")}");
+            if (s.Probs is { } probsFile)
+            {
+                MaskLab.Runs.EvalProbabilities.Write(probsFile, result.Images.Select(i => i.ImageId).ToArray(), result.Probabilities);
+                AnsiConsole.MarkupLine($"wrote [bold]{Cli.Esc(probsFile)}[/]: class probabilities of {result.Answers.Length} photos");
+            }
+            if (result.FaceCrop is { } crop)
+                AnsiConsole.MarkupLine($"face crop: {crop.Faces} photo(s) cut around a face, {crop.Fallbacks} centred fallback(s) where no face was found");
             if (result.Score is { } score)
             {
                 AnsiConsole.MarkupLine("[bold]scored against answers.csv[/]");

@@ -53,13 +53,21 @@ public sealed class BlazeFaceDetector : IFaceDetector
         _session = new InferenceSession(ReadModel(), so);
         _input = _session.InputNames.Single();
         _outputs = OutputOrder(_session);
-        Id = string.Create(CultureInfo.InvariantCulture,
-            $"blazeface-front128-s{_options.ScoreThreshold:0.###}-iou{_options.IouThreshold:0.###}{(_options.WeightedNms ? "w" : "")}");
+        Id = IdFor(_options);
     }
+
+    /// <summary>The <see cref="Id"/> a detector with these options has, known without loading the model.</summary>
+    public static string IdFor(BlazeFaceOptions options) => string.Create(CultureInfo.InvariantCulture,
+        $"blazeface-front128-s{options.ScoreThreshold:0.###}-iou{options.IouThreshold:0.###}{(options.WeightedNms ? "w" : "")}");
 
     public string Id { get; }
 
     public int InputSide => Side;
+
+    static readonly Lazy<string> Sha256 = new(() => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(ReadModel())));
+
+    /// <summary>SHA-256 of the embedded model file (hex), for a run's record of what found its faces.</summary>
+    public static string ModelSha256 => Sha256.Value;
 
     static byte[] ReadModel()
     {

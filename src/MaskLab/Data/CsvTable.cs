@@ -19,11 +19,20 @@ internal sealed class CsvTable
     {
         if (!File.Exists(path))
             throw new MaskLabInputException(Directory.Exists(path) ? $"{path} is a folder, not a CSV file" : $"{path} does not exist");
+        return Parse(path, options => CsvReader.FromFile(path, options), columns);
+    }
+
+    /// <summary>Reads CSV <paramref name="text"/> (e.g. a file embedded in the library), named <paramref name="name"/> in messages.</summary>
+    public static CsvTable ReadText(string text, string name, params string[] columns) =>
+        Parse(name, options => CsvReader.FromText(text, options), columns);
+
+    static CsvTable Parse(string path, Func<CsvReaderOptions, CsvReader> open, string[] columns)
+    {
         try
         {
             // The separator is fixed: detection could pick another one for a one-column file.
             var options = new CsvReaderOptions { Separator = ',', TrackLineNumbers = true };
-            using var csv = CsvReader.FromFile(path, options);
+            using var csv = open(options);
             var found = csv.Headers.Select(h => h.Trim().TrimStart('\uFEFF').Trim()).ToArray();
             var index = columns.Select(c => Array.FindIndex(found, f => string.Equals(f, c, StringComparison.OrdinalIgnoreCase))).ToArray();
             var missing = columns.Where((_, i) => index[i] < 0).ToArray();

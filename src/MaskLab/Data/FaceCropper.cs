@@ -33,6 +33,19 @@ public sealed class FaceCropper : IPhotoCrop
     /// <summary>Distinct photos cropped so far, by kind of crop.</summary>
     public FaceCropCounts Counts => new(_faces.Count, _fallbacks.Count + _undetected.Count, _undetected.Count);
 
+    /// <summary>How the given photos (those already cropped) were cut: one photo list's share of a cache that holds several.</summary>
+    public FaceCropCounts CountsOf(IEnumerable<string> paths)
+    {
+        int faces = 0, fallbacks = 0, undetected = 0;
+        foreach (var key in paths.Select(Path.GetFullPath).Distinct(StringComparer.Ordinal))
+        {
+            if (_faces.ContainsKey(key)) faces++;
+            else if (_fallbacks.ContainsKey(key)) fallbacks++;
+            else if (_undetected.ContainsKey(key)) { fallbacks++; undetected++; }
+        }
+        return new(faces, fallbacks, undetected);
+    }
+
     public CropRect CropFor(string path, int photoWidth, int photoHeight, int targetWidth, int targetHeight)
     {
         var key = Path.GetFullPath(path);

@@ -205,18 +205,46 @@ public sealed class ImageCache
     static string Key(string path) => Path.GetFullPath(path);
 }
 
-/// <summary>One <see cref="ImageCache"/> per input size, so that runs of the same size decode each photo once.</summary>
-public sealed class ImageCaches
+/// <summary>
+/// One <see cref="ImageCache"/> per input size and face crop, so that runs that read photos the same way decode each
+/// photo once, and runs that crop differently never share pixels.
+/// </summary>
+public sealed class ImageCaches(string? faceBoxFolder = null)
 {
-    readonly ConcurrentDictionary<ImageSize, ImageCache> _bySize = new();
+    readonly ConcurrentDictionary<(ImageSize, FaceCropSpec), Lazy<(ImageCache Cache, FaceCropSource? Faces)>> _caches = new();
 
-    /// <summary>Starts with caches already filled (a run's, which holds its eval photos), one per size.</summary>
-    public ImageCaches(params ImageCache[] caches)
+    /// <summary>
+    /// Adds a cache that is already filled (a run's, which holds its eval photos) as the one for
+    /// <paramref name="size"/> and <paramref name="crop"/>, with the face boxes it was cut with.
+    /// </summary>
+    public ImageCaches With(ImageSize size, FaceCropSpec crop, ImageCache cache, FaceCropSource? faces)
     {
-        foreach (var c in caches) _bySize.TryAdd(new ImageSize(c.Width, c.Height), c);
+        ArgumentNullException.ThrowIfNull(crop);
+        _caches.TryAdd((size, crop), new((cache, faces)));
+        return this;
     }
 
-    public ImageCache For(ImageSize size) => _bySize.GetOrAdd(size, s => new ImageCache(s.Width, s.Height));
+    /// <summary>The cache of whole photos at <paramref name="size"/>.</summary>
+    public ImageCache For(ImageSize size) => For(size, FaceCropSpec.None, []);
+
+    /// <summary>
+    /// The cache for <paramref name="size"/> and <paramref name="crop"/>. With a face crop, the faces of
+    /// <paramref name="photos"/> are found first (from the shared box file, or detected): pass every photo the
+    /// cache is about to decode.
+    /// </summary>
+    /// <param name="detected">Receives the running count of photos run through the face detector.</param>
+    public ImageCache For(ImageSize size, FaceCropSpec crop, IReadOnlyList<string> photos, IProgress<int>? detected = null,
+        CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(crop);
+        var entry = _caches.GetOrAdd((size, crop), key => new(() =>
+        {
+            var faces = key.Item2.Active ? new FaceCropSource(key.Item2.Options, faceBoxFolder) : null;
+            return (new ImageCache(key.Item1.Width, key.Item1.Height, crop: faces?.Cropper), faces);
+        })).Value;
+        entry.Faces?.Cover(photos, detected, ct);
+        return entry.Cache;
+    }
 }
 
 /// <summary>Images that cannot be read: the message names the first and says what to do; <see cref="Bad"/> lists them all.</summary>

@@ -19,11 +19,12 @@ public static class Ensemble
                 throw new MaskLabInputException($"run '{r.Directory.Path}' has {r.Classes} classes, the first run has {classes}");
 
         int batchesPerRun = (samples.Count + Inference.BatchSize - 1) / Inference.BatchSize, done = 0;
-        // The folds of a k-fold run share one input size: decode the photos once for all of them.
+        // The folds of a k-fold run share one input size and crop: decode the photos once for all of them.
         caches ??= new ImageCaches();
+        var paths = samples.Select(x => x.Path).ToArray();
         var each = new List<float[,]>();
         foreach (var run in runs)
-            each.Add(run.Probabilities(samples, caches.For(run.Config.ImageSize), tta, _ => progress?.Report((++done, batchesPerRun * runs.Count)), ct));
+            each.Add(run.Probabilities(samples, run.CacheIn(caches, paths, ct), tta, _ => progress?.Report((++done, batchesPerRun * runs.Count)), ct));
         return Combine(each, weights, vote);
     }
 

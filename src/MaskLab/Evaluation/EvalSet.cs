@@ -5,7 +5,9 @@ namespace MaskLab.Evaluation;
 /// <summary>Predictions for a competition eval/ folder: ensembled probabilities, the submission, and its score where answers exist.</summary>
 public static class EvalSet
 {
-    public sealed record Result(IReadOnlyList<EvalImage> Images, int[] Answers, float[,] Probabilities, EvaluationReport? Score);
+    /// <param name="FaceCrop">How the eval photos were cut, where the (first) run crops faces: fallbacks are photos without a face found.</param>
+    public sealed record Result(IReadOnlyList<EvalImage> Images, int[] Answers, float[,] Probabilities, EvaluationReport? Score,
+        FaceCropCounts? FaceCrop = null);
 
     /// <summary>
     /// Soft-votes the runs (weighted mean of probabilities) over the photos listed in info.csv, writes the
@@ -18,14 +20,18 @@ public static class EvalSet
         var images = CompetitionLayout.ReadEval(evalDir);
         CheckAnswers(evalDir, images);
         var samples = images.Select(i => new Sample(i.Path, 0, i.ImageId)).ToArray();
+        caches ??= new ImageCaches();
         var probs = Ensemble.Combine(runs, samples, tta, weights, vote, progress, ct, caches);
+        var paths = samples.Select(x => x.Path).ToArray();
+        // The cache may also hold the training photos (a run predicting right after training): count the eval ones.
+        var crop = (runs.FirstOrDefault(r => r.Config.FaceCropSection.Active)?.CacheIn(caches, paths, ct).Crop as FaceCropper)?.CountsOf(paths);
         var answers = Metrics.Argmax(probs);
         Submission.Write(outFile, images.Select(i => i.ImageId).ToArray(), answers);
 
         EvaluationReport? score = null;
         var answersFile = AnswersFile(evalDir);
         if (File.Exists(answersFile)) score = Scoring.Score(outFile, answersFile);
-        return new Result(images, answers, probs, score);
+        return new Result(images, answers, probs, score, crop);
     }
 
     /// <summary>The eval truth beside info.csv, when the data has it (the synthetic set does).</summary>

@@ -63,6 +63,13 @@ public sealed class TrainedRun : IDisposable
         };
     }
 
+    /// <summary>
+    /// The cache in <paramref name="caches"/> that reads photos as this run was trained to (its input size and face
+    /// crop), with the faces of <paramref name="photos"/> found first where the run crops them.
+    /// </summary>
+    public ImageCache CacheIn(ImageCaches caches, IReadOnlyList<string> photos, CancellationToken ct = default, IProgress<int>? detected = null) =>
+        caches.For(Config.ImageSize, Config.FaceCropSection, photos, detected, ct);
+
     /// <summary>Class probabilities for the given photos, in order; flip TTA averages the mirrored view.</summary>
     public float[,] Probabilities(IReadOnlyList<Sample> samples, ImageCache cache, bool tta, Action<int>? onBatch = null, CancellationToken ct = default)
     {

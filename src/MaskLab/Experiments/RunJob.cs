@@ -87,10 +87,12 @@ public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver
         run.Create();
         if (!resume || !run.HasConfig) run.WriteConfig(config);
         data.WriteSplit(run);
+        data.WriteLabelFixes(run);
         // Each run's peak_memory_mb is its own, not that of a larger model trained earlier in the same process.
         PeakMemory.Reset();
         observer.Stage($"device: {device.Info.Describe()}");
-        RunMetadata.WriteStart(run, config, data.Set.Samples.Select(s => s.Path), device: device.Info.ToJson());
+        RunMetadata.WriteStart(run, config, data.Set.Samples.Select(s => s.Path), device: device.Info.ToJson(),
+            sections: data.Provenance());
         clock.Restart();
         var result = new Trainer(config, run, observer, device.Device).Train(data, ct, resume);
         double trainSeconds = clock.Elapsed.TotalSeconds;
@@ -124,6 +126,7 @@ public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver
             {
                 MacroF1 = score?.MacroF1, Accuracy = score?.Accuracy, MaskF1 = score?.MaskF1,
                 GenderF1 = score?.GenderF1, AgeF1 = score?.AgeF1, Submission = run.SubmissionFile,
+                FaceCropFallbacks = result.FaceCrop?.Fallbacks,
             },
         };
         run.WriteSummary(summary);

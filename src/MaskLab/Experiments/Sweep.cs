@@ -115,10 +115,9 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
         if (state != RunState.Finished)
         {
             var c = run.Config.DataSection;
-            var key = string.Join("|", c.Dir ?? $"default:{c.SynthPeople}:{c.SynthEvalPeople}", c.Size, c.SkipBad);
             loaded ??= [];
-            if (!loaded.TryGetValue(key, out var photos))
-                loaded[key] = photos = TrainingData.Load(c, observer, ct, (labelled, eval) => MemoryEstimate.Check(run.Config, labelled, eval, observer));
+            if (!loaded.TryGetValue(c.LoadKey, out var photos))
+                loaded[c.LoadKey] = photos = TrainingData.Load(c, observer, ct, (labelled, eval) => MemoryEstimate.Check(run.Config, labelled, eval, observer));
             data = photos.Resplit(c);
         }
         RunOutcome outcome;

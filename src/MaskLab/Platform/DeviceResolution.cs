@@ -94,7 +94,7 @@ public sealed record DeviceInfo(string Device, string Reason, string? Name, stri
     public string Describe()
     {
         var card = Name is null ? "" : $" ({Name}{(MemoryMiB is { } m ? $", {m} MiB" : "")}{(Driver is null ? "" : $", driver {Driver}")})";
-        return $"device {Device}{card}; libtorch {LibTorchVersion ?? "(version unknown)"}{(CudaVersion is null ? "" : $" CUDA {CudaVersion}")} ({LibTorchSource}); {Reason}";
+        return $"{Device}{card}; libtorch {LibTorchVersion ?? "(version unknown)"}{(CudaVersion is null ? "" : $" CUDA {CudaVersion}")} ({LibTorchSource}); {Reason}";
     }
 
     /// <summary>The object metadata.json records under "device".</summary>

@@ -21,7 +21,29 @@ public enum PretrainedKind { Auto, None, Imagenet }
 /// <param name="Dir">Data folder; null: the embedded synthetic set of <paramref name="SynthPeople"/> + <paramref name="SynthEvalPeople"/> people.</param>
 /// <param name="Fold">With <paramref name="Folds"/> &gt; 1, the fold validated on (-1: all, trained one after another).</param>
 public sealed record DataSpec(string? Dir, ImageSize Size, double ValRatio, int Folds, int Fold, SplitKind Split, int Seed,
-    bool SkipBad, int SynthPeople, int SynthEvalPeople);
+    bool SkipBad, int SynthPeople, int SynthEvalPeople)
+{
+    /// <summary>The part of each photo that is kept (face_crop, face_margin).</summary>
+    public FaceCropSpec FaceCrop { get; init; } = FaceCropSpec.None;
+
+    /// <summary>Where face boxes are kept between runs; null: <see cref="FaceCropSpec.DefaultBoxFolder"/> (not a config key).</summary>
+    public string? FaceBoxFolder { get; init; }
+
+    /// <summary>builtin, or a file of label corrections; null: the labels as the data gives them.</summary>
+    public string? LabelFixes { get; init; }
+
+    /// <summary>Eval photos trained on with predicted labels; null: none.</summary>
+    public PseudoSpec? Pseudo { get; init; }
+
+    /// <summary>
+    /// What decides the photos and labels of a load, not how they are split: runs whose keys are equal can share
+    /// one decode (a sweep's seeds).
+    /// </summary>
+    public string LoadKey => string.Join("|", Dir ?? $"default:{SynthPeople}:{SynthEvalPeople}", Size, SkipBad, FaceCrop, LabelFixes, Pseudo);
+}
+
+/// <summary>Where pseudo labels come from (a run directory or a probability file) and the confidence they need.</summary>
+public sealed record PseudoSpec(string Source, double Threshold);
 
 /// <summary>The optimiser and its base learning rate.</summary>
 public sealed record OptimizerSpec(OptimizerKind Kind, double Lr, double WeightDecay, double Momentum);

@@ -89,13 +89,32 @@ public sealed class RunConfig
     public double MixupAlpha { get; set; } = 0.4;
     public double CutmixAlpha { get; set; } = 1.0;
     public bool SkipBad { get; set; } = false;
+    /// <summary>none, or detect: cut each photo around its face (BlazeFace, boxes kept under MASKLAB_HOME/face-boxes) at training, eval and predict.</summary>
+    public FaceCropMode FaceCrop { get; set; } = FaceCropMode.None;
+    /// <summary>Face crop margin on every side, as a fraction of the face box.</summary>
+    public double FaceMargin { get; set; } = 0.3;
+    /// <summary>Label corrections applied when the data is read: none, builtin (the public list for the competition's data), a CSV of fixes (person,field,value), or a synthetic set's train_truth.csv.</summary>
+    public string? LabelFixes { get; set; }
+    /// <summary>Eval photos to train on with predicted labels: a run directory (its eval prediction; a k-fold run's folds soft-voted) or a probability file (predict --probs).</summary>
+    public string? PseudoLabels { get; set; }
+    /// <summary>Lowest ensemble confidence (top class probability) for an eval photo to become a pseudo label.</summary>
+    public double PseudoThreshold { get; set; } = 0.9;
+    /// <summary>Training images a batch whose left or right half is replaced by that half of a 60+ training photo (half-image CutMix).</summary>
+    public int CutmixOld { get; set; } = 0;
+    /// <summary>Batches whose gradients are summed before each optimiser step: an accumulate x batch_size effective batch.</summary>
+    public int Accumulate { get; set; } = 1;
     /// <summary>Synthetic default size: people in train and eval (used when Data is null).</summary>
     public int SynthPeople { get; set; } = 600;
     public int SynthEvalPeople { get; set; } = 200;
 
     // ---- sections: what each component receives ----
 
-    public DataSpec DataSection => new(Data, ImageSize, ValRatio, Folds, Fold, Split, Seed, SkipBad, SynthPeople, SynthEvalPeople);
+    public DataSpec DataSection => new(Data, ImageSize, ValRatio, Folds, Fold, Split, Seed, SkipBad, SynthPeople, SynthEvalPeople)
+    {
+        FaceCrop = FaceCropSection, LabelFixes = NoneAsNull(LabelFixes),
+        Pseudo = NoneAsNull(PseudoLabels) is { } pseudo ? new PseudoSpec(pseudo, PseudoThreshold) : null,
+    };
+    public FaceCropSpec FaceCropSection => new(FaceCrop, new FaceCropOptions(FaceMargin));
     public MixOptions Mixing => new(Cutmix, CutmixVertical, Mixup, Cutout, MixupAlpha, CutmixAlpha);
     public HeadSpec HeadSection => new(Head, MultiHead.ParseWeights(HeadWeights));
     public LossSpec LossSection => new(Loss, LossAlpha, Smoothing, FocalGamma);
@@ -154,10 +173,18 @@ public sealed class RunConfig
             throw new MaskLabInputException($"class_weights '{ClassWeights}' weigh the 18 classes of head: single; head: multi weighs its losses with head_weights");
         if (SynthPeople < 10) throw Bad("synth_people", SynthPeople, "at least 10");
         if (SynthEvalPeople < 1) throw Bad("synth_eval_people", SynthEvalPeople);
+        FaceCropSection.Options.Validate();
+        // label_fixes and pseudo_labels name files, like data: they are read (and a missing one reported) when the data is loaded.
+        if (!(PseudoThreshold > 0 && PseudoThreshold <= 1)) throw Bad("pseudo_threshold", PseudoThreshold, "must be above 0 and at most 1");
+        if (CutmixOld < 0 || CutmixOld > BatchSize) throw Bad("cutmix_old", CutmixOld, $"must be 0..batch_size ({BatchSize})");
+        Positive(Accumulate, "accumulate");
         return this;
     }
 
     public const int MaxThreads = 1024;
+
+    /// <summary>Text settings where "none" (or nothing) means off.</summary>
+    static string? NoneAsNull(string? text) => text is null || text.Trim().Length == 0 || text.Trim().Equals("none", StringComparison.OrdinalIgnoreCase) ? null : text.Trim();
 
     static void Positive(int v, string key) { if (v <= 0) throw Bad(key, v, "must be positive"); }
 

@@ -25,6 +25,8 @@ public sealed class RunDirectory(string path)
     public string ReportFile => Combine("report.html");
     /// <summary>A k-fold root's out-of-fold probabilities (<see cref="OofFile"/>).</summary>
     public string OofFile => Combine("oof.csv");
+    /// <summary>The label corrections of a run that asked for them: every fix applied or skipped, with its reason.</summary>
+    public string LabelFixesFile => Combine("label_fixes.csv");
 
     /// <summary>Written when the run's loss diverged: the reason, one line. Delete the run folder to retry.</summary>
     public string FailureFile => Combine("failure.txt");

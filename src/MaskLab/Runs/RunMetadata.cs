@@ -17,8 +17,10 @@ namespace MaskLab.Runs;
 public static class RunMetadata
 {
     /// <summary>Writes the file at the start of a run; <paramref name="dataFiles"/> are the photos it reads.</summary>
+    /// <param name="device">The device the run trains on (card, driver, libtorch).</param>
+    /// <param name="sections">More top-level entries, e.g. how the photos were prepared (face_crop, label_fixes, pseudo_labels).</param>
     public static JsonObject WriteStart(RunDirectory run, RunConfig config, IEnumerable<string> dataFiles, DateTimeOffset? start = null,
-        JsonObject? device = null)
+        JsonObject? device = null, JsonObject? sections = null)
     {
         var o = new JsonObject
         {
@@ -35,6 +37,12 @@ public static class RunMetadata
             ["packages"] = Packages(),
             ["command_line"] = string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
         };
+        if (sections is not null)
+            foreach (var (key, value) in sections.ToList())
+            {
+                sections.Remove(key);
+                o[key] = value;
+            }
         Save(run, o);
         return o;
     }

@@ -30,6 +30,15 @@ public sealed record TrainingResult
     [JsonPropertyName("class_names")] public IReadOnlyList<string> ClassNames { get; init; } = [];
     [JsonPropertyName("task_classes")] public bool TaskClasses { get; init; }
     [JsonPropertyName("data")] public string? Data { get; init; }
+    /// <summary>Photos cut around a face (face_crop: detect) and those that got the centred fallback, no face found.</summary>
+    [JsonPropertyName("face_crop_photos"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? FaceCropPhotos { get; init; }
+    [JsonPropertyName("face_crop_fallbacks"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? FaceCropFallbacks { get; init; }
+    /// <summary>Label fixes applied and the photos they changed or left out (label_fixes).</summary>
+    [JsonPropertyName("label_fixes_applied"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? LabelFixesApplied { get; init; }
+    [JsonPropertyName("label_fixes_photos"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? LabelFixesPhotos { get; init; }
+    /// <summary>Eval photos trained on with predicted labels (pseudo_labels), and the share of them right where answers are known.</summary>
+    [JsonPropertyName("pseudo_labels"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? PseudoLabels { get; init; }
+    [JsonPropertyName("pseudo_label_accuracy"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? PseudoLabelAccuracy { get; init; }
 
     /// <summary>Whether a run with this result has done all it was asked to: every epoch, or stopped early on patience.</summary>
     public bool Completes(int epochs) => EpochsRun >= epochs || StoppedEarly;
@@ -44,6 +53,8 @@ public sealed record EvalScores
     [JsonPropertyName("eval_gender_f1")] public double? GenderF1 { get; init; }
     [JsonPropertyName("eval_age_f1")] public double? AgeF1 { get; init; }
     [JsonPropertyName("submission")] public string? Submission { get; init; }
+    /// <summary>Eval photos that got the centred fallback crop (no face found), where the run crops faces.</summary>
+    [JsonPropertyName("eval_face_crop_fallbacks"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? FaceCropFallbacks { get; init; }
 }
 
 /// <summary>A k-fold run's out-of-fold scores (every training photo scored by the fold model that never saw its person).</summary>

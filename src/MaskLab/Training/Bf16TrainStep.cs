@@ -44,22 +44,32 @@ public sealed class Bf16TrainStep : ITrainStep
 
     public nn.Module<Tensor, Tensor> Compute => work;
 
+    bool fresh = true;
+
     public void BeginEpoch()
     {
         master.train();
         work.train();
+        fresh = true;
     }
 
     public StepPhases? Phases { get; set; }
 
-    public float Run(Tensor images, Tensor target)
+    /// <summary>
+    /// Forward and backward on the bf16 copy; its gradients are added to the fp32 master gradients at once, so that
+    /// summing several batches happens in fp32.
+    /// </summary>
+    public float Accumulate(Tensor images, Tensor target, double weight = 1)
     {
-        Phases?.Begin();
         float value;
         using (var scope = NewDisposeScope())
         {
             work.zero_grad();
-            optimizer.zero_grad();
+            if (fresh)
+            {
+                optimizer.zero_grad();
+                fresh = false;
+            }
             Phases?.Mark("zero grad");
             var logits = work.call(images.to_type(ScalarType.BFloat16));
             Phases?.Mark("forward");
@@ -68,31 +78,35 @@ public sealed class Bf16TrainStep : ITrainStep
             Phases?.Mark("loss");
             if (float.IsFinite(value))
             {
-                loss.backward();
+                (weight == 1 ? loss : loss * weight).backward();
                 Phases?.Mark("backward");
                 using (no_grad())
                 {
                     foreach (var (m, w) in parameters)
                     {
                         if (w.grad is not { } g) continue;
-                        if (m.grad is { } mg) mg.copy_(g);
+                        if (m.grad is { } mg) mg.add_(g);
                         else m.grad = g.to_type(ScalarType.Float32);
                     }
                 }
                 Phases?.Mark("grads to fp32");
-                optimizer.step();
-                Phases?.Mark("optimiser");
-                using (no_grad())
-                {
-                    foreach (var (m, w) in parameters) w.copy_(m);
-                    foreach (var (m, w) in statistics) m.copy_(w);
-                }
-                Phases?.Mark("weights to bf16");
             }
         }
         Phases?.Mark("dispose");
-        Phases?.End();
         return value;
+    }
+
+    public void Update()
+    {
+        optimizer.step();
+        fresh = true;
+        Phases?.Mark("optimiser");
+        using (no_grad())
+        {
+            foreach (var (m, w) in parameters) w.copy_(m);
+            foreach (var (m, w) in statistics) m.copy_(w);
+        }
+        Phases?.Mark("weights to bf16");
     }
 
     public void Dispose() => work.Dispose();

@@ -46,71 +46,86 @@ public sealed class Fp16TrainStep : ITrainStep
 
     public nn.Module<Tensor, Tensor> Compute => work;
 
-    /// <summary>Whether the last <see cref="Run"/> updated the weights (false after an overflow or a non-finite loss).</summary>
+    /// <summary>Whether the last update applied the gradients (false after an overflow or a non-finite loss).</summary>
     public bool LastStepTaken { get; private set; }
 
     public StepPhases? Phases { get; set; }
+
+    bool fresh = true;
 
     public void BeginEpoch()
     {
         master.train();
         work.train();
+        fresh = true;
     }
 
-    public float Run(Tensor images, Tensor target)
+    /// <summary>
+    /// Forward on the fp16 copy; the scaled gradients are added to the fp32 master gradients at once, so that summing
+    /// several batches happens in fp32. Unscaling and the overflow check wait for <see cref="Update"/>, once per update.
+    /// </summary>
+    public float Accumulate(Tensor images, Tensor target, double weight = 1)
     {
-        Phases?.Begin();
         float value;
-        LastStepTaken = false;
         using (var scope = NewDisposeScope())
         {
             work.zero_grad();
-            optimizer.zero_grad();
+            if (fresh)
+            {
+                optimizer.zero_grad();
+                LastStepTaken = false;
+                fresh = false;
+            }
             Phases?.Mark("zero grad");
             var logits = work.call(images.to_type(ScalarType.Float16));
             Phases?.Mark("forward");
             var loss = head.Loss(logits.to_type(ScalarType.Float32), target);
+            value = loss.detach().to_type(ScalarType.Float32).cpu().item<float>();
             Phases?.Mark("loss");
-            Scaler.ScaleLoss(loss).backward();
-            Phases?.Mark("backward");
-            var grads = new List<Tensor>(parameters.Length);
-            using (no_grad())
-            {
-                foreach (var (m, w) in parameters)
-                {
-                    if (w.grad is not { } g) continue;
-                    if (m.grad is { } mg) mg.copy_(g);
-                    else m.grad = g.to_type(ScalarType.Float32);
-                    grads.Add(m.grad!);
-                }
-            }
-            var overflowFlag = Scaler.Unscale(grads);
-            Phases?.Mark("grads to fp32, unscale");
-            // One transfer for both numbers the host needs: the loss for the progress line and the overflow flag.
-            var both = cat([loss.detach().to_type(ScalarType.Float32).reshape(1), overflowFlag.to_type(ScalarType.Float32).reshape(1)]).cpu();
-            value = both[0].item<float>();
-            bool overflow = both[1].item<float>() != 0;
-            Phases?.Mark("read loss");
             if (float.IsFinite(value))
             {
-                if (!overflow)
-                {
-                    optimizer.step();
-                    Phases?.Mark("optimiser");
-                    using (no_grad())
-                        foreach (var (m, w) in parameters) w.copy_(m);
-                    LastStepTaken = true;
-                }
-                Scaler.Update(overflow);
-                // The forward pass updated the running statistics whether or not the step was taken, as in PyTorch.
+                Scaler.ScaleLoss(weight == 1 ? loss : loss * weight).backward();
+                Phases?.Mark("backward");
                 using (no_grad())
-                    foreach (var (m, w) in statistics) m.copy_(w);
-                Phases?.Mark("weights to fp16");
+                {
+                    foreach (var (m, w) in parameters)
+                    {
+                        if (w.grad is not { } g) continue;
+                        if (m.grad is { } mg) mg.add_(g);
+                        else m.grad = g.to_type(ScalarType.Float32);
+                    }
+                }
+                Phases?.Mark("grads to fp32");
             }
         }
         Phases?.Mark("dispose");
-        Phases?.End();
         return value;
+    }
+
+    /// <summary>Unscales the summed gradients; steps unless one overflowed; moves the scale either way.</summary>
+    public void Update()
+    {
+        using (var scope = NewDisposeScope())
+        {
+            var grads = parameters.Select(p => p.Master.grad).OfType<Tensor>().ToList();
+            var overflowFlag = Scaler.Unscale(grads);
+            bool overflow = overflowFlag.to_type(ScalarType.Float32).cpu().item<float>() != 0;
+            Phases?.Mark("unscale");
+            if (!overflow)
+            {
+                optimizer.step();
+                Phases?.Mark("optimiser");
+                using (no_grad())
+                    foreach (var (m, w) in parameters) w.copy_(m);
+                LastStepTaken = true;
+            }
+            Scaler.Update(overflow);
+            // The forward pass updated the running statistics whether or not the step was taken, as in PyTorch.
+            using (no_grad())
+                foreach (var (m, w) in statistics) m.copy_(w);
+            Phases?.Mark("weights to fp16");
+        }
+        fresh = true;
     }
 
     public void Dispose() => work.Dispose();

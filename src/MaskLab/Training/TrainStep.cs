@@ -6,20 +6,46 @@ using static TorchSharp.torch;
 
 namespace MaskLab.Training;
 
-/// <summary>One optimisation step on one batch; the numeric precision of the step is its own concern.</summary>
+/// <summary>
+/// Optimisation on batches, split in two so that gradients can be accumulated: <see cref="Accumulate"/> runs forward
+/// and backward on one batch and adds its gradients, weighted, to those held; <see cref="Update"/> applies them with
+/// the optimiser. <see cref="TrainStepExtensions.Run"/> is one ordinary step (both, weight 1). The numeric precision
+/// (and, later, the device) of the step is the implementation's own concern.
+/// </summary>
 public interface ITrainStep : IDisposable
 {
-    /// <summary>Puts the model in training mode (dropout, batch statistics) for the batches that follow.</summary>
+    /// <summary>Puts the model in training mode (dropout, batch statistics) for the batches that follow; held gradients are dropped.</summary>
     void BeginEpoch();
 
     /// <summary>The module that runs forward and backward: the model itself, or its low-precision working copy.</summary>
     nn.Module<Tensor, Tensor> Compute { get; }
 
-    /// <summary>Returns the batch's loss; a non-finite loss is returned without updating the weights.</summary>
-    float Run(Tensor images, Tensor target);
+    /// <summary>
+    /// Forward and backward on one batch: the gradients of <paramref name="weight"/> x its loss are added to those
+    /// held since the last <see cref="Update"/>. Returns the batch's (unweighted) loss; a non-finite loss adds nothing.
+    /// </summary>
+    /// <param name="weight">The batch's share of the update: 1 for an ordinary step; for k equal batches summed into
+    /// one update, 1 / k, which makes the update that of one batch k times the size (mean losses).</param>
+    float Accumulate(Tensor images, Tensor target, double weight = 1);
+
+    /// <summary>Applies the held gradients with the optimiser; the next <see cref="Accumulate"/> starts from none.</summary>
+    void Update();
 
     /// <summary>When set, each step charges its phases to it (for `masklab bench --profile`).</summary>
     StepPhases? Phases { get; set; }
+}
+
+public static class TrainStepExtensions
+{
+    /// <summary>One ordinary step: forward, loss, backward and update on one batch. Returns the loss; a non-finite loss updates nothing.</summary>
+    public static float Run(this ITrainStep step, Tensor images, Tensor target)
+    {
+        step.Phases?.Begin();
+        float value = step.Accumulate(images, target);
+        if (float.IsFinite(value)) step.Update();
+        step.Phases?.End();
+        return value;
+    }
 }
 
 /// <summary>Chooses the step for a precision setting.</summary>
@@ -39,22 +65,31 @@ public static class TrainSteps
     };
 }
 
-/// <summary>One fp32 optimisation step: forward, loss, backward, update.</summary>
+/// <summary>The fp32 step: forward, loss, backward into the parameters' gradients, optimiser update.</summary>
 public sealed class TrainStep(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, IOutputHead head) : ITrainStep
 {
+    bool fresh = true;
+
     public StepPhases? Phases { get; set; }
 
-    public void BeginEpoch() => model.train();
+    public void BeginEpoch()
+    {
+        model.train();
+        fresh = true;
+    }
 
     public nn.Module<Tensor, Tensor> Compute => model;
 
-    public float Run(Tensor images, Tensor target)
+    public float Accumulate(Tensor images, Tensor target, double weight = 1)
     {
-        Phases?.Begin();
         float value;
         using (var scope = NewDisposeScope())
         {
-            optimizer.zero_grad();
+            if (fresh)
+            {
+                optimizer.zero_grad();
+                fresh = false;
+            }
             Phases?.Mark("zero grad");
             var logits = model.call(images);
             Phases?.Mark("forward");
@@ -63,15 +98,19 @@ public sealed class TrainStep(nn.Module<Tensor, Tensor> model, OptimizerHelper o
             Phases?.Mark("loss");
             if (float.IsFinite(value))
             {
-                loss.backward();
+                (weight == 1 ? loss : loss * weight).backward();
                 Phases?.Mark("backward");
-                optimizer.step();
-                Phases?.Mark("optimiser");
             }
         }
         Phases?.Mark("dispose");
-        Phases?.End();
         return value;
+    }
+
+    public void Update()
+    {
+        optimizer.step();
+        fresh = true;
+        Phases?.Mark("optimiser");
     }
 
     public void Dispose() { }

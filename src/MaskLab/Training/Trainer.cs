@@ -59,21 +59,28 @@ public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserve
         // checkpoint: those epochs are trained again.
         if (File.Exists(run.MetricsFile)) run.TruncateMetrics(state.EpochsDone);
 
-        int n = data.TrainIndices.Length, bs = config.BatchSize;
+        // Pseudo-labelled eval photos (if any) are trained on beside the split's training part, never validated on.
+        var trainSamples = data.LoaderSamples;
+        var trainIndices = data.LoaderTrainIndices;
+        int n = trainIndices.Length, bs = config.BatchSize;
         // A short last batch would give BatchNorm a noisy estimate; drop it unless it is the only batch.
         bool dropLast = n > bs;
         int batches = dropLast ? n / bs : 1;
-        var trainLoader = new BatchLoader(set.Samples, data.TrainIndices, s => s.TrainingLabel(cuts), data.Cache,
-            new LoaderOptions(BatchSize: bs, Shuffle: true,
-                Augment: config.Augment ? AugmentOptions.Default : AugmentOptions.None,
-                Seed: config.Seed, DropLast: dropLast, Width: size.Width, Height: size.Height)
-            {
-                Input = config.Input,
-                Transform = Mixing.Transform(config.Mixing, set.ClassCount, config.Seed),
-                Sampler = config.WeightedSampler
-                    ? WeightedSampler.ClassBalanced(data.TrainIndices.Select(i => (long)set.Samples[i].TrainingLabel(cuts)).ToArray(), config.Seed)
-                    : null,
-            });
+        var trainOptions = new LoaderOptions(BatchSize: bs, Shuffle: true,
+            Augment: config.Augment ? AugmentOptions.Default : AugmentOptions.None,
+            Seed: config.Seed, DropLast: dropLast, Width: size.Width, Height: size.Height)
+        {
+            Input = config.Input,
+        };
+        var trainLoader = new BatchLoader(trainSamples, trainIndices, s => s.TrainingLabel(cuts), data.Cache, trainOptions with
+        {
+            Transform = BatchTransforms.Chain(Mixing.Transform(config.Mixing, set.ClassCount, config.Seed),
+                OldCutmix.Transform(trainSamples, OldPhotos(trainSamples, trainIndices, set), s => s.TrainingLabel(cuts), data.Cache,
+                    trainOptions, set.ClassCount, config.CutmixOld, config.Seed)),
+            Sampler = config.WeightedSampler
+                ? WeightedSampler.ClassBalanced(trainIndices.Select(i => (long)trainSamples[i].TrainingLabel(cuts)).ToArray(), config.Seed)
+                : null,
+        });
         var valLoader = Inference.Loader(set.Samples, data.ValIndices, data.Cache, size, config.Seed, config.Input);
 
         using var step = TrainSteps.Create(config.Precision, model, () => ModelRegistry.Create(config.Model, spec), optimizer, head);
@@ -149,6 +156,9 @@ public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserve
             TrainImages = data.TrainIndices.Length, ValImages = data.ValIndices.Length,
             SkippedBadImages = data.SkippedBad, Classes = set.ClassCount, ClassNames = set.ClassNames,
             TaskClasses = set.IsTaskClasses, Data = data.DataDir,
+            FaceCropPhotos = data.FaceCrop?.Photos, FaceCropFallbacks = data.FaceCrop?.Fallbacks,
+            LabelFixesApplied = data.Fixes?.Applied.Count, LabelFixesPhotos = data.Fixes?.PhotosChanged,
+            PseudoLabels = data.PseudoLabelling is null ? null : data.Pseudo.Count, PseudoLabelAccuracy = data.PseudoLabelling?.Accuracy,
         };
         run.WriteSummary(new RunSummary(result));
         return result;
@@ -196,20 +206,29 @@ public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserve
         double lossSum = 0;
         long images = 0;
         int b = 0;
+        // With accumulate: k, each group of k batches (fewer at the end of the epoch) makes one update, weighted as
+        // one batch k times the size. The batches of an epoch are all full (the short last one is dropped), so equal
+        // weights are exact; the learning rate is the one a k-times batch would have at that step.
+        int k = config.Accumulate;
         var clock = Stopwatch.StartNew();
         foreach (var batch in DevicePrefetcher.ToDevice(loader.Epoch(epoch), device))
         {
             ct.ThrowIfCancellationRequested();
+            int groupStart = b - b % k, groupSize = Math.Min(k, batches - groupStart);
             using (batch)
             {
-                double lr = LrSchedule.At(config.Schedule, config.Lr, epoch, (double)b / Math.Max(batches, 1));
-                int g = 0;
-                foreach (var group in optimizer.ParamGroups) group.LearningRate = lr * lrScales[g++];
+                if (b == groupStart)
+                {
+                    double lr = LrSchedule.At(config.Schedule, config.Lr, epoch, (double)groupStart / Math.Max(batches, 1));
+                    int g = 0;
+                    foreach (var group in optimizer.ParamGroups) group.LearningRate = lr * lrScales[g++];
+                }
                 using var input = config.ChannelsLast ? ChannelsLast.Of(batch.Images) : batch.Images.alias();
-                float value = step.Run(input, batch.SoftTargets ?? batch.Labels);
+                float value = step.Accumulate(input, batch.SoftTargets ?? batch.Labels, 1.0 / Math.Max(groupSize, 1));
                 if (!float.IsFinite(value))
                     throw new TrainingStoppedException(
                         $"loss became {value} at epoch {epoch + 1}, batch {b + 1}; the last good checkpoint is kept (try a lower lr)");
+                if (b + 1 >= groupStart + groupSize) step.Update();
                 lossSum += value * batch.Count;
                 images += batch.Count;
             }
@@ -220,13 +239,22 @@ public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserve
         return (lossSum / Math.Max(images, 1), images);
     }
 
+    /// <summary>The training photos in the 60+ band under the training age cuts (cutmix_old draws from them); none unless cutmix_old is on.</summary>
+    int[] OldPhotos(IReadOnlyList<Sample> samples, int[] trainIndices, LabeledSet set)
+    {
+        if (config.CutmixOld <= 0) return [];
+        if (!set.IsTaskClasses) throw new MaskLabInputException("cutmix_old pastes 60+ photos: it needs the 18 task classes");
+        return trainIndices.Where(i => TaskClasses.Decode(samples[i].TrainingLabel(config.AgeCuts)).Age == AgeBand.Over60).ToArray();
+    }
+
     float[]? ClassWeightsFor(TrainingData data)
     {
         var cuts = config.AgeCuts;
+        var samples = data.LoaderSamples;
         return config.ClassWeights switch
         {
             null or "" or "none" => null,
-            "balanced" => ClassWeights.Balanced(data.TrainIndices.Select(i => data.Set.Samples[i].TrainingLabel(cuts)).ToArray(), data.Set.ClassCount),
+            "balanced" => ClassWeights.Balanced(data.LoaderTrainIndices.Select(i => samples[i].TrainingLabel(cuts)).ToArray(), data.Set.ClassCount),
             var list => ClassWeights.Parse(list, data.Set.ClassCount),
         };
     }

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using MaskLab.Evaluation;
 using MaskLab.Data;
 using MaskLab.Runs;
@@ -18,14 +19,39 @@ public sealed class TrainingData
     public IReadOnlyList<EvalImage>? EvalImages { get; init; }
     public int SkippedBad { get; init; }
 
-    /// <summary>The cache as the eval prediction takes it, so the eval photos decoded here are not decoded again.</summary>
-    public ImageCaches Caches => new(Cache);
+    /// <summary>The cache as the eval prediction takes it, so the eval photos decoded (and cut) here are not decoded again.</summary>
+    public ImageCaches Caches => new ImageCaches(FaceBoxFolder).With(new ImageSize(Cache.Width, Cache.Height), Crop, Cache, Faces);
+
+    /// <summary>How the photos of <see cref="Cache"/> are cut (face_crop); <see cref="Faces"/> holds their boxes.</summary>
+    public FaceCropSpec Crop { get; init; } = FaceCropSpec.None;
+    public FaceCropSource? Faces { get; init; }
+    public string? FaceBoxFolder { get; init; }
+
+    /// <summary>Eval photos with predicted labels, trained on in every split and never validated on (pseudo_labels).</summary>
+    public IReadOnlyList<Sample> Pseudo { get; init; } = [];
+
+    /// <summary>How the photos were cut around faces; null when they are read whole.</summary>
+    public FaceCropRecord? FaceCrop { get; init; }
+
+    /// <summary>The label corrections applied when the set was read; null when none were asked for.</summary>
+    public LabelFixRecord? Fixes { get; init; }
+
+    /// <summary>Where the pseudo labels came from and how good they are; null without pseudo_labels.</summary>
+    public PseudoLabelRecord? PseudoLabelling { get; init; }
+
+    /// <summary>What the training loader draws from: the labelled set, then the pseudo-labelled photos.</summary>
+    public IReadOnlyList<Sample> LoaderSamples => Pseudo.Count == 0 ? Set.Samples : [.. Set.Samples, .. Pseudo];
+
+    /// <summary>Positions into <see cref="LoaderSamples"/> trained on: the split's training part and every pseudo label.</summary>
+    public int[] LoaderTrainIndices => Pseudo.Count == 0 ? TrainIndices
+        : [.. TrainIndices, .. Enumerable.Range(Set.Samples.Count, Pseudo.Count)];
 
     /// <summary>
-    /// Finds the data (the embedded default when the options name none), reads it, splits it by person and
-    /// decodes every photo once into the cache: the labelled ones and, where the data has an eval set, the eval ones
-    /// (its info.csv and photos are checked here, not after training). A bad photo fails here, before any training,
-    /// unless skip_bad is set (eval photos are never skipped: a submission needs every one).
+    /// Finds the data (the embedded default when the options name none), reads it, applies label fixes, adds pseudo
+    /// labels, finds faces where the photos are cropped, splits the labelled photos by person and decodes every photo
+    /// once into the cache: the labelled ones and, where the data has an eval set, the eval ones (its info.csv and photos
+    /// are checked here, not after training). A bad photo fails here, before any training, unless skip_bad is set (eval
+    /// photos are never skipped: a submission needs every one).
     /// </summary>
     /// <param name="beforeDecode">Called with the number of labelled and eval photos once they are listed and before
     /// any is decoded (the memory check); it throws to stop.</param>
@@ -41,16 +67,52 @@ public sealed class TrainingData
         if (evalImages is not null) EvalSet.CheckAnswers(location.EvalDir!, evalImages);
         beforeDecode?.Invoke(set.Samples.Count, evalImages?.Count ?? 0);
 
-        var cache = new ImageCache(o.Size.Width, o.Size.Height);
-        var paths = set.Samples.Select(s => s.Path).ToArray();
+        LabelFixRecord? fixes = null;
+        if (o.LabelFixes is { } fixSource)
+        {
+            var result = Data.LabelFixes.Apply(set, Data.LabelFixes.Load(fixSource));
+            set = result.Set;
+            fixes = new LabelFixRecord(fixSource, result.Applied, result.Skipped);
+            foreach (var a in result.Applied)
+                observer.Stage($"label fix: person {a.Fix.Person} {a.Fix.Field} {a.Old} -> {a.New} ({a.Photos} photo{(a.Photos == 1 ? "" : "s")}; {a.Fix.Source})");
+            observer.Stage($"label fixes from {fixSource}: {result.Applied.Count} applied, {result.Skipped.Count} skipped (not in the data or already right)");
+        }
+
+        IReadOnlyList<Sample> pseudo = [];
+        PseudoLabelRecord? pseudoRecord = null;
+        if (o.Pseudo is { } pseudoSpec)
+        {
+            (pseudo, pseudoRecord) = PseudoLabels.Select(pseudoSpec, location.EvalDir, set.ClassCount, observer, ct);
+            observer.Stage(pseudoRecord.Describe());
+        }
+
+        var paths = set.Samples.Select(s => s.Path).Concat(pseudo.Select(s => s.Path)).ToArray();
+        FaceCropSource? faces = null;
+        if (o.FaceCrop.Active)
+        {
+            faces = new FaceCropSource(o.FaceCrop.Options, o.FaceBoxFolder);
+            observer.Stage($"finding faces ({faces.DetectorId}; boxes kept in {faces.BoxFile})");
+            string[] all = [.. paths, .. evalImages?.Select(e => e.Path) ?? []];
+            faces.Cover(all, new SyncProgress<int>(done => observer.Progress("finding faces", done, all.Length)), ct);
+        }
+        var cache = new ImageCache(o.Size.Width, o.Size.Height, crop: faces?.Cropper);
         var bad = cache.Preload(paths, new SyncProgress<int>(done => observer.Progress("decoding photos", done, paths.Length)), ct);
         if (bad.Count > 0)
         {
             if (!o.SkipBad) throw new BadImagesException(bad, "fix or remove them, or pass --skip-bad to train without them");
             var badPaths = bad.Select(b => b.Path).ToHashSet();
             set = set with { Samples = set.Samples.Where(s => !badPaths.Contains(s.Path)).ToArray() };
+            pseudo = pseudo.Where(s => !badPaths.Contains(s.Path)).ToArray();
             observer.Stage($"skipping {bad.Count} unreadable photo(s)");
         }
+        // Counted before the eval photos are decoded: the record describes the photos trained and validated on.
+        FaceCropRecord? crop = null;
+        if (faces is not null)
+        {
+            crop = FaceCropRecord.Of(o.FaceCrop, faces);
+            observer.Stage(crop.Describe());
+        }
+
         if (evalImages is not null)
         {
             var evalPaths = evalImages.Select(e => e.Path).ToArray();
@@ -62,7 +124,8 @@ public sealed class TrainingData
         return new TrainingData
         {
             Set = set, TrainIndices = train, ValIndices = val, Cache = cache, DataDir = dataDir,
-            EvalDir = location.EvalDir, EvalImages = evalImages, SkippedBad = bad.Count,
+            EvalDir = location.EvalDir, EvalImages = evalImages, SkippedBad = bad.Count, Pseudo = pseudo, FaceCrop = crop, Fixes = fixes,
+            PseudoLabelling = pseudoRecord, Crop = o.FaceCrop, Faces = faces, FaceBoxFolder = o.FaceBoxFolder,
         };
     }
 
@@ -73,7 +136,8 @@ public sealed class TrainingData
     public TrainingData WithSplit((int[] Train, int[] Val) split) => new()
     {
         Set = Set, TrainIndices = split.Train, ValIndices = split.Val, Cache = Cache, DataDir = DataDir,
-        EvalDir = EvalDir, EvalImages = EvalImages, SkippedBad = SkippedBad,
+        EvalDir = EvalDir, EvalImages = EvalImages, SkippedBad = SkippedBad, Pseudo = Pseudo, FaceCrop = FaceCrop, Fixes = Fixes,
+        PseudoLabelling = PseudoLabelling, Crop = Crop, Faces = Faces, FaceBoxFolder = FaceBoxFolder,
     };
 
     static (int[] Train, int[] Val) Split(IReadOnlyList<Sample> samples, DataSpec o)
@@ -89,4 +153,17 @@ public sealed class TrainingData
     /// <summary>Records who is in validation in the run's split.json, so a reader can check that no person leaks across.</summary>
     public void WriteSplit(RunDirectory run) =>
         run.WriteSplit(TrainIndices.Length, ValIndices.Length, ValIndices.Select(i => Set.Samples[i].Group));
+
+    /// <summary>Writes label_fixes.csv (every fix applied or skipped) into the run, where fixes were asked for.</summary>
+    public void WriteLabelFixes(RunDirectory run) => Fixes?.Write(run.LabelFixesFile);
+
+    /// <summary>What metadata.json records about how the photos and labels were prepared (face crop, label fixes, pseudo labels).</summary>
+    public JsonObject Provenance()
+    {
+        var o = new JsonObject();
+        if (FaceCrop is { } f) o["face_crop"] = f.ToJson();
+        if (Fixes is { } l) o["label_fixes"] = l.ToJson();
+        if (PseudoLabelling is { } p) o["pseudo_labels"] = p.ToJson();
+        return o;
+    }
 }
