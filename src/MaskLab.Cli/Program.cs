@@ -6,6 +6,8 @@ using Spectre.Console;
 using Spectre.Console.Cli;
 
 NativeSetup.Initialize();
+// Piped or redirected output has no terminal width: give tables room instead of Spectre's 80 columns.
+if (Console.IsOutputRedirected && Environment.GetEnvironmentVariable("COLUMNS") is null) AnsiConsole.Profile.Width = 160;
 
 var app = new CommandApp();
 app.Configure(c =>
@@ -16,7 +18,7 @@ app.Configure(c =>
     c.ValidateExamples();
     // One line per verb; each verb lives in Commands/<Verb>Command.cs.
     c.AddCommand<SynthCommand>("synth").WithDescription("Write the look-alike synthetic data set in the competition layout");
-    c.AddCommand<TrainCommand>("train").WithDescription("Train a model (default: resnet18 on the embedded synthetic set), then predict and score its eval set")
+    c.AddCommand<TrainCommand>("train").WithDescription("Train a model (default: the embedded ImageNet ResNet18, fine-tuned on the embedded synthetic set), then predict and score its eval set")
         .WithExample("train").WithExample("train", "--config", "configs/baseline.yaml", "--set", "epochs=5")
         .WithExample("train", "--data", "/data/mask", "--set", "model=resnet34", "--set", "age_cuts=30,58");
     c.AddCommand<SweepCommand>("sweep").WithDescription("Train every setting of a sweep file at every seed; results.csv and a mean ± std table that marks differences within the seed spread")

@@ -37,7 +37,8 @@ public class DataStudyConfigTests
     {
         var students = Expand("pseudo-label-study.yaml");
         var teachers = Expand("face-crop-study.yaml").Where(r => r.FaceCrop == FaceCropMode.None).ToList();
-        Assert.Equal([0.7, 0.9], students.Select(s => s.PseudoThreshold).Distinct().Order());
+        Assert.Equal([0.9], students.Select(s => s.PseudoThreshold).Distinct());
+        Assert.Equal([1, 2, 3], students.Select(s => s.Seed).Order());
         foreach (var student in students)
         {
             var s = student.ToMap();

@@ -11,6 +11,20 @@ public class TrainConfigTests
         return path;
     }
 
+    static string MainYaml([System.Runtime.CompilerServices.CallerFilePath] string here = "") =>
+        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(here)!, "..", "..", "configs", "main.yaml"));
+
+    [Fact]
+    public void MainYamlSpellsOutTheDefaultsTheMainJobRunsWith()
+    {
+        var defaults = new RunConfig().Validate();
+        var fromFile = RunConfig.Load(MainYaml(), []).Validate();
+        Assert.Equal(defaults.ToMap(), fromFile.ToMap());
+        // The main job fine-tunes the embedded ImageNet weights: nothing to download, nothing to set.
+        Assert.Equal("resnet18_mlnet", defaults.Model);
+        Assert.NotNull(defaults.EmbeddedWeights);
+    }
+
     [Fact]
     public void YamlThenSetOverrides()
     {

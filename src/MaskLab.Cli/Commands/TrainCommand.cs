@@ -13,7 +13,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
 {
     public sealed class Settings : ExecutorSettings
     {
-        [CommandOption("-c|--config <FILE>"), Description("YAML experiment file (configs/baseline.yaml, ...). Defaults: resnet18, 96x128, 10 epochs")]
+        [CommandOption("-c|--config <FILE>"), Description("YAML experiment file (configs/baseline.yaml, ...). Defaults (configs/main.yaml): resnet18_mlnet from its ImageNet weights, 96x128, 6 epochs")]
         public string? Config { get; init; }
 
         [CommandOption("-d|--data <DIR>"), Description("Competition folder (train/ and eval/), train/ itself, or an image folder. Default: the embedded synthetic set, generated once")]

@@ -21,7 +21,8 @@ public sealed class RunConfig
     /// <summary>Data folder; null means the embedded synthetic default.</summary>
     public string? Data { get; set; }
 
-    public string Model { get; set; } = "resnet18";
+    /// <summary>The main job fine-tunes the embedded ImageNet ResNet18 (configs/main.yaml spells out every default).</summary>
+    public string Model { get; set; } = "resnet18_mlnet";
     /// <summary>auto (the model's embedded ImageNet weights where it has them), none, or imagenet (required).</summary>
     public PretrainedKind Pretrained { get; set; } = PretrainedKind.Auto;
     /// <summary>Pretrained weights to start from: a PyTorch state_dict (.pt / .pth) or .safetensors of the same architecture.</summary>
@@ -44,7 +45,7 @@ public sealed class RunConfig
     /// <summary>Multi head: loss weights for mask, gender, age.</summary>
     public string HeadWeights { get; set; } = "1,1,1";
 
-    public int Epochs { get; set; } = 10;
+    public int Epochs { get; set; } = 6;
     public int BatchSize { get; set; } = 32;
     public double Lr { get; set; } = 1e-3;
     public double WeightDecay { get; set; } = 5e-4;
