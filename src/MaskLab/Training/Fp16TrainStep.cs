@@ -19,32 +19,26 @@ namespace MaskLab.Training;
 /// </remarks>
 public sealed class Fp16TrainStep : ITrainStep
 {
-    readonly nn.Module<Tensor, Tensor> master, work;
+    readonly WorkingCopy copy;
     readonly OptimizerHelper optimizer;
     readonly IOutputHead head;
-    readonly (Tensor Master, Tensor Work)[] parameters;
-    readonly (Tensor Master, Tensor Work)[] statistics;
 
     public Fp16TrainStep(nn.Module<Tensor, Tensor> master, Func<nn.Module<Tensor, Tensor>> replica,
         OptimizerHelper optimizer, IOutputHead head, DynamicLossScaler? scaler = null)
     {
-        this.master = master;
         this.optimizer = optimizer;
         this.head = head;
         Scaler = scaler ?? new DynamicLossScaler();
-        work = MixedPrecision.LowPrecisionCopy(master, replica, ScalarType.Float16);
-        parameters = MixedPrecision.Pair(master.named_parameters(), work.named_parameters());
-        statistics = MixedPrecision.Pair(master.named_buffers(), work.named_buffers())
-            .Where(p => p.Master.dtype == p.Work.dtype).ToArray();
+        copy = new WorkingCopy(master, replica, ScalarType.Float16);
     }
 
     /// <summary>The scaler; a checkpoint saves its <see cref="DynamicLossScaler.State"/> to resume exactly.</summary>
     public DynamicLossScaler Scaler { get; }
 
     /// <summary>The fp16 working copy; its weights follow the master after each step taken.</summary>
-    public nn.Module<Tensor, Tensor> Working => work;
+    public nn.Module<Tensor, Tensor> Working => copy.Module;
 
-    public nn.Module<Tensor, Tensor> Compute => work;
+    public nn.Module<Tensor, Tensor> Compute => copy.Module;
 
     /// <summary>Whether the last update applied the gradients (false after an overflow or a non-finite loss).</summary>
     public bool LastStepTaken { get; private set; }
@@ -55,8 +49,7 @@ public sealed class Fp16TrainStep : ITrainStep
 
     public void BeginEpoch()
     {
-        master.train();
-        work.train();
+        copy.Train();
         fresh = true;
     }
 
@@ -69,7 +62,7 @@ public sealed class Fp16TrainStep : ITrainStep
         float value;
         using (var scope = NewDisposeScope())
         {
-            work.zero_grad();
+            copy.Module.zero_grad();
             if (fresh)
             {
                 optimizer.zero_grad();
@@ -77,7 +70,7 @@ public sealed class Fp16TrainStep : ITrainStep
                 fresh = false;
             }
             Phases?.Mark("zero grad");
-            var logits = work.call(images.to_type(ScalarType.Float16));
+            var logits = copy.Module.call(images.to_type(ScalarType.Float16));
             Phases?.Mark("forward");
             var loss = head.Loss(logits.to_type(ScalarType.Float32), target);
             value = loss.detach().to_type(ScalarType.Float32).cpu().item<float>();
@@ -86,15 +79,7 @@ public sealed class Fp16TrainStep : ITrainStep
             {
                 Scaler.ScaleLoss(weight == 1 ? loss : loss * weight).backward();
                 Phases?.Mark("backward");
-                using (no_grad())
-                {
-                    foreach (var (m, w) in parameters)
-                    {
-                        if (w.grad is not { } g) continue;
-                        if (m.grad is { } mg) mg.add_(g);
-                        else m.grad = g.to_type(ScalarType.Float32);
-                    }
-                }
+                copy.AddGradsToMasters();
                 Phases?.Mark("grads to fp32");
             }
         }
@@ -107,7 +92,7 @@ public sealed class Fp16TrainStep : ITrainStep
     {
         using (var scope = NewDisposeScope())
         {
-            var grads = parameters.Select(p => p.Master.grad).OfType<Tensor>().ToList();
+            var grads = copy.MasterGrads.ToList();
             var overflowFlag = Scaler.Unscale(grads);
             bool overflow = overflowFlag.to_type(ScalarType.Float32).cpu().item<float>() != 0;
             Phases?.Mark("unscale");
@@ -115,18 +100,16 @@ public sealed class Fp16TrainStep : ITrainStep
             {
                 optimizer.step();
                 Phases?.Mark("optimiser");
-                using (no_grad())
-                    foreach (var (m, w) in parameters) w.copy_(m);
+                copy.CopyWeightsForward();
                 LastStepTaken = true;
             }
             Scaler.Update(overflow);
             // The forward pass updated the running statistics whether or not the step was taken, as in PyTorch.
-            using (no_grad())
-                foreach (var (m, w) in statistics) m.copy_(w);
+            copy.CopyStatisticsBack();
             Phases?.Mark("weights to fp16");
         }
         fresh = true;
     }
 
-    public void Dispose() => work.Dispose();
+    public void Dispose() => copy.Dispose();
 }

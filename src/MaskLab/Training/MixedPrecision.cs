@@ -1,0 +1,130 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MaskLab.Training;
+
+/// <summary>
+/// A low-precision (bf16 or fp16) working copy of an fp32 model, paired with it tensor by tensor: what both
+/// mixed-precision steps share. Gradients of the copy are summed into the fp32 masters, the masters' weights are
+/// copied forward after an update, and the statistics training changed in the copy (normalisation buffers, which
+/// stay fp32 there) flow back so that validation sees the batches trained on.
+/// </summary>
+public sealed class WorkingCopy : IDisposable
+{
+    readonly nn.Module<Tensor, Tensor> master;
+    readonly (Tensor Master, Tensor Work)[] parameters;
+    readonly (Tensor Master, Tensor Work)[] statistics;
+
+    public WorkingCopy(nn.Module<Tensor, Tensor> master, Func<nn.Module<Tensor, Tensor>> replica, ScalarType dtype)
+    {
+        this.master = master;
+        Dtype = dtype;
+        Module = MixedPrecision.LowPrecisionCopy(master, replica, dtype);
+        parameters = MixedPrecision.Pair(master.named_parameters(), Module.named_parameters());
+        statistics = MixedPrecision.Pair(master.named_buffers(), Module.named_buffers())
+            .Where(p => p.Master.dtype == p.Work.dtype).ToArray();
+    }
+
+    /// <summary>The low-precision copy that forward and backward run on.</summary>
+    public nn.Module<Tensor, Tensor> Module { get; }
+
+    public ScalarType Dtype { get; }
+
+    /// <summary>The masters' gradients, where they have one.</summary>
+    public IEnumerable<Tensor> MasterGrads => parameters.Select(p => p.Master.grad).OfType<Tensor>();
+
+    public void Train()
+    {
+        master.train();
+        Module.train();
+    }
+
+    /// <summary>Adds the copy's gradients to the fp32 masters', so that summing several batches happens in fp32.</summary>
+    public void AddGradsToMasters()
+    {
+        using (no_grad())
+        {
+            foreach (var (m, w) in parameters)
+            {
+                if (w.grad is not { } g) continue;
+                if (m.grad is { } mg) mg.add_(g);
+                else m.grad = g.to_type(ScalarType.Float32);
+            }
+        }
+    }
+
+    /// <summary>The masters' weights into the copy, after an optimiser step.</summary>
+    public void CopyWeightsForward()
+    {
+        using (no_grad())
+            foreach (var (m, w) in parameters) w.copy_(m);
+    }
+
+    /// <summary>The running statistics the copy's forward passes changed, back into the masters.</summary>
+    public void CopyStatisticsBack()
+    {
+        using (no_grad())
+            foreach (var (m, w) in statistics) m.copy_(w);
+    }
+
+    public void Dispose() => Module.Dispose();
+}
+
+/// <summary>Builds and pairs the bf16 working copy of an fp32 model.</summary>
+public static class MixedPrecision
+{
+    /// <summary>
+    /// A bf16 copy of <paramref name="master"/> built by <paramref name="replica"/>, with the master's weights and
+    /// statistics and its normalisation layers in fp32. The global random state is left as it was, so a bf16 run
+    /// draws the same shuffles and dropout masks as an fp32 run with the same seed.
+    /// </summary>
+    public static nn.Module<Tensor, Tensor> Bf16Copy(nn.Module<Tensor, Tensor> master, Func<nn.Module<Tensor, Tensor>> replica) =>
+        LowPrecisionCopy(master, replica, ScalarType.BFloat16);
+
+    /// <summary>
+    /// A copy of <paramref name="master"/> in <paramref name="dtype"/> (bf16 or fp16) on the master's device, built by
+    /// <paramref name="replica"/>, as <see cref="Bf16Copy"/> describes.
+    /// </summary>
+    public static nn.Module<Tensor, Tensor> LowPrecisionCopy(nn.Module<Tensor, Tensor> master, Func<nn.Module<Tensor, Tensor>> replica, ScalarType dtype)
+    {
+        var rng = torch.get_rng_state();
+        nn.Module<Tensor, Tensor> work;
+        try { work = replica(); }
+        finally { torch.set_rng_state(rng); rng.Dispose(); }
+        var device = master.parameters().FirstOrDefault()?.device;
+        if (device is not null && device.type != DeviceType.CPU) work.to(device);
+        using (no_grad())
+        {
+            var source = master.state_dict();
+            foreach (var (name, tensor) in work.state_dict())
+            {
+                if (!source.TryGetValue(name, out var value))
+                    throw new InvalidOperationException($"the working copy has '{name}', which the model lacks");
+                tensor.copy_(value);
+            }
+        }
+        work.to(dtype);
+        foreach (var (_, module) in work.named_modules())
+            if (IsNormalisation(module)) module.to(ScalarType.Float32);
+        if (master.training) work.train(); else work.eval();
+        return work;
+    }
+
+    static bool IsNormalisation(nn.Module module) =>
+        module is BatchNorm1d or BatchNorm2d or BatchNorm3d or LayerNorm or GroupNorm or InstanceNorm1d or InstanceNorm2d;
+
+    internal static (Tensor Master, Tensor Work)[] Pair(
+        IEnumerable<(string Name, Parameter Value)> master, IEnumerable<(string Name, Parameter Value)> work) =>
+        Pair(master.Select(p => (p.Name, (Tensor)p.Value)), work.Select(p => (p.Name, (Tensor)p.Value)));
+
+    internal static (Tensor Master, Tensor Work)[] Pair(
+        IEnumerable<(string Name, Tensor Value)> master, IEnumerable<(string Name, Tensor Value)> work)
+    {
+        var byName = master.ToDictionary(p => p.Name, p => p.Value);
+        return work.Select(p => byName.TryGetValue(p.Name, out var m)
+                ? (m, p.Value)
+                : throw new InvalidOperationException($"the working copy has '{p.Name}', which the model lacks"))
+            .ToArray();
+    }
+}
