@@ -6,8 +6,6 @@ using Spectre.Console;
 using Spectre.Console.Cli;
 
 NativeSetup.Initialize();
-// Piped or redirected output has no terminal width: give tables room instead of Spectre's 80 columns.
-if (Console.IsOutputRedirected && Environment.GetEnvironmentVariable("COLUMNS") is null) AnsiConsole.Profile.Width = 160;
 
 var app = new CommandApp();
 app.Configure(c =>
