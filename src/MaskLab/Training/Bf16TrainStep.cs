@@ -62,18 +62,7 @@ public sealed class Bf16TrainStep : ITrainStep
                 fresh = false;
             }
             Phases?.Mark("zero grad");
-            var logits = copy.Module.call(images.to_type(ScalarType.BFloat16));
-            Phases?.Mark("forward");
-            var loss = head.Loss(logits.to_type(ScalarType.Float32), target);
-            value = loss.item<float>();
-            Phases?.Mark("loss");
-            if (float.IsFinite(value))
-            {
-                (weight == 1 ? loss : loss * weight).backward();
-                Phases?.Mark("backward");
-                copy.AddGradsToMasters();
-                Phases?.Mark("grads to fp32");
-            }
+            value = copy.ForwardBackward(images, target, head, weight, Phases);
         }
         Phases?.Mark("dispose");
         return value;

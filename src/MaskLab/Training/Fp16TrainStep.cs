@@ -70,18 +70,7 @@ public sealed class Fp16TrainStep : ITrainStep
                 fresh = false;
             }
             Phases?.Mark("zero grad");
-            var logits = copy.Module.call(images.to_type(ScalarType.Float16));
-            Phases?.Mark("forward");
-            var loss = head.Loss(logits.to_type(ScalarType.Float32), target);
-            value = loss.detach().to_type(ScalarType.Float32).cpu().item<float>();
-            Phases?.Mark("loss");
-            if (float.IsFinite(value))
-            {
-                Scaler.ScaleLoss(weight == 1 ? loss : loss * weight).backward();
-                Phases?.Mark("backward");
-                copy.AddGradsToMasters();
-                Phases?.Mark("grads to fp32");
-            }
+            value = copy.ForwardBackward(images, target, head, weight, Phases, Scaler.ScaleLoss);
         }
         Phases?.Mark("dispose");
         return value;

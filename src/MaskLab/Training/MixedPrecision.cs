@@ -1,3 +1,4 @@
+using MaskLab.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -40,8 +41,30 @@ public sealed class WorkingCopy : IDisposable
         Module.train();
     }
 
+    /// <summary>
+    /// Forward on the copy (the batch cast to <see cref="Dtype"/>), the loss in fp32, and, where it is finite, backward
+    /// of <paramref name="weight"/> times the loss (through <paramref name="scale"/>, a loss scaler, where given); the
+    /// copy's gradients are then added to the fp32 masters'. Returns the loss value.
+    /// </summary>
+    public float ForwardBackward(Tensor images, Tensor target, IOutputHead head, double weight, StepPhases? phases,
+        Func<Tensor, Tensor>? scale = null)
+    {
+        var logits = Module.call(images.to_type(Dtype));
+        phases?.Mark("forward");
+        var loss = head.Loss(logits.to_type(ScalarType.Float32), target);
+        float value = loss.detach().to_type(ScalarType.Float32).cpu().item<float>();
+        phases?.Mark("loss");
+        if (!float.IsFinite(value)) return value;
+        var weighted = weight == 1 ? loss : loss * weight;
+        (scale is null ? weighted : scale(weighted)).backward();
+        phases?.Mark("backward");
+        AddGradsToMasters();
+        phases?.Mark("grads to fp32");
+        return value;
+    }
+
     /// <summary>Adds the copy's gradients to the fp32 masters', so that summing several batches happens in fp32.</summary>
-    public void AddGradsToMasters()
+    void AddGradsToMasters()
     {
         using (no_grad())
         {
