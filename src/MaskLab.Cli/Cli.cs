@@ -1,4 +1,5 @@
 using System.Text.Json;
+using MaskLab.Data;
 using Spectre.Console;
 
 namespace MaskLab.Cli;
@@ -14,6 +15,13 @@ public static class Cli
         var line = message.ReplaceLineEndings(" ").Trim();
         Console.Error.WriteLine($"masklab: error: {line}");
         return code;
+    }
+
+    /// <summary>Lists every unreadable photo on stderr, then fails with the exception's one line.</summary>
+    public static int Fail(BadImagesException e)
+    {
+        foreach (var (path, reason) in e.Bad) Console.Error.WriteLine($"  bad image: {path}: {reason}");
+        return Fail(e.Message);
     }
 
     static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };

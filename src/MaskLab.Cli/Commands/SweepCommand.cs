@@ -77,13 +77,11 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
             return 0;
         }
 
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
-        Console.CancelKeyPress += onCancel;
+        using var ctrlC = new CtrlC(cancellation);
         var observer = new SweepView();
         try
         {
-            var rows = TrainingView.Run(() => new Sweep(plan, s.Out, TrainingView.Observer, observer, s.Tta).Run(spec, cts.Token));
+            var rows = TrainingView.Run(() => new Sweep(plan, s.Out, TrainingView.Observer, observer, s.Tta).Run(spec, ctrlC.Token));
             ShowTable(plan, rows);
             AnsiConsole.MarkupLine($"[grey]≈ best: within the seed spread of the best (best mean - mean <= best std + own std)[/]");
             AnsiConsole.MarkupLine($"sweep: [bold]{Cli.Esc(Path.GetFullPath(s.Out))}[/] (results.csv, summary.md, sweep.yaml, one run directory per run)");
@@ -98,12 +96,7 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
         }
         catch (BadImagesException e)
         {
-            foreach (var (path, reason) in e.Bad) Console.Error.WriteLine($"  bad image: {path}: {reason}");
-            return Cli.Fail(e.Message);
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
+            return Cli.Fail(e);
         }
     }
 
@@ -121,12 +114,10 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
     /// <summary>One run of the sweep in --out: a Slurm array task. Exit 1 when the run diverged (recorded in failure.txt).</summary>
     static int RunOne(Settings s, SweepPlan plan, int index, CancellationToken cancellation)
     {
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
-        Console.CancelKeyPress += onCancel;
+        using var ctrlC = new CtrlC(cancellation);
         try
         {
-            var row = TrainingView.Run(() => new Sweep(plan, s.Out!, TrainingView.Observer, new SweepView(), s.Tta).RunOne(index, cts.Token));
+            var row = TrainingView.Run(() => new Sweep(plan, s.Out!, TrainingView.Observer, new SweepView(), s.Tta).RunOne(index, ctrlC.Token));
             return row.Failure is null ? 0 : Cli.Fail($"run {index} ({row.Name}) failed: {row.Failure}", 1);
         }
         catch (OperationCanceledException)
@@ -135,12 +126,7 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
         }
         catch (BadImagesException e)
         {
-            foreach (var (path, reason) in e.Bad) Console.Error.WriteLine($"  bad image: {path}: {reason}");
-            return Cli.Fail(e.Message);
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
+            return Cli.Fail(e);
         }
     }
 

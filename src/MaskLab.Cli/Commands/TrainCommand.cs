@@ -76,9 +76,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         }
         if (s.OnSlurm) return Submit(s, config, run);
 
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
-        Console.CancelKeyPress += onCancel;
+        using var ctrlC = new CtrlC(cancellation);
         try
         {
             if (config.Split == SplitKind.Image)
@@ -88,7 +86,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             RunOutcome outcome;
             if (config.Folds > 1)
             {
-                if (TrainingView.Run(() => new CrossValidation(config, run, TrainingView.Observer).Run(cts.Token, end)) is not { } cv)
+                if (TrainingView.Run(() => new CrossValidation(config, run, TrainingView.Observer).Run(ctrlC.Token, end)) is not { } cv)
                 {
                     AnsiConsole.MarkupLine($"fold {config.Fold} trained into [bold]{Cli.Esc(run.Fold(config.Fold).Path)}[/]; out-of-fold scores follow once every fold has run (same --out, fold=-1 trains the rest)");
                     return 0;
@@ -97,7 +95,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             }
             else
             {
-                outcome = TrainingView.Run(() => new RunJob(config, run, TrainingView.Observer).Run(cts.Token, end: end));
+                outcome = TrainingView.Run(() => new RunJob(config, run, TrainingView.Observer).Run(ctrlC.Token, end: end));
             }
             TrainingView.ShowOutcome(outcome, run);
             if (s.Json) Cli.WriteJsonLine(outcome.Summary.ToJsonObject());
@@ -113,12 +111,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         }
         catch (BadImagesException e)
         {
-            foreach (var (path, reason) in e.Bad) Console.Error.WriteLine($"  bad image: {path}: {reason}");
-            return Cli.Fail(e.Message);
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
+            return Cli.Fail(e);
         }
     }
 
@@ -171,8 +164,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         }
         catch (BadImagesException e)
         {
-            foreach (var (path, reason) in e.Bad) Console.Error.WriteLine($"  bad image: {path}: {reason}");
-            return Cli.Fail(e.Message);
+            return Cli.Fail(e);
         }
     }
 }
