@@ -20,10 +20,10 @@ public sealed class TrainingData
     public int SkippedBad { get; init; }
 
     /// <summary>The cache as the eval prediction takes it, so the eval photos decoded (and cut) here are not decoded again.</summary>
-    public ImageCaches Caches => new ImageCaches(FaceBoxFolder).With(new ImageSize(Cache.Width, Cache.Height), Crop, Cache, Faces);
+    public ImageCaches Caches => new ImageCaches(FaceBoxFolder)
+        .With(new ImageSize(Cache.Width, Cache.Height), FaceCrop?.Spec ?? FaceCropSpec.None, Cache, Faces);
 
-    /// <summary>How the photos of <see cref="Cache"/> are cut (face_crop); <see cref="Faces"/> holds their boxes.</summary>
-    public FaceCropSpec Crop { get; init; } = FaceCropSpec.None;
+    /// <summary>The face boxes <see cref="Cache"/> cuts its photos with; null when they are read whole.</summary>
     public FaceCropSource? Faces { get; init; }
     public string? FaceBoxFolder { get; init; }
 
@@ -125,7 +125,7 @@ public sealed class TrainingData
         {
             Set = set, TrainIndices = train, ValIndices = val, Cache = cache, DataDir = dataDir,
             EvalDir = location.EvalDir, EvalImages = evalImages, SkippedBad = bad.Count, Pseudo = pseudo, FaceCrop = crop, Fixes = fixes,
-            PseudoLabelling = pseudoRecord, Crop = o.FaceCrop, Faces = faces, FaceBoxFolder = o.FaceBoxFolder,
+            PseudoLabelling = pseudoRecord, Faces = faces, FaceBoxFolder = o.FaceBoxFolder,
         };
     }
 
@@ -137,7 +137,7 @@ public sealed class TrainingData
     {
         Set = Set, TrainIndices = split.Train, ValIndices = split.Val, Cache = Cache, DataDir = DataDir,
         EvalDir = EvalDir, EvalImages = EvalImages, SkippedBad = SkippedBad, Pseudo = Pseudo, FaceCrop = FaceCrop, Fixes = Fixes,
-        PseudoLabelling = PseudoLabelling, Crop = Crop, Faces = Faces, FaceBoxFolder = FaceBoxFolder,
+        PseudoLabelling = PseudoLabelling, Faces = Faces, FaceBoxFolder = FaceBoxFolder,
     };
 
     static (int[] Train, int[] Val) Split(IReadOnlyList<Sample> samples, DataSpec o)
