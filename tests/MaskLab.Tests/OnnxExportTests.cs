@@ -89,6 +89,21 @@ public sealed class OnnxExportTests : IDisposable
         Assert.True(check.MaxLogitDiff <= 1e-4 * Math.Max(1, check.MaxAbsLogit), $"logits differ by {check.MaxLogitDiff:g3}");
     }
 
+    [Theory]
+    [InlineData(ExportHead.Single, 30, 60)]
+    [InlineData(ExportHead.Multi, 30, 58)]
+    public void The_ordinal_age_output_exports_the_band_cut_at_the_age_cuts(ExportHead kind, int lower, int upper)
+    {
+        var spec = new ExportSpec(32, 32, TaskClasses.Count) { Head = kind, OrdinalAge = new AgeCuts(lower, upper) };
+        using var model = ModelRegistry.Create("baseline", new ModelSpec(spec.Logits, 32, 32));
+        var check = ExportAndCheck(model, "baseline", spec);
+
+        Assert.Equal((kind == ExportHead.Multi ? 8 : 18) + 42, spec.Logits);
+        Assert.True(check.MaxProbabilityDiff <= 1e-4, $"probabilities differ by {check.MaxProbabilityDiff:g3}");
+        Assert.True(check.MaxLogitDiff <= 1e-4 * Math.Max(1, check.MaxAbsLogit), $"logits differ by {check.MaxLogitDiff:g3}");
+        Assert.Throws<MaskLabInputException>(() => (spec with { OrdinalAge = new AgeCuts(18, 60) }).Validate());
+    }
+
     [Fact]
     public void Without_normalisation_in_the_graph_it_takes_normalised_input()
     {

@@ -9,6 +9,7 @@ namespace MaskLab.Data;
 public sealed class Batch : IDisposable
 {
     Tensor? _softTargets;
+    Tensor? _auxTargets;
     bool _disposed;
 
     public Batch(Tensor images, Tensor labels, int[] sampleIndices)
@@ -45,6 +46,22 @@ public sealed class Batch : IDisposable
         }
     }
 
+    /// <summary>
+    /// float32 [N, K] per-image targets of an auxiliary output (e.g. the ordinal age targets), made from
+    /// <see cref="LoaderOptions.AuxTargets"/>; mixing augmentations blend its rows as they blend the labels. Null when
+    /// the loader makes none. Setting it hands the tensor to this batch.
+    /// </summary>
+    public Tensor? AuxTargets
+    {
+        get => _auxTargets;
+        set
+        {
+            if (ReferenceEquals(value, _auxTargets)) return;
+            _auxTargets?.Dispose();
+            _auxTargets = value;
+        }
+    }
+
     public void Dispose()
     {
         if (_disposed) return;
@@ -53,5 +70,7 @@ public sealed class Batch : IDisposable
         Labels.Dispose();
         _softTargets?.Dispose();
         _softTargets = null;
+        _auxTargets?.Dispose();
+        _auxTargets = null;
     }
 }

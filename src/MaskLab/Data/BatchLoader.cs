@@ -37,6 +37,9 @@ public sealed record LoaderOptions(int BatchSize, bool Shuffle, AugmentOptions A
     /// <summary>Optional step run on each batch in the background; see <see cref="BatchTransform"/>.</summary>
     public BatchTransform? Transform { get; init; }
 
+    /// <summary>Each sample's row of <see cref="Batch.AuxTargets"/> (all rows of one length); null makes none.</summary>
+    public Func<Sample, float[]>? AuxTargets { get; init; }
+
     /// <summary>Replaces the epoch's order: positions into the loader's indices, of the same count, repeats allowed (e.g. <see cref="WeightedSampler"/>).</summary>
     public Func<int, int[]>? Sampler { get; init; }
 
@@ -209,6 +212,19 @@ public sealed class BatchLoader
         }
     }
 
+    Tensor AuxRows(Func<Sample, float[]> aux, int[] sampleIndices)
+    {
+        var rows = sampleIndices.Select(i => aux(_samples[i])).ToArray();
+        int width = rows[0].Length;
+        var flat = new float[rows.Length * width];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            if (rows[i].Length != width) throw new InvalidOperationException("auxiliary target rows must all have one length");
+            rows[i].CopyTo(flat, i * width);
+        }
+        return tensor(flat, new long[] { rows.Length, width }).DetachFromDisposeScope();
+    }
+
     Batch Build(int[] order, int batchIndex, int epoch)
     {
         int size = Options.BatchSize;
@@ -240,7 +256,9 @@ public sealed class BatchLoader
             }
             Options.Input?.ApplyInPlace(images);
             var labelTensor = tensor(labels, new long[] { count }).DetachFromDisposeScope();
-            return new Batch(images, labelTensor, sampleIndices);
+            var batch = new Batch(images, labelTensor, sampleIndices);
+            if (Options.AuxTargets is { } aux) batch.AuxTargets = AuxRows(aux, sampleIndices);
+            return batch;
         }
         catch
         {

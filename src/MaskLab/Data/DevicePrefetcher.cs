@@ -100,6 +100,7 @@ public static class DevicePrefetcher
             var batch = new Batch(images, labels, host.SampleIndices);
             images = labels = null;
             if (host.SoftTargets is { } soft) batch.SoftTargets = soft.to(device, non_blocking: true).DetachFromDisposeScope();
+            if (host.AuxTargets is { } aux) batch.AuxTargets = aux.to(device, non_blocking: true).DetachFromDisposeScope();
             return batch;
         }
         catch
@@ -158,6 +159,7 @@ public static class DevicePrefetcher
         catch { images.Dispose(); throw; }
         var pinned = new Batch(images, labels, batch.SampleIndices);
         if (batch.SoftTargets is { } soft) pinned.SoftTargets = soft.pin_memory().DetachFromDisposeScope();
+        if (batch.AuxTargets is { } aux) pinned.AuxTargets = aux.pin_memory().DetachFromDisposeScope();
         return pinned;
     }
 }

@@ -142,7 +142,33 @@ public static class Mixing
             }
             batch.SoftTargets = tensor(targets, new long[] { n, classes }).DetachFromDisposeScope();
         }
+        BlendAuxTargets(batch, records.Select(r => r.Kind == MixKind.None ? (r.Partner, 0.0) : (r.Partner, 1 - r.OwnWeight)).ToArray(), null);
         return records;
+    }
+
+    /// <summary>
+    /// Mixes <see cref="Batch.AuxTargets"/> as the labels are mixed: row i becomes (1 - share) x its own row + share x
+    /// the row of its partner (an image of the batch, or, with <paramref name="outside"/>, a row given from elsewhere).
+    /// </summary>
+    /// <param name="mixes">Per image: the partner (index into the batch, or into <paramref name="outside"/>) and the
+    /// partner's share; share 0 leaves the row as it is.</param>
+    internal static void BlendAuxTargets(Batch batch, (int Partner, double Share)[] mixes, float[][]? outside)
+    {
+        if (batch.AuxTargets is not { } aux || mixes.All(m => m.Share == 0)) return;
+        int n = (int)aux.shape[0], k = (int)aux.shape[1];
+        var rows = aux.contiguous().data<float>().ToArray();
+        var blended = (float[])rows.Clone();
+        for (int i = 0; i < n; i++)
+        {
+            var (partner, share) = mixes[i];
+            if (share == 0) continue;
+            for (int j = 0; j < k; j++)
+            {
+                float other = outside is null ? rows[partner * k + j] : outside[partner][j];
+                blended[i * k + j] = (float)((1 - share) * rows[i * k + j] + share * other);
+            }
+        }
+        batch.AuxTargets = tensor(blended, new long[] { n, k }).DetachFromDisposeScope();
     }
 
     /// <summary>A box of about <paramref name="sideFraction"/> of each side, centred uniformly and clipped to the image (as CutMix does).</summary>

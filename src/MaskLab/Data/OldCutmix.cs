@@ -62,6 +62,8 @@ public static class OldCutmix
         int half = w / 2;
         float pastedShare = (float)half / w;
         var records = new OldCutmixRecord[k];
+        var auxMixes = new (int Partner, double Share)[n];
+        var auxRows = new float[k][];
         for (int s = 0; s < k; s++)
         {
             int position = positions[s];
@@ -78,8 +80,14 @@ public static class OldCutmix
             for (int c = 0; c < classes; c++) t[c] *= 1 - pastedShare;
             t[oldLabels[pick]] += pastedShare;
             records[s] = new OldCutmixRecord(position, sample, left);
+            if (loader.AuxTargets is { } aux)
+            {
+                auxRows[s] = aux(samples[sample]);
+                auxMixes[position] = (s, pastedShare);
+            }
         }
         if (k > 0) batch.SoftTargets = tensor(targets, new long[] { n, classes }).DetachFromDisposeScope();
+        if (loader.AuxTargets is not null) Mixing.BlendAuxTargets(batch, auxMixes, auxRows);
         return records;
     }
 

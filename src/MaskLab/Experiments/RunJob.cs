@@ -91,10 +91,13 @@ public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver
         // Each run's peak_memory_mb is its own, not that of a larger model trained earlier in the same process.
         PeakMemory.Reset();
         observer.Stage($"device: {device.Info.Describe()}");
-        RunMetadata.WriteStart(run, config, data.Set.Samples.Select(s => s.Path), device: device.Info.ToJson(),
-            sections: data.Provenance());
+        var precision = PrecisionChoice.Resolve(config.Precision, device.IsCuda, CpuFeatures.OfThisMachine);
+        observer.Stage(precision.Describe());
+        var sections = data.Provenance();
+        sections["precision"] = new System.Text.Json.Nodes.JsonObject { ["setting"] = ConfigValues.EnumText(config.Precision), ["resolved"] = precision.Name, ["reason"] = precision.Reason };
+        RunMetadata.WriteStart(run, config, data.Set.Samples.Select(s => s.Path), device: device.Info.ToJson(), sections: sections);
         clock.Restart();
-        var result = new Trainer(config, run, observer, device.Device).Train(data, ct, resume);
+        var result = new Trainer(config, run, observer, device.Device, precision).Train(data, ct, resume);
         double trainSeconds = clock.Elapsed.TotalSeconds;
         RunMetadata.WriteEnd(run);
         var summary = new RunSummary(result);

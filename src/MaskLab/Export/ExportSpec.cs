@@ -52,10 +52,19 @@ public sealed record ExportSpec(int Width, int Height, int NumClasses)
     /// <summary>Optional class names, in class-index order, written to the metadata.</summary>
     public IReadOnlyList<string>? ClassNames { get; init; }
 
-    /// <summary>Logits the model must produce: the class count, or mask + gender + age for the multi head.</summary>
-    public int Logits => Head == ExportHead.Multi
+    /// <summary>
+    /// The age cuts of an ordinal age output beside the head (<c>age_head: ordinal</c>), whose 42 logits follow the
+    /// head's and give the age band; null without one.
+    /// </summary>
+    public AgeCuts? OrdinalAge { get; init; }
+
+    /// <summary>Logits of the class head: the class count, or mask + gender + age for the multi head.</summary>
+    public int ClassLogits => Head == ExportHead.Multi
         ? Models.MultiHead.MaskClasses + Models.MultiHead.GenderClasses + Models.MultiHead.AgeClasses
         : NumClasses;
+
+    /// <summary>Logits the model must produce: the class head's, then the ordinal age output's where there is one.</summary>
+    public int Logits => ClassLogits + (OrdinalAge is null ? 0 : Models.AgeOrdinal.Thresholds);
 
     internal void Validate()
     {
@@ -68,6 +77,8 @@ public sealed record ExportSpec(int Width, int Height, int NumClasses)
         if (Head == ExportHead.Multi && NumClasses != TaskClasses.Count)
             throw new MaskLabInputException(
                 $"the multi head gives the {TaskClasses.Count} mask x gender x age classes, but the export asks for {NumClasses}");
+        if (OrdinalAge is { } cuts && (NumClasses != TaskClasses.Count || !Models.AgeOrdinal.CanCut(cuts)))
+            throw new MaskLabInputException($"the ordinal age output gives the age band of the {TaskClasses.Count} task classes, cut at 19..60 (asked: {NumClasses} classes, cuts {cuts})");
         if (NormalizationInGraph && Channels != 3)
             throw new MaskLabInputException(
                 $"normalisation in the graph takes 3 channels (RGB), the export has {Channels}; normalise outside the graph");

@@ -96,7 +96,7 @@ public static class OnnxExport
             throw new InvalidOperationException(
                 $"exporting '{modelName}': the graph gives [{string.Join(", ", logits.Shape)}], the model [{string.Join(", ", torchShape)}]");
 
-        var probabilities = spec.Head == ExportHead.Multi ? MultiHeadProbabilities(graph, logits) : graph.Softmax("head", logits, 1);
+        var probabilities = ClassProbabilities(graph, spec, logits);
         graph.Output(logits, LogitsName);
         graph.Output(probabilities, ProbabilitiesName);
         if (graph.InitializerBytes > MaxInitializerBytes)
@@ -115,6 +115,32 @@ public static class OnnxExport
         foreach (var (key, value) in Metadata(modelName, spec))
             proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         return (proto, graph);
+    }
+
+    /// <summary>The head's probabilities (a softmax, or the multi head's product), with the age band from the ordinal output where there is one.</summary>
+    static OnnxValue ClassProbabilities(OnnxGraph g, ExportSpec spec, OnnxValue logits)
+    {
+        var classLogits = spec.OrdinalAge is null ? logits : g.Narrow("head/classes", logits, 1, 0, spec.ClassLogits);
+        var p = spec.Head == ExportHead.Multi ? MultiHeadProbabilities(g, classLogits) : g.Softmax("head", classLogits, 1);
+        return spec.OrdinalAge is { } cuts ? OrdinalAgeProbabilities(g, p, logits, spec.ClassLogits, cuts) : p;
+    }
+
+    /// <summary>
+    /// <see cref="Models.OrdinalAgeHead.Probabilities"/> as a graph: the head's mask x gender marginal [batch, 6, 1]
+    /// times the band probabilities [batch, 1, 3] cut from the ordinal logits at <paramref name="cuts"/>.
+    /// </summary>
+    static OnnxValue OrdinalAgeProbabilities(OnnxGraph g, OnnxValue p, OnnxValue logits, int offset, Data.AgeCuts cuts)
+    {
+        const string scope = "head/age";
+        int groups = Models.MultiHead.MaskClasses * Models.MultiHead.GenderClasses, bands = Models.MultiHead.AgeClasses;
+        var maskGender = g.ReduceSum(scope, g.Reshape(scope, p, 0, groups, bands), 2, keepDims: true);
+        var lower = g.Unary("Sigmoid", scope, g.Narrow(scope, logits, 1, offset + Models.AgeOrdinal.IndexOf(cuts.Lower), 1));
+        var upper = g.Unary("Sigmoid", scope, g.Narrow(scope, logits, 1, offset + Models.AgeOrdinal.IndexOf(cuts.Upper), 1));
+        var under = g.Binary("Sub", scope, g.Scalar(scope + "/one", 1f), lower);
+        var middle = g.Unary("Relu", scope, g.Binary("Sub", scope, lower, upper));
+        var band = g.Concat(scope, [under, middle, upper], 1);
+        band = g.Binary("Div", scope, band, g.ReduceSum(scope, band, 1, keepDims: true));
+        return g.Reshape("head", g.Mul("head", maskGender, g.Reshape(scope, band, 0, 1, bands)), 0, groups * bands);
     }
 
     /// <summary>
@@ -204,6 +230,9 @@ public static class OnnxExport
             list.Add(("class_code", "class = mask * 6 + gender * 3 + age; mask 0 wear, 1 incorrect, 2 not worn; gender 0 male, 1 female; age 0 <30, 1 30-59, 2 >=60"));
         if (spec.Head == ExportHead.Multi)
             list.Add(("logits_layout", "mask 0..2, gender 3..4, age 5..7"));
+        if (spec.OrdinalAge is { } cuts)
+            list.Add(("age_output", $"ordinal: logits {spec.ClassLogits}..{spec.Logits - 1} are P(age >= t) for t = {Models.AgeOrdinal.MinAge + 1}..{Models.AgeOrdinal.MaxAge} (sigmoid); " +
+                $"the probabilities take the age band from them, cut at {cuts.Lower} and {cuts.Upper}"));
         if (spec.ClassNames is not null)
             list.Add(("class_names", string.Join(",", spec.ClassNames)));
         return list;

@@ -230,6 +230,13 @@ internal sealed class OnnxGraph
         return Node("ReduceMean", scope, [x], shape, Attr.Ints("axes", axis), Attr.Int("keepdims", keepDims ? 1 : 0));
     }
 
+    public OnnxValue ReduceSum(string scope, OnnxValue x, int axis, bool keepDims)
+    {
+        var shape = keepDims ? x.Shape.Select((d, i) => i == axis ? 1 : d).ToArray() : x.Shape.Where((_, i) => i != axis).ToArray();
+        // Unlike ReduceMean, ReduceSum takes its axes as an input from opset 13 on.
+        return Node("ReduceSum", scope, [x, Int64s(scope + "/axes", axis)], shape, Attr.Int("keepdims", keepDims ? 1 : 0));
+    }
+
     /// <summary>Flattens axes <paramref name="axis"/> and after into one (ONNX Flatten makes a 2-D result).</summary>
     public OnnxValue Flatten(string scope, OnnxValue x, int axis)
     {

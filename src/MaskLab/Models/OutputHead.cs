@@ -15,6 +15,15 @@ public interface IOutputHead
     /// <summary>Training loss; the target is class indices [N] or soft targets [N, classes].</summary>
     Tensor Loss(Tensor logits, Tensor target);
 
+    /// <summary>
+    /// Training loss of a head with an auxiliary output: <paramref name="aux"/> holds each image's rows of
+    /// <see cref="AuxTargets"/> (mixed as the labels were). Without them only the class loss is counted.
+    /// </summary>
+    Tensor Loss(Tensor logits, Tensor target, Tensor? aux) => Loss(logits, target);
+
+    /// <summary>Each photo's auxiliary targets (e.g. the ordinal age targets from the person's age), or null when the head has no auxiliary output.</summary>
+    Func<Data.Sample, float[]>? AuxTargets => null;
+
     /// <summary>Class probabilities [N, classes] in float32.</summary>
     Tensor Probabilities(Tensor logits);
 }
@@ -32,10 +41,15 @@ public sealed class SingleHead(int classes, LossFunction? loss = null) : IOutput
 
 public enum HeadKind { Single, Multi }
 
-/// <summary>The head a config asks for: one softmax, or mask / gender / age heads with their loss weights.</summary>
+/// <summary>
+/// The head a config asks for: one softmax, or mask / gender / age heads with their loss weights; either with an
+/// ordinal age output beside it (<see cref="AgeHead"/>).
+/// </summary>
 public sealed record HeadSpec(HeadKind Kind, IReadOnlyList<double> Weights)
 {
     public static readonly HeadSpec Single = new(HeadKind.Single, [1, 1, 1]);
+
+    public AgeHeadSpec AgeHead { get; init; } = AgeHeadSpec.None;
 }
 
 /// <summary>Makes the head a config asks for.</summary>
@@ -51,6 +65,13 @@ public static class OutputHeads
     public static IOutputHead Create(HeadSpec spec, int classes, bool taskClasses, LossSpec? loss = null, float[]? classWeights = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
+        if (spec.AgeHead.Kind == AgeHeadKind.Ordinal)
+        {
+            if (!taskClasses || classes != Data.TaskClasses.Count)
+                throw new MaskLabInputException(
+                    $"age_head 'ordinal' learns the people's ages in years: it needs the 18 task classes of the competition layout, but the data has {classes} other classes; use age_head: none");
+            return new OrdinalAgeHead(Create(spec with { AgeHead = AgeHeadSpec.None }, classes, taskClasses, loss, classWeights), spec.AgeHead);
+        }
         switch (spec.Kind)
         {
             case HeadKind.Single:

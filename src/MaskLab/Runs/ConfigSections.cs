@@ -6,8 +6,11 @@ public enum OptimizerKind { Adam, AdamW, Sgd }
 
 public enum SchedulerKind { Cosine, Step, None }
 
-/// <summary>fp32; bf16 mixed precision (no loss scaling needed); fp16 mixed precision with dynamic loss scaling, for GPUs without bf16.</summary>
-public enum Precision { Fp32, Bf16, Fp16 }
+/// <summary>
+/// fp32; bf16 mixed precision (no loss scaling needed); fp16 mixed precision with dynamic loss scaling, for GPUs
+/// without bf16; auto: bf16 where the CPU computes it natively, else fp32 (<see cref="PrecisionChoice"/>).
+/// </summary>
+public enum Precision { Fp32, Bf16, Fp16, Auto }
 
 public enum SplitKind { Person, Image }
 

@@ -44,6 +44,10 @@ public sealed class RunConfig
     public HeadKind Head { get; set; } = HeadKind.Single;
     /// <summary>Multi head: loss weights for mask, gender, age.</summary>
     public string HeadWeights { get; set; } = "1,1,1";
+    /// <summary>none, or ordinal: an output beside the class head that learns each person's age in years ("age &gt;= t" for every year), whose prediction, cut at age_cuts, gives the age band.</summary>
+    public AgeHeadKind AgeHead { get; set; } = AgeHeadKind.None;
+    /// <summary>The ordinal age loss's weight beside the class loss.</summary>
+    public double AgeHeadWeight { get; set; } = 1.0;
 
     public int Epochs { get; set; } = 6;
     public int BatchSize { get; set; } = 32;
@@ -61,8 +65,8 @@ public sealed class RunConfig
     public int Seed { get; set; } = 42;
     /// <summary>Input size as WxH. 96x128 is the baseline's Resize((128, 96)) (height, width) for portrait photos.</summary>
     public ImageSize ImageSize { get; set; } = new(96, 128);
-    /// <summary>fp32, or bf16: mixed precision (bf16 forward and backward, fp32 master weights, optimiser state and checkpoints).</summary>
-    public Precision Precision { get; set; } = Precision.Fp32;
+    /// <summary>fp32; bf16: mixed precision (bf16 forward and backward, fp32 master weights, optimiser state and checkpoints); fp16 (with loss scaling); auto (the default): bf16 on a CPU with native bf16, else fp32.</summary>
+    public Precision Precision { get; set; } = Precision.Auto;
     /// <summary>auto (a GPU when a CUDA libtorch is loaded and one is visible, else the CPU), cpu, cuda or cuda:N.</summary>
     public DeviceChoice Device { get; set; } = DeviceChoice.Auto;
     public int Threads { get; set; } = 0;
@@ -117,7 +121,10 @@ public sealed class RunConfig
     };
     public FaceCropSpec FaceCropSection => new(FaceCrop, new FaceCropOptions(FaceMargin));
     public MixOptions Mixing => new(Cutmix, CutmixVertical, Mixup, Cutout, MixupAlpha, CutmixAlpha);
-    public HeadSpec HeadSection => new(Head, MultiHead.ParseWeights(HeadWeights));
+    public HeadSpec HeadSection => new(Head, MultiHead.ParseWeights(HeadWeights))
+    {
+        AgeHead = AgeHead == AgeHeadKind.None ? AgeHeadSpec.None : new AgeHeadSpec(AgeHead, AgeHeadWeight, AgeCuts),
+    };
     public LossSpec LossSection => new(Loss, LossAlpha, Smoothing, FocalGamma);
     public OptimizerSpec Optimization => new(Optimizer, Lr, WeightDecay, Momentum);
     public ScheduleSpec Schedule => new(Scheduler, Epochs, WarmupEpochs, StepSize, StepGamma);
@@ -170,6 +177,9 @@ public sealed class RunConfig
         // libtorch starts a thread pool of this size: a typo such as 100000 would hang the machine, not fail.
         if (Threads is < 0 or > MaxThreads) throw Bad("threads", Threads, $"0 (all cores) up to {MaxThreads}");
         _ = HeadSection;
+        if (!(AgeHeadWeight >= 0 && AgeHeadWeight <= 1e3)) throw Bad("age_head_weight", AgeHeadWeight, "0..1000");
+        if (AgeHead == AgeHeadKind.Ordinal && !AgeOrdinal.CanCut(AgeCuts))
+            throw new MaskLabInputException($"age_cuts {AgeCuts} cannot cut the ordinal age output, which learns ages {AgeOrdinal.MinAge + 1}..{AgeOrdinal.MaxAge}: use cuts inside that range (e.g. 30,58)");
         if (Head == HeadKind.Multi && ClassWeights is { Length: > 0 } and not "none")
             throw new MaskLabInputException($"class_weights '{ClassWeights}' weigh the 18 classes of head: single; head: multi weighs its losses with head_weights");
         if (SynthPeople < 10) throw Bad("synth_people", SynthPeople, "at least 10");

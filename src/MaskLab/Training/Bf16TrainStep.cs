@@ -50,7 +50,7 @@ public sealed class Bf16TrainStep : ITrainStep
     /// Forward and backward on the bf16 copy; its gradients are added to the fp32 master gradients at once, so that
     /// summing several batches happens in fp32.
     /// </summary>
-    public float Accumulate(Tensor images, Tensor target, double weight = 1)
+    public float Accumulate(Tensor images, Tensor target, double weight = 1, Tensor? aux = null)
     {
         float value;
         using (var scope = NewDisposeScope())
@@ -62,7 +62,7 @@ public sealed class Bf16TrainStep : ITrainStep
                 fresh = false;
             }
             Phases?.Mark("zero grad");
-            value = copy.ForwardBackward(images, target, head, weight, Phases);
+            value = copy.ForwardBackward(images, target, aux, head, weight, Phases);
         }
         Phases?.Mark("dispose");
         return value;

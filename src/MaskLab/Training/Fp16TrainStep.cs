@@ -57,7 +57,7 @@ public sealed class Fp16TrainStep : ITrainStep
     /// Forward on the fp16 copy; the scaled gradients are added to the fp32 master gradients at once, so that summing
     /// several batches happens in fp32. Unscaling and the overflow check wait for <see cref="Update"/>, once per update.
     /// </summary>
-    public float Accumulate(Tensor images, Tensor target, double weight = 1)
+    public float Accumulate(Tensor images, Tensor target, double weight = 1, Tensor? aux = null)
     {
         float value;
         using (var scope = NewDisposeScope())
@@ -70,7 +70,7 @@ public sealed class Fp16TrainStep : ITrainStep
                 fresh = false;
             }
             Phases?.Mark("zero grad");
-            value = copy.ForwardBackward(images, target, head, weight, Phases, Scaler.ScaleLoss);
+            value = copy.ForwardBackward(images, target, aux, head, weight, Phases, Scaler.ScaleLoss);
         }
         Phases?.Mark("dispose");
         return value;

@@ -96,7 +96,7 @@ public sealed record MemoryEstimate(
         var (perImage, parameters) = ActivationsPerImage(config.Model, classes, size);
         double activationScale = config.Precision == Precision.Bf16 ? 0.5 : 1.0;
         long input = 2L * batch * 3 * size.Width * size.Height * 4;
-        long weights = parameters * 4 * 4 + (config.Precision == Precision.Bf16 ? parameters * 2 * 2 : 0);
+        long weights = parameters * 4 * 4 + (config.Precision is Precision.Bf16 or Precision.Auto ? parameters * 2 * 2 : 0);
         return (long)Math.Min(long.MaxValue / 4, perImage * batch * activationScale) + input + weights;
     }
 

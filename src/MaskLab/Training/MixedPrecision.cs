@@ -46,12 +46,12 @@ public sealed class WorkingCopy : IDisposable
     /// of <paramref name="weight"/> times the loss (through <paramref name="scale"/>, a loss scaler, where given); the
     /// copy's gradients are then added to the fp32 masters'. Returns the loss value.
     /// </summary>
-    public float ForwardBackward(Tensor images, Tensor target, IOutputHead head, double weight, StepPhases? phases,
+    public float ForwardBackward(Tensor images, Tensor target, Tensor? aux, IOutputHead head, double weight, StepPhases? phases,
         Func<Tensor, Tensor>? scale = null)
     {
         var logits = Module.call(images.to_type(Dtype));
         phases?.Mark("forward");
-        var loss = head.Loss(logits.to_type(ScalarType.Float32), target);
+        var loss = head.Loss(logits.to_type(ScalarType.Float32), target, aux);
         float value = loss.detach().to_type(ScalarType.Float32).cpu().item<float>();
         phases?.Mark("loss");
         if (!float.IsFinite(value)) return value;

@@ -26,7 +26,8 @@ public interface ITrainStep : IDisposable
     /// </summary>
     /// <param name="weight">The batch's share of the update: 1 for an ordinary step; for k equal batches summed into
     /// one update, 1 / k, which makes the update that of one batch k times the size (mean losses).</param>
-    float Accumulate(Tensor images, Tensor target, double weight = 1);
+    /// <param name="aux">The batch's auxiliary targets for a head with an auxiliary output (<see cref="IOutputHead.AuxTargets"/>).</param>
+    float Accumulate(Tensor images, Tensor target, double weight = 1, Tensor? aux = null);
 
     /// <summary>Applies the held gradients with the optimiser; the next <see cref="Accumulate"/> starts from none.</summary>
     void Update();
@@ -80,7 +81,7 @@ public sealed class TrainStep(nn.Module<Tensor, Tensor> model, OptimizerHelper o
 
     public nn.Module<Tensor, Tensor> Compute => model;
 
-    public float Accumulate(Tensor images, Tensor target, double weight = 1)
+    public float Accumulate(Tensor images, Tensor target, double weight = 1, Tensor? aux = null)
     {
         float value;
         using (var scope = NewDisposeScope())
@@ -93,7 +94,7 @@ public sealed class TrainStep(nn.Module<Tensor, Tensor> model, OptimizerHelper o
             Phases?.Mark("zero grad");
             var logits = model.call(images);
             Phases?.Mark("forward");
-            var loss = head.Loss(logits, target);
+            var loss = head.Loss(logits, target, aux);
             value = loss.to_type(ScalarType.Float32).item<float>();
             Phases?.Mark("loss");
             if (float.IsFinite(value))

@@ -17,10 +17,14 @@ namespace MaskLab.Training;
 /// rate, then a validation pass scored by macro F1; the best and the last weights are kept, and every epoch is
 /// logged. A run directory that already holds a checkpoint is continued from it when resuming.
 /// </summary>
-public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserver? observer = null, Device? device = null)
+/// <param name="precision">The precision to train in, <c>auto</c> already resolved (RunJob logs and records it); null resolves it here.</param>
+public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserver? observer = null, Device? device = null,
+    ResolvedPrecision? precision = null)
 {
     readonly ITrainingObserver observer = observer ?? SilentObserver.Instance;
     readonly Device device = device ?? CPU;
+    readonly ResolvedPrecision precision = precision
+        ?? PrecisionChoice.Resolve(config.Precision, (device ?? CPU).type == DeviceType.CUDA, CpuFeatures.OfThisMachine);
 
     /// <summary>Trains (or resumes) on <paramref name="data"/>, writing checkpoints, metrics and summary.json as it goes.</summary>
     public TrainingResult Train(TrainingData data, CancellationToken ct, bool resume)
@@ -71,6 +75,7 @@ public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserve
             Seed: config.Seed, DropLast: dropLast, Width: size.Width, Height: size.Height)
         {
             Input = config.Input,
+            AuxTargets = head.AuxTargets,
         };
         var trainLoader = new BatchLoader(trainSamples, trainIndices, s => s.TrainingLabel(cuts), data.Cache, trainOptions with
         {
@@ -83,7 +88,7 @@ public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserve
         });
         var valLoader = Inference.Loader(set.Samples, data.ValIndices, data.Cache, size, config.Seed, config.Input);
 
-        using var step = TrainSteps.Create(config.Precision, model, () => ModelRegistry.Create(config.Model, spec), optimizer, head);
+        using var step = TrainSteps.Create(precision.Precision, model, () => ModelRegistry.Create(config.Model, spec), optimizer, head);
         if (step is Fp16TrainStep fp16 && state.LossScaler is { } scaler) fp16.Scaler.Load(scaler);
         var writer = torch.utils.tensorboard.SummaryWriter(run.TensorBoardDir);
         var valTruth = data.ValIndices.Select(i => set.Samples[i].Label).ToArray();
@@ -146,7 +151,7 @@ public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserve
         var best = run.ReadMetrics().FirstOrDefault(r => r.Epoch == state.BestEpoch);
         var result = new TrainingResult
         {
-            Model = config.Model, Loss = config.Loss, Precision = ConfigValues.EnumText(config.Precision), ImageSize = size.ToString(),
+            Model = config.Model, Loss = config.Loss, Precision = precision.Name, ImageSize = size.ToString(),
             BestValMacroF1 = state.BestMacroF1, BestValAccuracy = best?.ValAccuracy ?? 0,
             BestValMaskF1 = best?.ValMaskF1, BestValGenderF1 = best?.ValGenderF1, BestValAgeF1 = best?.ValAgeF1,
             BestEpoch = state.BestEpoch, EpochsRun = state.EpochsDone, StoppedEarly = stoppedEarly,
@@ -224,7 +229,7 @@ public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserve
                     foreach (var group in optimizer.ParamGroups) group.LearningRate = lr * lrScales[g++];
                 }
                 using var input = config.ChannelsLast ? ChannelsLast.Of(batch.Images) : batch.Images.alias();
-                float value = step.Accumulate(input, batch.SoftTargets ?? batch.Labels, 1.0 / Math.Max(groupSize, 1));
+                float value = step.Accumulate(input, batch.SoftTargets ?? batch.Labels, 1.0 / Math.Max(groupSize, 1), batch.AuxTargets);
                 if (!float.IsFinite(value))
                     throw new TrainingStoppedException(
                         $"loss became {value} at epoch {epoch + 1}, batch {b + 1}; the last good checkpoint is kept (try a lower lr)");
