@@ -32,7 +32,8 @@ internal sealed class Look
     public float BaseDx, BaseDy, BaseScale;
     public float Vignette;
 
-    // Head
+    // Head; the continuous masculinity score that shapes it, the brows and the lips
+    public float Masculinity;
     public float Rx, Ry, Jaw, Chin;
     public SKColor Skin;
 
@@ -126,6 +127,7 @@ internal sealed class Look
         // A continuous masculinity score: two overlapping bumps, so a few faces of each gender sit in the middle.
         var m = male ? r.Gauss(0.8f, 0.45f) : r.Gauss(-0.8f, 0.45f);
         var m01 = Math.Clamp((m + 1.6f) / 3.2f, 0f, 1f);
+        l.Masculinity = m;
 
         // Scene
         l.Background = (BackgroundStyle)r.Weighted([0.3, 0.2, 0.15, 0.15, 0.2]);

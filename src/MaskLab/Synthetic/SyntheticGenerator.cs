@@ -12,7 +12,8 @@ namespace MaskLab.Synthetic;
 /// <c>train/train.csv</c>, <c>train/images/&lt;id&gt;_&lt;gender&gt;_&lt;race&gt;_&lt;age&gt;/</c> with seven photos,
 /// <c>eval/info.csv</c>, <c>eval/images/&lt;sha1&gt;.jpg</c>, plus what the real set hides: <c>eval/answers.csv</c>
 /// (the eval truth), <c>train_truth.csv</c> (every train photo's given and true class, so the planted label
-/// noise is known) and <c>face_boxes.csv</c> (where each photo's face is). The same options always give
+/// noise is known), <c>face_boxes.csv</c> (where each photo's face is) and <c>latent_truth.csv</c> (the latent cues
+/// each person was drawn from). The same options always give
 /// byte-identical files.
 /// </summary>
 public static class SyntheticGenerator
@@ -174,6 +175,7 @@ public static class SyntheticGenerator
         var noisy = WriteTrainCsvs(root, train);
         WriteEvalCsvs(root, o, eval);
         SyntheticFaceBoxes.Write(root, o, train, eval);
+        LatentTruth.Write(root, o, train, eval);
         return (train.Length * Population.PhotosPerPerson, eval.Length * Population.PhotosPerPerson, noisy);
     }
 
