@@ -27,6 +27,8 @@ app.Configure(c =>
         .WithExample("audit", "--run", "runs/kfold", "--fixes", "suspects.csv");
     c.AddCommand<EnsembleCommand>("ensemble").WithDescription("Pick blend weights for k-fold runs on their out-of-fold probabilities and report the blend's OOF macro F1");
     c.AddCommand<BenchCommand>("bench").WithDescription("Median training and inference images/s of a model");
+    c.AddCommand<CeilingCommand>("ceiling").WithDescription("The most any model could reach on a synthetic set: classifiers fitted on the latent cues each person was drawn from, scored on the eval people")
+        .WithExample("ceiling", "--data", "data/synth", "--run", "runs/main");
     c.AddCommand<ScoreCommand>("score").WithDescription("Macro F1, accuracy and per-attribute F1 of a submission against the eval truth").WithExample("score", "--pred", "submission.csv", "--truth", "data/eval/answers.csv", "--json");
     c.AddCommand<ModelsCommand>("models").WithDescription("List the model zoo: parameters, and forward cost in GMACs (multiply-accumulates, 1 MAC = 2 FLOPs) at an input size")
         .WithExample("models", "--size", "128x96").WithExample("models", "--classes", "1000", "--json");
@@ -42,6 +44,7 @@ try
 {
     // libtorch is chosen before anything touches TorchSharp (a build without the bundled one finds another).
     LibTorchRuntime.Load();
+    NativeSetup.FlushDenormalsFromNowOn();
     return app.Run(args);
 }
 catch (Exception e) when (e is CommandParseException or CommandRuntimeException or MaskLabInputException)
