@@ -99,12 +99,20 @@ public static class TrainingView
         table.AddColumn("").AddColumn(new TableColumn("macro F1").RightAligned()).AddColumn(new TableColumn("mask").RightAligned())
             .AddColumn(new TableColumn("gender").RightAligned()).AddColumn(new TableColumn("age").RightAligned());
         static string F(double? v) => v is { } x ? x.ToString("F4") : "–";
+        static string Share(double? v, double of) => v is { } x && of > 0 ? $"{100 * x / of:F0} %" : "–";
         var best = outcome.Summary.Oof is null ? $"validation (epoch {t.BestEpoch} of {t.EpochsRun}{(t.StoppedEarly ? ", stopped early" : "")})" : "validation (mean of folds)";
         table.AddRow(best, $"[bold]{F(t.BestValMacroF1)}[/]", F(t.BestValMaskF1), F(t.BestValGenderF1), F(t.BestValAgeF1));
         if (outcome.Summary.Oof is { } oof)
             table.AddRow($"out-of-fold ({oof.Folds} folds)", $"[bold]{F(oof.MacroF1)}[/]", F(oof.MaskF1), F(oof.GenderF1), F(oof.AgeF1));
+        var ceiling = CeilingCache.Read(t.Data);
         if (outcome.Summary.Eval is { MacroF1: not null } e)
+        {
             table.AddRow("eval set (answers.csv)", $"[bold]{F(e.MacroF1)}[/]", F(e.MaskF1), F(e.GenderF1), F(e.AgeF1));
+            if (ceiling is { } c)
+                table.AddRow("the set's ceiling (masklab ceiling)", F(c.MacroF1), F(c.MaskF1), F(c.GenderF1), F(c.AgeF1))
+                    .AddRow("[grey]eval as a share of it[/]", $"[grey]{Share(e.MacroF1, c.MacroF1)}[/]", $"[grey]{Share(e.MaskF1, c.MaskF1)}[/]",
+                        $"[grey]{Share(e.GenderF1, c.GenderF1)}[/]", $"[grey]{Share(e.AgeF1, c.AgeF1)}[/]");
+        }
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"trained {t.TrainImages} photos ({t.ValImages} validated) in {t.TrainSeconds:F0} s at {t.TrainImagesPerSecond:F1} img/s");
         if (outcome.Prediction is { } p) AnsiConsole.MarkupLine($"submission: [bold]{Cli.Esc(run.SubmissionFile)}[/] ({p.Answers.Length} rows)");

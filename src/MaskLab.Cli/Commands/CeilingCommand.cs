@@ -44,6 +44,8 @@ public sealed class CeilingCommand : Command<CeilingCommand.Settings>
             if (summary.Eval?.MacroF1 is null) throw new MaskLabInputException($"run '{path}' has no eval score (its data had no eval answers)");
 
         var result = TrainingView.Run(() => Ceiling.Estimate(dir, s.FitPeople, stage => TrainingView.Observer.Stage(stage)));
+        // Kept so that the end of a training run and its report can say what fraction of this ceiling they reached.
+        CeilingCache.Write(dir, s.FitPeople, result);
 
         var table = new Table().Border(TableBorder.Rounded)
             .Title($"ceiling of {Cli.Esc(dir)}: fitted on {result.TrainPeople:N0} {(result.FitOn == "drawn" ? "people drawn from its generator" : "of its training people")}, scored on its {result.EvalPeople} eval people ({result.EvalPhotos} photos)");

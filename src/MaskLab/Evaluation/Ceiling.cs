@@ -261,3 +261,38 @@ public static class Ceiling
         return sum.argmax(1).data<long>().Select(v => (int)v).ToArray();
     }
 }
+
+/// <summary>
+/// Ceilings already worked out, kept in <c>MASKLAB_HOME/ceilings/</c> (the set's folder is the user's, and never
+/// written to): <c>masklab ceiling</c> stores what it finds, and the end of a run and its report read it back to say
+/// what fraction of the set's ceiling the run reached. Keyed by the set's full path, its generator record (a set drawn
+/// again with other options is another set) and the number of people fitted.
+/// </summary>
+public static class CeilingCache
+{
+    static readonly System.Text.Json.JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public static string? FileFor(string setDir, int fitPeople = Ceiling.DefaultFitPeople)
+    {
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(setDir));
+        var marker = Path.Combine(full, SyntheticGenerator.MarkerFile);
+        if (!File.Exists(marker)) return null;
+        var key = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{full}\n{File.ReadAllText(marker)}\n{fitPeople}"));
+        return Path.Combine(MaskLabHome.Root, "ceilings", $"{Path.GetFileName(full)}-{Convert.ToHexStringLower(key)[..12]}-fit{fitPeople}.json");
+    }
+
+    /// <summary>The stored ceiling of <paramref name="setDir"/>, or null where none was worked out (or the file is unreadable).</summary>
+    public static CeilingResult? Read(string? setDir, int fitPeople = Ceiling.DefaultFitPeople)
+    {
+        if (setDir is null || !Directory.Exists(setDir) || FileFor(setDir, fitPeople) is not { } file || !File.Exists(file)) return null;
+        try { return System.Text.Json.JsonSerializer.Deserialize<CeilingResult>(File.ReadAllText(file)); }
+        catch (Exception e) when (e is System.Text.Json.JsonException or IOException or UnauthorizedAccessException) { return null; }
+    }
+
+    public static void Write(string setDir, int fitPeople, CeilingResult result)
+    {
+        if (FileFor(setDir, fitPeople) is not { } file) return;
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        AtomicFile.WriteText(file, w => w.Write(System.Text.Json.JsonSerializer.Serialize(result, Indented)));
+    }
+}

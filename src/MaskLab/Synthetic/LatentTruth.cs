@@ -54,7 +54,7 @@ public static class LatentTruth
         {
             var look = SyntheticGenerator.LookOf(o, person);
             var numbers = Numbers(look).Select(v => v.ToString("R", CultureInfo.InvariantCulture));
-            string[] categories = [look.Hair.ToString(), look.Fringe.ToString(), look.Beard.ToString()];
+            var categories = Categories(look);
             for (var k = 0; k < Population.PhotosPerPerson; k++)
             {
                 var shot = SyntheticGenerator.ShotOf(o, person, look, k);
@@ -78,6 +78,8 @@ public static class LatentTruth
         l.ShoulderHalf,
     ];
 
+    static string[] Categories(Look l) => [l.Hair.ToString(), l.Fringe.ToString(), l.Beard.ToString()];
+
     /// <summary>How far the beard's colour has gone to grey (its lightness, 0..1).</summary>
     static double BeardGrey(Look l) => (l.BeardColor.Red + l.BeardColor.Green + l.BeardColor.Blue) / (3 * 255.0);
 
@@ -97,15 +99,21 @@ public static class LatentTruth
 
     /// <summary>
     /// <paramref name="people"/> more training people of <paramref name="setDir"/>'s generator, drawn with another seed and
-    /// never painted: their latent values only, one row per photo as in the file. What a ceiling is fitted on when the
-    /// set's own few hundred training people would leave the fit's error in it.
+    /// never painted: their latent values only, one row per person (its first photo). What a ceiling is fitted on when
+    /// the set's own few hundred training people would leave the fit's error in it.
     /// </summary>
     public static IReadOnlyList<LatentPhoto> Draw(string setDir, int people, int seed)
     {
         var o = SyntheticGenerator.OptionsOf(setDir)
             ?? throw new MaskLabInputException($"'{setDir}' holds no synthetic set (no {SyntheticGenerator.MarkerFile}), so its generator is unknown");
         var drawn = o with { People = people, EvalPeople = 0, Seed = seed };
-        return Rows(drawn, Population.Train(drawn)).Select(Parse).ToArray();
+        return Population.Train(drawn).Select(person =>
+        {
+            var look = SyntheticGenerator.LookOf(drawn, person);
+            var shot = SyntheticGenerator.ShotOf(drawn, person, look, 0);
+            return new LatentPhoto(false, person.Index, $"drawn/{person.Index}", person.TrueClass(0), person.Gender, person.Age,
+                shot.Placement.ToString(), Numbers(look), Categories(look));
+        }).ToArray();
     }
 
     static LatentPhoto Parse(string[] v) => new(v[0] == "eval", int.Parse(v[2], CultureInfo.InvariantCulture), v[1],

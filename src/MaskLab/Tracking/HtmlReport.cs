@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using MaskLab.Data;
+using MaskLab.Evaluation;
 using MaskLab.Runs;
 using SkiaSharp;
 
@@ -106,7 +107,10 @@ public static class HtmlReport
         Row(h, "image size", s?.ImageSize ?? Cfg(run, "image_size"));
         Row(h, "best val macro F1", N(run.BestMacroF1));
         Row(h, "best epoch / epochs run", s is null ? "" : $"{s.BestEpoch} / {s.EpochsRun}");
-        if (run.Eval?.MacroF1 is { } ev) Row(h, "eval macro F1", N(ev));
+        if (run.Eval?.MacroF1 is { } ev)
+            Row(h, "eval macro F1", CeilingCache.Read(s?.Data) is { MacroF1: > 0 } c
+                ? $"{N(ev)} ({100 * ev / c.MacroF1:0} % of the set's ceiling, {N(c.MacroF1)}: masklab ceiling)"
+                : N(ev));
         if (s is not null) Row(h, "train images/s", s.TrainImagesPerSecond.ToString("0.0", CultureInfo.InvariantCulture));
         h.Append("</tbody></table></section>\n");
     }
