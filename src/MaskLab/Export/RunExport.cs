@@ -15,7 +15,7 @@ public static class RunExport
         new(run.Config.ImageSize.Width, run.Config.ImageSize.Height, run.Classes)
         {
             Head = run.Config.Head == HeadKind.Multi ? ExportHead.Multi : ExportHead.Single,
-            OrdinalAge = run.Config.AgeHead == AgeHeadKind.Ordinal ? run.Config.AgeCuts : null,
+            OrdinalAge = run.Head is OrdinalAgeHead ordinal ? ordinal.Spec.Cuts : null,
             Input = run.Config.Input,
             ClassNames = run.Result.ClassNames.Count == run.Classes ? run.Result.ClassNames : null,
         };

@@ -3,8 +3,12 @@ using static TorchSharp.torch;
 
 namespace MaskLab.Models;
 
-/// <summary>none, or ordinal: an age output beside the class head that learns the person's age in years (<see cref="OrdinalAgeHead"/>).</summary>
-public enum AgeHeadKind { None, Ordinal }
+/// <summary>
+/// none; ordinal: an age output beside the class head that learns the person's age in years (<see cref="OrdinalAgeHead"/>);
+/// auto: ordinal where the data is the task's people with their ages (the competition layout), none elsewhere (an
+/// image folder has no ages).
+/// </summary>
+public enum AgeHeadKind { None, Ordinal, Auto }
 
 /// <summary>
 /// The ordinal age output: its loss weight beside the class loss, and the age cuts its prediction is cut at (the

@@ -65,12 +65,13 @@ public static class OutputHeads
     public static IOutputHead Create(HeadSpec spec, int classes, bool taskClasses, LossSpec? loss = null, float[]? classWeights = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        if (spec.AgeHead.Kind == AgeHeadKind.Ordinal)
+        if (spec.AgeHead.Kind == AgeHeadKind.Ordinal || (spec.AgeHead.Kind == AgeHeadKind.Auto && taskClasses && classes == Data.TaskClasses.Count))
         {
             if (!taskClasses || classes != Data.TaskClasses.Count)
                 throw new MaskLabInputException(
                     $"age_head 'ordinal' learns the people's ages in years: it needs the 18 task classes of the competition layout, but the data has {classes} other classes; use age_head: none");
-            return new OrdinalAgeHead(Create(spec with { AgeHead = AgeHeadSpec.None }, classes, taskClasses, loss, classWeights), spec.AgeHead);
+            return new OrdinalAgeHead(Create(spec with { AgeHead = AgeHeadSpec.None }, classes, taskClasses, loss, classWeights),
+                spec.AgeHead with { Kind = AgeHeadKind.Ordinal });
         }
         switch (spec.Kind)
         {

@@ -44,12 +44,16 @@ public sealed class RunConfig
     public HeadKind Head { get; set; } = HeadKind.Single;
     /// <summary>Multi head: loss weights for mask, gender, age.</summary>
     public string HeadWeights { get; set; } = "1,1,1";
-    /// <summary>none, or ordinal: an output beside the class head that learns each person's age in years ("age &gt;= t" for every year), whose prediction, cut at age_cuts, gives the age band.</summary>
-    public AgeHeadKind AgeHead { get; set; } = AgeHeadKind.None;
+    /// <summary>
+    /// ordinal: an output beside the class head that learns each person's age in years ("age &gt;= t" for every year),
+    /// whose prediction, cut at age_cuts, gives the age band; none; auto (the default): ordinal where the data has the
+    /// people's ages (the competition layout), none elsewhere.
+    /// </summary>
+    public AgeHeadKind AgeHead { get; set; } = AgeHeadKind.Auto;
     /// <summary>The ordinal age loss's weight beside the class loss.</summary>
     public double AgeHeadWeight { get; set; } = 1.0;
 
-    public int Epochs { get; set; } = 6;
+    public int Epochs { get; set; } = 10;
     public int BatchSize { get; set; } = 32;
     public double Lr { get; set; } = 1e-3;
     public double WeightDecay { get; set; } = 5e-4;
@@ -94,8 +98,8 @@ public sealed class RunConfig
     public double MixupAlpha { get; set; } = 0.4;
     public double CutmixAlpha { get; set; } = 1.0;
     public bool SkipBad { get; set; } = false;
-    /// <summary>none, or detect: cut each photo around its face (BlazeFace, boxes kept under MASKLAB_HOME/face-boxes) at training, eval and predict.</summary>
-    public FaceCropMode FaceCrop { get; set; } = FaceCropMode.None;
+    /// <summary>detect (the default): cut each photo around its face (BlazeFace, boxes kept under MASKLAB_HOME/face-boxes) at training, eval and predict; none: whole photos.</summary>
+    public FaceCropMode FaceCrop { get; set; } = FaceCropMode.Detect;
     /// <summary>Face crop margin on every side, as a fraction of the face box.</summary>
     public double FaceMargin { get; set; } = 0.3;
     /// <summary>Label corrections applied when the data is read: none, builtin (the public list for the competition's data), a CSV of fixes (person,field,value), or a synthetic set's train_truth.csv.</summary>
@@ -178,8 +182,8 @@ public sealed class RunConfig
         if (Threads is < 0 or > MaxThreads) throw Bad("threads", Threads, $"0 (all cores) up to {MaxThreads}");
         _ = HeadSection;
         if (!(AgeHeadWeight >= 0 && AgeHeadWeight <= 1e3)) throw Bad("age_head_weight", AgeHeadWeight, "0..1000");
-        if (AgeHead == AgeHeadKind.Ordinal && !AgeOrdinal.CanCut(AgeCuts))
-            throw new MaskLabInputException($"age_cuts {AgeCuts} cannot cut the ordinal age output, which learns ages {AgeOrdinal.MinAge + 1}..{AgeOrdinal.MaxAge}: use cuts inside that range (e.g. 30,58)");
+        if (AgeHead != AgeHeadKind.None && !AgeOrdinal.CanCut(AgeCuts))
+            throw new MaskLabInputException($"age_cuts {AgeCuts} cannot cut the ordinal age output (age_head {ConfigValues.EnumText(AgeHead)}), which learns ages {AgeOrdinal.MinAge + 1}..{AgeOrdinal.MaxAge}: use cuts inside that range (e.g. 30,58), or age_head: none");
         if (Head == HeadKind.Multi && ClassWeights is { Length: > 0 } and not "none")
             throw new MaskLabInputException($"class_weights '{ClassWeights}' weigh the 18 classes of head: single; head: multi weighs its losses with head_weights");
         if (SynthPeople < 10) throw Bad("synth_people", SynthPeople, "at least 10");
