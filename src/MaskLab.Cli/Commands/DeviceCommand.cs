@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using MaskLab.Platform;
+using MaskLab.Runs;
 using Spectre.Console.Cli;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -43,12 +44,21 @@ public sealed class DeviceCommand : Command<DeviceCommand.Settings>
         Console.WriteLine($"in use:   {LibTorchRuntime.LoadedLibrary("libtorch_cpu.so") ?? "?"}");
         Console.WriteLine($"device:   {resolved.Info.Describe()}");
         Console.WriteLine($"check:    {(ok ? "ok" : $"wrong result {check}")}");
+        var cpu = CpuFeatures.OfThisMachine;
+        var precision = PrecisionChoice.Resolve(Precision.Auto, resolved.IsCuda, cpu);
+        Console.WriteLine($"cpu:      {cpu.Model}; precision auto gives {precision.Name} ({precision.Reason})");
+        bool convolutionsWrong = !resolved.IsCuda && ConvolutionCheck.Wrong;
+        Console.WriteLine($"convolutions: {(resolved.IsCuda ? "on the GPU (not probed)" : convolutionsWrong
+            ? $"WRONG on this CPU for dense ones with 17-31, 33-47, ... input channels (a 24-channel probe is off by {ConvolutionCheck.ProbeError:0.##}); googlenet is affected, the ResNets are not"
+            : $"ok (a 24-channel probe is within {ConvolutionCheck.ProbeError:0.#e0} of float64)")}");
         if (settings.Json)
         {
             var o = resolved.Info.ToJson();
             o["libtorch_cpu_loaded"] = LibTorchRuntime.LoadedLibrary("libtorch_cpu.so");
             o["libtorch_cuda_loaded"] = LibTorchRuntime.LoadedLibrary("libtorch_cuda.so");
             o["check"] = ok;
+            o["precision_auto"] = precision.Name;
+            o["convolutions_wrong"] = convolutionsWrong;
             Cli.WriteJsonLine(o);
         }
         return ok ? 0 : 1;

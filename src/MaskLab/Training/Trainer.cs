@@ -43,6 +43,10 @@ public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserve
         if (!resume) LoadStartingWeights(model, head.Outputs, set.ClassCount);
         // Onto the device before the optimiser is made: its state is created beside the weights it updates.
         model.to(device);
+        if (ConvolutionCheck.WrongLayers(model) is { Count: > 0 } wrong)
+            observer.Warning($"libtorch's oneDNN computes {wrong.Count} of this model's convolutions wrongly on this CPU (dense ones with " +
+                $"17-31, 33-47, ... input channels; a probe is off by {ConvolutionCheck.ProbeError:0.##}), e.g. {wrong[0]}: its training here " +
+                "is not to be trusted; train it on another CPU or a GPU, or with ONEDNN_MAX_CPU_ISA=AVX2 (slower, and bf16 no longer native)");
         var fineTune = config.FineTune;
         // From scratch, one parameter group; fine-tuning gives the backbone its own rate (and freezes it for a while).
         var split = fineTune.Splits ? BackboneSplit.Of(model, head.Outputs) : null;
