@@ -44,9 +44,7 @@ public sealed class TrainedRun : IDisposable
             throw new MaskLabInputException(choice == CheckpointChoice.Best && File.Exists(run.LastCheckpoint)
                 ? $"run '{path}' has no best.ckpt (checkpoints/best.ckpt); pass --checkpoint last to use the last epoch's weights (last.ckpt) instead"
                 : $"run '{path}' has no {Path.GetFileName(checkpoint)} (checkpoints/{Path.GetFileName(checkpoint)})");
-        var size = config.ImageSize;
-        var head = OutputHeads.Create(config.HeadSection, result.Classes, result.TaskClasses);
-        var model = ModelRegistry.Create(config.Model, new ModelSpec(head.Outputs, size.Width, size.Height));
+        var (model, head) = RunModel.Create(config, result.Classes, result.TaskClasses);
         TrainingState state;
         try { state = Checkpoint.Load(checkpoint, model); }
         catch

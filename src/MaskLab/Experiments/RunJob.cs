@@ -118,10 +118,9 @@ public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver
         if (summary.Training.Data is not { } dataDir || !System.IO.Directory.Exists(dataDir)
             || DataLocator.Locate(dataDir).EvalDir is not { } evalDir)
             return new RunOutcome(summary, null);
-        var trained = RunDirectory.ExpandFolds([run.Path]).Select(d => TrainedRun.Load(d, device: device)).ToList();
         EvalSet.Result result;
-        try { result = EvalSet.Predict(trained, evalDir, run.SubmissionFile, end.Tta, progress: end.PredictProgress, ct: ct, caches: end.EvalCaches); }
-        finally { foreach (var t in trained) t.Dispose(); }
+        using (var trained = TrainedEnsemble.Load([run.Path], device: device))
+            result = EvalSet.Predict(trained.Runs, evalDir, run.SubmissionFile, end.Tta, progress: end.PredictProgress, ct: ct, caches: end.EvalCaches);
         var score = result.Score;
         summary = summary with
         {

@@ -19,6 +19,19 @@ public sealed record TrainingState(
 {
     /// <summary>fp16 runs: the loss scaler's scale and growth count, so a resumed run scales as it would have.</summary>
     public LossScalerState? LossScaler { get; init; }
+
+    /// <summary>The state once the 0-based <paramref name="epoch"/> is trained and validated; the random state is taken now.</summary>
+    public TrainingState After(int epoch, double macroF1, bool improved, double trainSeconds, long images, LossScalerState? scaler) => this with
+    {
+        EpochsDone = epoch + 1,
+        BestMacroF1 = improved ? macroF1 : BestMacroF1,
+        BestEpoch = improved ? epoch + 1 : BestEpoch,
+        EpochsWithoutImprovement = improved ? 0 : EpochsWithoutImprovement + 1,
+        TrainSeconds = TrainSeconds + trainSeconds,
+        TrainImagesSeen = TrainImagesSeen + images,
+        TorchRngState = Checkpoint.RngState(),
+        LossScaler = scaler,
+    };
 }
 
 /// <summary>

@@ -233,6 +233,29 @@ public sealed class RunConfig
         return FromMap(map, file ?? "--set");
     }
 
+    /// <summary>
+    /// Keys a run's config.yaml may lack because the run was trained before they existed, with the value that run had:
+    /// the defaults of their day, not today's. (Every other key has been written since the first config.yaml.)
+    /// </summary>
+    static readonly Dictionary<string, string> KeysAddedLater = new()
+    {
+        ["face_crop"] = "none",
+        ["face_margin"] = "0.3",
+        ["age_head"] = "none",
+        ["age_head_weight"] = "1",
+    };
+
+    /// <summary>
+    /// A run's recorded config (RUNDIR/config.yaml, written with every key): a key it lacks takes the value runs had
+    /// before the key existed, so an older run is read back, evaluated and resumed as it was trained.
+    /// </summary>
+    public static RunConfig LoadRecorded(string file)
+    {
+        var map = Yaml.ScalarMap(Yaml.ReadFile(file, "run config"), file);
+        foreach (var (key, value) in KeysAddedLater) map.TryAdd(key, value);
+        return FromMap(map, file);
+    }
+
     /// <summary>Builds a config from key / value text (the shape of a YAML mapping of scalars).</summary>
     public static RunConfig FromMap(IReadOnlyDictionary<string, string?> map, string source)
     {

@@ -109,7 +109,7 @@ public sealed class RunDirectory(string path)
     public RunConfig ReadConfig()
     {
         if (!HasConfig) throw new MaskLabInputException($"'{Path}' is not a MaskLab run (no config.yaml)");
-        return RunConfig.Load(ConfigFile);
+        return RunConfig.LoadRecorded(ConfigFile);
     }
 
     /// <summary>Records who is in validation, so a reader can check that no person leaks across.</summary>

@@ -68,19 +68,11 @@ public static class PseudoLabels
     /// <summary>The eval photos predicted by a run (a k-fold run's folds soft-voted), each run reading them as it was trained to.</summary>
     static float[,] FromRun(string runDir, IReadOnlyList<EvalImage> images, ITrainingObserver observer, CancellationToken ct)
     {
-        var runs = new List<TrainedRun>();
-        try
-        {
-            foreach (var dir in RunDirectory.ExpandFolds([runDir])) runs.Add(TrainedRun.Load(dir));
-            observer.Stage($"pseudo labels: predicting {images.Count:N0} eval photos with {runs.Count} model(s) of {runDir}");
-            var samples = images.Select(i => new Sample(i.Path, 0, i.ImageId)).ToArray();
-            return Ensemble.Combine(runs, samples, tta: false, weights: null, Vote.Soft,
-                new SyncProgress<(int Done, int Total)>(p => observer.Progress("predicting eval photos", p.Done, p.Total)), ct);
-        }
-        finally
-        {
-            foreach (var r in runs) r.Dispose();
-        }
+        using var ensemble = TrainedEnsemble.Load([runDir]);
+        observer.Stage($"pseudo labels: predicting {images.Count:N0} eval photos with {ensemble.Runs.Count} model(s) of {runDir}");
+        var samples = images.Select(i => new Sample(i.Path, 0, i.ImageId)).ToArray();
+        return Ensemble.Combine(ensemble.Runs, samples, tta: false, weights: null, Vote.Soft,
+            new SyncProgress<(int Done, int Total)>(p => observer.Progress("predicting eval photos", p.Done, p.Total)), ct);
     }
 
     static Dictionary<string, int>? AnswersOf(string evalDir)
