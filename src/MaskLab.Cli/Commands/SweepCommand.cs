@@ -57,6 +57,7 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
         {
             if (s.Config is null) return Cli.Fail("--config FILE is required (a sweep file, e.g. configs/loss-study.yaml)");
             if (s.Out is null) return Cli.Fail("--out DIR is required (the sweep folder)");
+            OutFolder.Check(s.Out, FolderKind.Sweep);
         }
         if (!s.OnSlurm && s.SlurmOnlyOptionGiven() is { } slurmOnly) return Cli.Fail($"{slurmOnly} is for --executor slurm");
         var folder = new SweepDirectory(s.Out);

@@ -47,6 +47,7 @@ public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver
     {
         end ??= new RunEnd();
         config.Validate();
+        OutFolder.Check(run.Path, FolderKind.Run);
         using var writer = RunLock.Acquire(run.Path);
         RunDirectory.RemoveStaleTemporaryFiles(run.Path);
         try

@@ -42,6 +42,7 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
     /// </remarks>
     public IReadOnlyList<SweepRow> Run(SweepSpec spec, CancellationToken ct = default)
     {
+        OutFolder.Check(Folder.Path, FolderKind.Sweep);
         bool existed = Directory.Exists(Folder.Path);
         using var writer = RunLock.Acquire(Folder.Path);
         RunDirectory.RemoveStaleTemporaryFiles(Folder.Path);
@@ -81,6 +82,7 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
     /// <summary>DIR/sweep.yaml: the sweep as it runs, which a Slurm task reads back to find its run.</summary>
     public void WriteSpec(SweepSpec spec)
     {
+        OutFolder.Check(Folder.Path, FolderKind.Sweep);
         Directory.CreateDirectory(Folder.Path);
         RunDirectory.WriteAllTextAtomic(Folder.SpecFile, spec.ToYaml());
     }
