@@ -81,4 +81,38 @@ public sealed class ReliabilityRoundTwoTests : IDisposable
         Assert.Equal(FolderKind.Sweep, OutFolder.Check(sweep, FolderKind.Sweep));
         Assert.Equal(FolderKind.New, OutFolder.Check(temp.Combine("new"), FolderKind.KFoldRoot));
     }
+
+    // ---- 2: folder links in the image-folder layout ----
+
+    [Fact]
+    public void Item02_TheImageFolderLayoutFollowsNoFolderLinkAndCapsItsWalk()
+    {
+        var data = Fixtures.WriteImageFolder(temp.Combine("images"), ["cat", "dog"], perClass: 4);
+        Directory.CreateSymbolicLink(Path.Combine(data, "cat", "up"), "..");
+        Directory.CreateSymbolicLink(Path.Combine(data, "mouse"), Path.Combine(data, "dog"));
+        var set = ImageFolderLayout.Read(data);
+        Assert.Equal(8, set.Samples.Count);
+        Assert.Equal(["cat", "dog"], set.ClassNames);
+        Assert.Equal(4, set.Samples.Count(s => s.Label == 0));
+        var warning = Assert.Single(set.Warnings);
+        Assert.Contains("2 folder links", warning);
+        Assert.Contains(Path.Combine("cat", "up"), warning);
+
+        // Deeper than the cap, or more entries than it, is one line naming the folder.
+        var deep = Fixtures.WriteImageFolder(temp.Combine("deep"), ["a", "b"]);
+        var chain = Path.Combine([deep, "a", .. Enumerable.Repeat("d", ImageFolderLayout.MaxDepth + 2)]);
+        Directory.CreateDirectory(chain);
+        Assert.Contains("folders deep", Assert.Throws<MaskLabInputException>(() => ImageFolderLayout.Read(deep)).Message);
+        Assert.Contains("more than 5 files", Assert.Throws<MaskLabInputException>(() => ImageFolderLayout.Read(data, maxEntries: 5)).Message);
+
+        // Through the CLI: the walk of a system folder ends at once, with one line and no folder left.
+        if (Directory.Exists("/sys/class"))
+        {
+            var clock = Stopwatch.StartNew();
+            var run = temp.Combine("run");
+            OneLineError(Train("/sys/class", run), "/sys/class");
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
+            Assert.False(Directory.Exists(run));
+        }
+    }
 }
