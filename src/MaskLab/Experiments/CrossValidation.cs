@@ -99,7 +99,7 @@ public sealed class CrossValidation(RunConfig config, RunDirectory root, ITraini
                 throw new MaskLabInputException($"'{root.Path}' holds a k-fold run with {key}={had.GetValueOrDefault(key)}, not {want[key]}: use another --out");
             return rootConfig;
         }
-        root.Create();
+        Directory.CreateDirectory(root.Path); // a root keeps no checkpoints/ of its own: its folds do
         root.WriteConfig(rootConfig);
         return rootConfig;
     }
@@ -126,7 +126,7 @@ public sealed class CrossValidation(RunConfig config, RunDirectory root, ITraini
         using (rootHeld ? null : LockRoot(RootWait))
         {
             if (root.HasConfig) CheckSameFolds(root.ReadConfig());
-            root.Create();
+            Directory.CreateDirectory(root.Path); // a root keeps no checkpoints/ of its own: its folds do
             if (!root.HasConfig) root.WriteConfig(rootConfig);
         }
         return (data, PersonSplit.KFold(data.Set.Samples, config.Folds, config.Seed));
