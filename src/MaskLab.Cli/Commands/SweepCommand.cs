@@ -93,7 +93,7 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
         }
         catch (OperationCanceledException)
         {
-            return Cli.Fail($"interrupted after {observer.Finished} of {plan.Runs.Count} runs; continue with ./masklab sweep --config {s.Config} --out {s.Out}", 130);
+            return Cli.Fail($"interrupted after {observer.Finished} of {plan.Runs.Count} runs; continue with ./masklab sweep --config {s.Config} --out {s.Out}", ctrlC.ExitCode);
         }
         catch (BadImagesException e)
         {
@@ -123,7 +123,7 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
         }
         catch (OperationCanceledException)
         {
-            return Cli.Fail($"run {index} interrupted; the last finished epoch is kept and the next submission resumes it", 130);
+            return Cli.Fail($"run {index} interrupted; the last finished epoch is kept and the next submission resumes it", ctrlC.ExitCode);
         }
         catch (BadImagesException e)
         {
