@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 
 namespace MaskLab.Tests;
 
@@ -8,7 +9,7 @@ namespace MaskLab.Tests;
 /// and SIGTERM handled as Ctrl+C is.
 /// </summary>
 [Collection(CliConsoleCollection.Name)]
-public sealed class ReliabilityRoundTwoTests : IDisposable
+public sealed class ReliabilityRoundTwoTests(RoundTwoRuns trained) : IClassFixture<RoundTwoRuns>, IDisposable
 {
     readonly TempDir temp = new();
 
@@ -71,7 +72,7 @@ public sealed class ReliabilityRoundTwoTests : IDisposable
         var run = Directory.CreateDirectory(temp.Combine("run", "checkpoints")).Parent!.FullName;
         File.WriteAllText(Path.Combine(run, "config.yaml"), new RunConfig().ToYaml());
         OneLineError(CliHarness.Run("sweep", "--config", sweepFile, "--out", run, "--data", FaultData.Root), "holds a run");
-        Assert.Equal(["checkpoints", "config.yaml"], Directory.GetFileSystemEntries(run).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray());
+        Assert.Equal(["checkpoints", "config.yaml"], Directory.GetFileSystemEntries(run).Select(n => Path.GetFileName(n)!).Order(StringComparer.Ordinal).ToArray());
 
         // What a killed writer leaves before its first file (its lock, an empty checkpoints/) counts as empty: it resumes.
         var started = Directory.CreateDirectory(temp.Combine("started", "checkpoints")).Parent!.FullName;
@@ -114,5 +115,402 @@ public sealed class ReliabilityRoundTwoTests : IDisposable
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
             Assert.False(Directory.Exists(run));
         }
+    }
+
+    // ---- 3: a full disk while generating photos ----
+
+    [Fact]
+    public void Item03_AFullDiskWhileGeneratingPhotosIsOneLineNamingTheFolder()
+    {
+        using var disk = SmallDisk.Mount(temp.Combine("disk"), "1500k");
+        if (disk is null) return; // needs root for mount(8)
+        var set = Path.Combine(disk.Path, "set");
+        var line = OneLineError(CliHarness.Run("synth", "--out", set, "--people", "40", "--eval-people", "2", "--size", "256x256"), set);
+        Assert.Contains("No space left on device", line);
+        Assert.Empty(Directory.GetFileSystemEntries(disk.Path));
+
+        // train's first-use set under MASKLAB_HOME: the set is named, not the run, and no run folder is left.
+        var run = temp.Combine("run");
+        var home = Path.Combine(disk.Path, "home");
+        var r = ChildCli.Run(["train", "--out", run, "--set", "synth_people=10", "--set", "synth_eval_people=2", .. FaultData.TinySet],
+            new Dictionary<string, string> { ["MASKLAB_HOME"] = home });
+        line = OneLineError(new CliResult(r.ExitCode, r.Stdout, r.Stderr), Path.Combine(home, "synthetic-"));
+        Assert.Contains("cannot write the synthetic set", line);
+        Assert.Contains("No space left on device", line);
+        Assert.False(Directory.Exists(run));
+    }
+
+    // ---- 4: two first-use runs sharing MASKLAB_HOME ----
+
+    [Fact]
+    public async Task Item04_TwoFirstUseRunsSharingMaskLabHomeTakeTurnsOnTheSyntheticSet()
+    {
+        var home = temp.Combine("home");
+        var env = new Dictionary<string, string> { ["MASKLAB_HOME"] = home };
+        var runs = Enumerable.Range(0, 2).Select(i => Task.Run(() => ChildCli.Run(
+            ["train", "--out", temp.Combine($"run{i}"), "--set", "epochs=1", "--set", "synth_people=10", "--set", "synth_eval_people=2", .. FaultData.TinySet], env))).ToArray();
+        foreach (var r in await Task.WhenAll(runs)) Assert.True(r.ExitCode == 0, r.Stderr);
+        var set = Assert.Single(Directory.GetDirectories(home, "synthetic-*"));
+        Assert.True(SyntheticGenerator.IsComplete(set, DefaultData.Options(10, 2)));
+        Assert.Equal([Path.GetFileName(set)], Directory.GetFileSystemEntries(home).Select(n => Path.GetFileName(n)!).Where(n => n != "weights").ToArray());
+
+        // A set left damaged in the cache (its marker overwritten) is drawn again, not refused.
+        File.WriteAllBytes(Path.Combine(set, SyntheticGenerator.MarkerFile), [0x00, 0xFF, 0x13]);
+        var again = SyntheticGenerator.Generate(set, DefaultData.Options(10, 2), replaceOther: true);
+        Assert.False(again.Reused);
+        Assert.True(SyntheticGenerator.IsComplete(set, DefaultData.Options(10, 2)));
+    }
+
+    // ---- 5: sizes a model cannot take ----
+
+    [Fact]
+    public void Item05_SizesAModelCannotTakeAreRefusedByModelsAndBench()
+    {
+        OneLineError(CliHarness.Run("bench", "--model", "baseline", "--size", "3x3", "--steps", "1", "--warmup", "0"), "cannot take image_size 3x3");
+
+        // models lists every model (all of them, which takes a while: its row is checked alone here), with n/a and the
+        // first line of the reason where a model cannot take the size, never libtorch's C++ stack.
+        var (parameters, _, reason) = MaskLab.Cli.Commands.ModelsCommand.Measure("baseline", new ModelSpec(18, 3, 3));
+        Assert.Null(parameters);
+        Assert.StartsWith("model baseline cannot take 3x3: ", reason);
+        Assert.DoesNotContain("frame #", reason);
+        Assert.DoesNotContain("Exception raised from", reason);
+        Assert.True(reason!.Length < 400, reason);
+        Assert.NotNull(MaskLab.Cli.Commands.ModelsCommand.Measure("baseline", new ModelSpec(18, 32, 32)).Parameters);
+    }
+
+    // ---- 6: a damaged face-box cache ----
+
+    sealed class OneFaceDetector : IFaceDetector
+    {
+        public string Id => "one-face";
+        public int InputSide => 64;
+        public IReadOnlyList<FaceDetection> Detect(ReadOnlySpan<byte> rgb, int width, int height) => [new(new FaceBox(1, 2, width / 2f, height / 2f), 0.9f)];
+        public void Dispose() { }
+    }
+
+    [Fact]
+    public void Item06_ADamagedFaceBoxCacheIsRebuiltAndSaidSo()
+    {
+        var photos = Directory.GetFiles(Path.Combine(FaultData.Root, "eval", "images")).Order(StringComparer.Ordinal).Take(4).ToArray();
+        var side = temp.Combine("face-boxes", "face-boxes-one-face.csv");
+        using var detector = new OneFaceDetector();
+        var first = FaceBoxStore.Ensure(side, photos, detector);
+        Assert.Null(first.Report.CacheDamage);
+        var good = File.ReadAllText(side);
+
+        var random = new Random(21);
+        var garbage = new byte[600];
+        random.NextBytes(garbage);
+        var nan = good.Split('\n');
+        nan[1] = string.Join(',', nan[1].Split(',').Select((v, i) => i == 1 ? "NaN" : v));
+        foreach (var damaged in new[] { garbage, Encoding.UTF8.GetBytes(string.Join('\n', nan)), Encoding.UTF8.GetBytes(good[..(good.Length / 2)] + "\u0007\u001b[2J") })
+        {
+            File.WriteAllBytes(side, damaged);
+            var healed = FaceBoxStore.Ensure(side, photos, detector);
+            var note = healed.Report.CacheDamage;
+            Assert.NotNull(note);
+            Assert.Contains("was damaged", note);
+            Assert.Contains("found again", note);
+            Assert.DoesNotContain(note, c => char.IsControl(c));
+            Assert.True(note.Length < 500, note);
+            Assert.Equal(first.ByPath, healed.ByPath);
+            Assert.Equal(good, File.ReadAllText(side));
+        }
+    }
+
+    // ---- 7: starting weights read before the run folder exists ----
+
+    [Fact]
+    public void Item07_StartingWeightsThatCannotBeReadLeaveNoRunFolder()
+    {
+        var run = temp.Combine("run");
+        var random = new Random(7);
+        foreach (var name in new[] { "garbage.safetensors", "garbage.pth" })
+        {
+            var bytes = new byte[3000];
+            random.NextBytes(bytes);
+            File.WriteAllBytes(temp.Combine(name), bytes);
+            var line = OneLineError(Train(FaultData.Root, run, "--set", $"weights={temp.Combine(name)}"), temp.Combine(name));
+            Assert.Contains("cannot be read", line);
+            Assert.DoesNotContain("Exception", line);
+            Assert.False(Directory.Exists(run), $"{name}: a refused run left its folder");
+        }
+        // Weights of another model: read, do not fit, refused before the folder too.
+        var other = temp.Combine("other.safetensors");
+        using (var model = ModelRegistry.Create("resnet18", new ModelSpec(18, 32, 32)))
+        using (var stream = File.Create(other))
+            TorchSharp.PyBridge.Safetensors.SaveStateDict(stream, model.state_dict());
+        OneLineError(Train(FaultData.Root, run, "--set", $"weights={other}"), "do not fit");
+        Assert.False(Directory.Exists(run));
+
+        // MASKLAB_HOME/weights blocked by a file: the embedded weights' cache cannot be written; no run folder.
+        var home = Directory.CreateDirectory(temp.Combine("home")).FullName;
+        File.WriteAllText(Path.Combine(home, "weights"), "not a folder");
+        var r = ChildCli.Run(["train", "--data", FaultData.Root, "--out", run, "--set", "epochs=1", .. FaultData.TinySet, "--set", "model=resnet18_mlnet",
+            "--set", "image_size=32x32"], new Dictionary<string, string> { ["MASKLAB_HOME"] = home });
+        Assert.Contains("cannot write converted weights", OneLineError(new CliResult(r.ExitCode, r.Stdout, r.Stderr), Path.Combine(home, "weights")));
+        Assert.False(Directory.Exists(run));
+    }
+
+    // ---- 8: a sweep plan's size ----
+
+    [Fact]
+    public void Item08_ASweepPlanIsCountedBeforeItIsExpanded()
+    {
+        string[] keys = ["lr", "weight_decay", "momentum", "smoothing", "loss_alpha", "focal_gamma", "step_gamma", "mixup_alpha", "cutmix_alpha", "face_margin"];
+        var grid = string.Join("\n", keys.Select(k => $"  {k}: [{string.Join(", ", Enumerable.Range(1, 10).Select(i => $"0.0{i:00}"))}]"));
+        var file = temp.Combine("huge.yaml");
+        File.WriteAllText(file, TinySweep + "grid:\n" + grid + "\n");
+        var sweep = temp.Combine("sweep");
+        var clock = Stopwatch.StartNew();
+        var line = OneLineError(CliHarness.Run("sweep", "--config", file, "--out", sweep, "--data", FaultData.Root, "--dry-run"), "10,000,000,000 runs");
+        Assert.Contains($"at most {SweepPlan.MaxRuns:N0}", line);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+        Assert.False(Directory.Exists(sweep));
+        // Seeds count too.
+        File.WriteAllText(file, TinySweep.Replace("seeds: [1]", $"seeds: [{string.Join(", ", Enumerable.Range(0, SweepPlan.MaxRuns + 1))}]"));
+        OneLineError(CliHarness.Run("sweep", "--config", file, "--out", sweep, "--data", FaultData.Root, "--dry-run"), $"{SweepPlan.MaxRuns + 1:N0} runs");
+    }
+
+    // ---- 9: configs and CSVs that are not regular files or too large ----
+
+    [Fact]
+    public void Item09_ConfigsAndCsvsThatAreDevicesFifosOrTooLargeAreRefused()
+    {
+        var run = temp.Combine("run");
+        var fifo = MakeFifo(temp.Combine("config.yaml"));
+        var big = temp.Combine("big.yaml");
+        File.WriteAllText(big, "model: baseline\nnotes: " + new string('x', (int)InputFile.MaxConfigBytes) + "\n");
+        foreach (var (config, expected) in new[] { ("/dev/zero", "is a character device, not a regular file"), (fifo, "is a FIFO, not a regular file"), (big, "than the 1 MiB such a file may hold") })
+        {
+            if (config is null || !File.Exists(config)) continue;
+            OneLineError(CliHarness.Run("train", "--config", config, "--data", FaultData.Root, "--out", run), expected);
+            OneLineError(CliHarness.Run("sweep", "--config", config, "--out", run, "--data", FaultData.Root), expected);
+            Assert.False(Directory.Exists(run));
+        }
+        // A CSV of the data that is a FIFO, or larger than any real one (a sparse file, so no disk is used).
+        var data = FaultData.CopyTo(temp.Combine("data"));
+        var info = Path.Combine(data, "eval", "info.csv");
+        using (var stream = new FileStream(info, FileMode.Open)) stream.SetLength(InputFile.MaxCsvBytes + 1);
+        OneLineError(Train(data, run), "info.csv is larger (268,435,457 bytes) than the 256 MiB");
+        if (MakeFifo(Path.Combine(data, "train", "train.csv")) is not null)
+            OneLineError(Train(data, run), "train.csv is a FIFO");
+        OneLineError(CliHarness.Run("score", "--pred", "/dev/zero", "--truth", Path.Combine(FaultData.Root, "eval", "answers.csv")), "character device");
+        Assert.False(Directory.Exists(run));
+    }
+
+    /// <summary>A FIFO at <paramref name="path"/> (replacing what is there) made with mkfifo(1); null where there is none.</summary>
+    static string? MakeFifo(string path)
+    {
+        if (!File.Exists("/usr/bin/mkfifo")) return null;
+        File.Delete(path);
+        using var p = Process.Start(new ProcessStartInfo("/usr/bin/mkfifo", [path]) { UseShellExecute = false })!;
+        p.WaitForExit();
+        return p.ExitCode == 0 ? path : null;
+    }
+
+    // ---- 10: a FIFO named like a photo ----
+
+    [Fact]
+    public async Task Item10_AFifoNamedLikeAPhotoIsRefusedNotWaitedOn()
+    {
+        var data = FaultData.CopyTo(temp.Combine("data"));
+        var photo = Directory.GetFiles(Path.Combine(data, "train", "images"), "mask1.*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).First();
+        if (MakeFifo(photo) is null) return;
+        var run = temp.Combine("run");
+        var r = await WithTimeout(() => Train(data, run));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains($"bad image: {photo}: is a FIFO, not a regular file", r.Stderr);
+        Assert.False(Directory.Exists(run));
+
+        // With --skip-bad the run trains without it; an eval photo is never skipped.
+        var skipped = await WithTimeout(() => Train(data, run, "--skip-bad"));
+        Assert.True(skipped.ExitCode == 0, skipped.Stderr);
+        var evalPhoto = Directory.GetFiles(Path.Combine(data, "eval", "images")).Order(StringComparer.Ordinal).First();
+        MakeFifo(evalPhoto);
+        r = await WithTimeout(() => CliHarness.Run("predict", "--run", run, "--data", data, "--out", temp.Combine("sub.csv")));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("is a FIFO", r.Stderr);
+        Assert.False(File.Exists(temp.Combine("sub.csv")));
+    }
+
+    /// <summary>The command's result; a command still running after 90 s (a FIFO opened for reading) fails the test.</summary>
+    static async Task<CliResult> WithTimeout(Func<CliResult> run)
+    {
+        try { return await Task.Run(run).WaitAsync(TimeSpan.FromSeconds(90)); }
+        catch (TimeoutException) { throw new Xunit.Sdk.XunitException("the command hung (a FIFO opened for reading?)"); }
+    }
+
+    // ---- 11: read and cache errors name their path and operation ----
+
+    [Fact]
+    public void Item11_ReadAndCacheErrorsNameTheRealPathAndOperation()
+    {
+        var run = temp.Combine("run");
+        // A MASKLAB_HOME that cannot be written (blocked by a file): the set under it is named, not the run.
+        var home = temp.Combine("home-file");
+        File.WriteAllText(home, "");
+        var r = ChildCli.Run(["train", "--out", run, "--set", "synth_people=10", "--set", "synth_eval_people=2", .. FaultData.TinySet],
+            new Dictionary<string, string> { ["MASKLAB_HOME"] = home });
+        var line = OneLineError(new CliResult(r.ExitCode, r.Stdout, r.Stderr), Path.Combine(home, "synthetic-"));
+        Assert.Contains("cannot write the synthetic set", line);
+        Assert.DoesNotContain("cannot write run", line);
+        Assert.False(Directory.Exists(run));
+
+        // A data folder that cannot be read is named as read, with the folder.
+        if (Environment.UserName != "root" && !OperatingSystem.IsWindows())
+        {
+            var data = Fixtures.WriteImageFolder(temp.Combine("images"), ["cat", "dog"], perClass: 4);
+            var locked = Directory.CreateDirectory(Path.Combine(data, "dog", "private")).FullName;
+            File.SetUnixFileMode(locked, UnixFileMode.None);
+            try { Assert.Contains("cannot read folder", OneLineError(Train(data, run), locked)); }
+            finally { File.SetUnixFileMode(locked, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute); }
+        }
+        else if (Directory.Exists("/proc/1"))
+        {
+            var result = Train("/proc", run);
+            Assert.DoesNotContain("cannot write", OneLineError(result, "/proc"));
+        }
+        Assert.False(Directory.Exists(run));
+    }
+
+    // ---- 12: messages that name the wrong thing ----
+
+    [Fact]
+    public void Item12_MessagesNameTheRightThing()
+    {
+        var run = temp.Combine("run");
+        OneLineError(Train(FaultData.Root, run, "--set", "epochs=-1"), "epochs -1 is not valid");
+
+        var yaml = temp.Combine("scalar.yaml");
+        File.WriteAllText(yaml, "just some words\n");
+        var line = OneLineError(CliHarness.Run("train", "--config", yaml, "--data", FaultData.Root, "--out", run), "holds the single value 'just some words'");
+        Assert.DoesNotContain("System.", line);
+        File.WriteAllText(yaml, "- model\n- baseline\n");
+        OneLineError(CliHarness.Run("train", "--config", yaml, "--data", FaultData.Root, "--out", run), "holds a list");
+
+        // A huge value is echoed cut to about 200 characters.
+        File.WriteAllText(yaml, "model: " + new string('m', 900_000) + "\n");
+        line = OneLineError(CliHarness.Run("train", "--config", yaml, "--data", FaultData.Root, "--out", run), "900,000 characters");
+        Assert.True(line.Length < 1000, $"{line.Length} characters");
+
+        OneLineError(CliHarness.Run("synth", "--out", temp.Combine("set"), "--people", "99999999999"), "--people '99999999999' is not a whole number");
+
+        // A damaged summary.json is named.
+        var damaged = CopyRun(trained.Run, temp.Combine("damaged"));
+        File.WriteAllText(Path.Combine(damaged, "summary.json"), "{ not json");
+        OneLineError(CliHarness.Run("eval", "--run", damaged, "--data", FaultData.Root), Path.Combine(damaged, "summary.json"));
+        OneLineError(CliHarness.Run("compare", damaged), Path.Combine(damaged, "summary.json"));
+
+        // A k-fold root is scored as predict uses it, its folds soft-voted; it keeps no checkpoints/ of its own.
+        var eval = CliHarness.Run("eval", "--run", trained.KFold, "--data", FaultData.Root, "--json");
+        Assert.True(eval.ExitCode == 0, eval.Stderr);
+        Assert.Contains("2 folds, soft-voted", eval.Stdout);
+        Assert.Contains("fold-1: best.ckpt", eval.Stdout);
+        Assert.False(Directory.Exists(Path.Combine(trained.KFold, "checkpoints")));
+    }
+
+    static string CopyRun(string from, string to)
+    {
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        return to;
+    }
+
+    // ---- 13: predict --probs F --out F ----
+
+    [Fact]
+    public void Item13_PredictRefusesToWriteTheProbabilitiesOverTheSubmissionOrItsInputs()
+    {
+        var file = temp.Combine("same.csv");
+        File.WriteAllText(file, "my own file\n");
+        OneLineError(CliHarness.Run("predict", "--run", trained.Run, "--data", FaultData.Root, "--out", file, "--probs", file), "name the same file");
+        var link = temp.Combine("link.csv");
+        File.CreateSymbolicLink(link, file);
+        OneLineError(CliHarness.Run("predict", "--run", trained.Run, "--data", FaultData.Root, "--out", file, "--probs", link), "name the same file");
+        Assert.Equal("my own file\n", File.ReadAllText(file));
+
+        var data = FaultData.CopyTo(temp.Combine("data"));
+        var info = Path.Combine(data, "eval", "info.csv");
+        var before = File.ReadAllText(info);
+        OneLineError(CliHarness.Run("predict", "--run", trained.Run, "--data", data, "--out", info), "an input of the prediction");
+        Assert.Equal(before, File.ReadAllText(info));
+    }
+
+    // ---- 14: SIGTERM, a refused resume, a person folder missing photos, a damaged checkpoint in a finished sweep run ----
+
+    [Fact]
+    public void Item14_ARefusedResumeLeavesMetadataAsItWas()
+    {
+        var run = CopyRun(trained.Run, temp.Combine("run"));
+        var config = Path.Combine(run, "config.yaml");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("epochs: 1", "epochs: 2"));
+        var last = Path.Combine(run, "checkpoints", "last.ckpt");
+        File.WriteAllBytes(last, File.ReadAllBytes(last)[..^100]);
+        var before = Tree.Snapshot(run);
+        OneLineError(CliHarness.Run("train", "--resume", run), "is damaged");
+        Assert.Empty(Tree.Differences(before, Tree.Snapshot(run)));
+    }
+
+    [Fact]
+    public void Item14_APersonFolderMissingPhotosIsWarnedWithACount()
+    {
+        var data = FaultData.CopyTo(temp.Combine("data"));
+        var people = Directory.GetDirectories(Path.Combine(data, "train", "images")).Order(StringComparer.Ordinal).Take(2).ToArray();
+        File.Delete(Directory.GetFiles(people[0], "normal.*").Single());
+        File.Delete(Directory.GetFiles(people[1], "mask2.*").Single());
+        var set = DataLocator.ReadLabeled(data);
+        var warning = Assert.Single(set.Warnings);
+        Assert.Contains("2 person folders", warning);
+        Assert.Contains($"{Path.GetFileName(people[0])} (no normal)", warning);
+        Assert.Contains($"{Path.GetFileName(people[1])} (no mask2)", warning);
+    }
+
+    [Fact]
+    public void Item14_ASweepRerunRefusesAFinishedRunWithADamagedCheckpoint()
+    {
+        var sweep = temp.Combine("sweep");
+        CopyRun(trained.Sweep, sweep);
+        var before = Tree.Snapshot(sweep);
+        var best = Directory.GetFiles(sweep, "best.ckpt", SearchOption.AllDirectories).Single();
+        File.WriteAllBytes(best, File.ReadAllBytes(best)[..^10]);
+        var line = OneLineError(CliHarness.Run("sweep", "--config", trained.SweepFile, "--out", sweep, "--data", FaultData.Root), best);
+        Assert.Contains("delete", line);
+        var after = Tree.Snapshot(sweep);
+        Assert.Equal([$"changed {Path.GetRelativePath(sweep, best)}"], Tree.Differences(before, after));
+    }
+}
+
+/// <summary>Runs trained once for the tests of issue 21 that read them: a run, a k-fold run of two folds and a sweep of one run.</summary>
+public sealed class RoundTwoRuns : IDisposable
+{
+    public string Dir { get; } = Directory.CreateTempSubdirectory("masklab-round-two-").FullName;
+
+    public string Run => Path.Combine(Dir, "run");
+    public string KFold => Path.Combine(Dir, "kfold");
+    public string Sweep => Path.Combine(Dir, "sweep");
+    public string SweepFile => Path.Combine(Dir, "sweep.yaml");
+
+    public RoundTwoRuns()
+    {
+        Check(CliHarness.Run(["train", "--data", FaultData.Root, "--out", Run, "--set", "epochs=1", .. FaultData.TinySet]));
+        Check(CliHarness.Run(["train", "--data", FaultData.Root, "--out", KFold, "--set", "epochs=1", "--set", "folds=2", .. FaultData.TinySet]));
+        File.WriteAllText(SweepFile, "base:\n  model: baseline\n  image_size: 16x16\n  batch_size: 16\n  warmup_epochs: 0\n  threads: 1\n  epochs: 1\nseeds: [1]\n");
+        Check(CliHarness.Run("sweep", "--config", SweepFile, "--out", Sweep, "--data", FaultData.Root));
+    }
+
+    static void Check(CliResult r)
+    {
+        if (r.ExitCode != 0) throw new InvalidOperationException(r.Stderr);
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Dir, recursive: true); } catch (IOException) { }
     }
 }
