@@ -47,17 +47,36 @@ try
     NativeSetup.FlushDenormalsFromNowOn();
     return app.Run(args);
 }
-catch (Exception e) when (e is CommandParseException or CommandRuntimeException or MaskLabInputException)
+catch (Exception thrown)
 {
-    return Cli.Fail(e.Message);
+    var e = Unwrap(thrown);
+    switch (e)
+    {
+        case CommandParseException or CommandRuntimeException:
+            return Cli.Fail(Cli.NameTheOption(e.Message, args));
+        case MaskLabInputException:
+            return Cli.Fail(e.Message);
+        case IOException or UnauthorizedAccessException:
+            // A full disk, a read-only or vanished folder: the environment's doing, which the user can fix; .NET names the path.
+            return Cli.Fail($"cannot read or write: {e.Message}");
+        default:
+            if (Environment.GetEnvironmentVariable("MASKLAB_DEBUG") == "1") AnsiConsole.WriteException(e);
+            // libtorch's messages carry its C++ stack after the first line: the line is the error.
+            return Cli.Fail($"internal error: {e.GetType().Name}: {Cli.FirstLine(e.Message)}", 1);
+    }
 }
-catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+
+// The error inside a parallel loop's AggregateException (a bad input among them first) or a reflective call's wrapper.
+static Exception Unwrap(Exception e)
 {
-    // A full disk, a read-only or vanished folder: the environment's doing, which the user can fix; .NET names the path.
-    return Cli.Fail($"cannot read or write: {e.Message}");
-}
-catch (Exception e)
-{
-    if (Environment.GetEnvironmentVariable("MASKLAB_DEBUG") == "1") AnsiConsole.WriteException(e);
-    return Cli.Fail($"internal error: {e.GetType().Name}: {e.Message}", 1);
+    for (int depth = 0; depth < 8; depth++)
+    {
+        if (e is AggregateException a && a.Flatten().InnerExceptions is { Count: > 0 } inner)
+            e = inner.FirstOrDefault(x => x is MaskLabInputException) ?? inner.FirstOrDefault(x => x is IOException or UnauthorizedAccessException) ?? inner[0];
+        else if (e is System.Reflection.TargetInvocationException { InnerException: { } t })
+            e = t;
+        else
+            break;
+    }
+    return e;
 }

@@ -47,14 +47,34 @@ public static class FaultData
 /// <summary>What the fault tests look for in folders: every file's hash, and temporary files left behind.</summary>
 public static class Tree
 {
-    /// <summary>Relative path to SHA-256 of every file under <paramref name="dir"/> (none when it does not exist).</summary>
+    /// <summary>
+    /// Relative path to SHA-256 of every file under <paramref name="dir"/> (none when it does not exist). A symbolic
+    /// link is recorded by its target and never followed (a layout may hold loops), and a FIFO or device by its type
+    /// (reading one would block or never end).
+    /// </summary>
     public static Dictionary<string, string> Snapshot(string dir)
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (!Directory.Exists(dir)) return result;
-        foreach (var file in Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories))
-            result[Path.GetRelativePath(dir, file)] = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(file)));
+        foreach (var (name, info) in Entries(dir))
+        {
+            if (info.LinkTarget is { } target) result[name] = "link -> " + target;
+            else if (MaskLab.Core.InputFile.FileType(info.FullName) is { } type && type != "regular file") result[name] = type;
+            else result[name] = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(info.FullName)));
+        }
         return result;
+    }
+
+    /// <summary>Every file, link and special file under <paramref name="dir"/> by relative path; links to folders are not entered.</summary>
+    static IEnumerable<(string Name, FileSystemInfo Info)> Entries(string dir)
+    {
+        if (!Directory.Exists(dir)) yield break;
+        var pending = new Stack<DirectoryInfo>([new DirectoryInfo(dir)]);
+        while (pending.Count > 0)
+            foreach (var info in pending.Pop().EnumerateFileSystemInfos())
+            {
+                if (info is DirectoryInfo sub && info.LinkTarget is null) pending.Push(sub);
+                else yield return (Path.GetRelativePath(dir, info.FullName), info);
+            }
     }
 
     /// <summary>The differences between two snapshots, one line each (empty when equal).</summary>
@@ -70,7 +90,7 @@ public static class Tree
 
     /// <summary>Temporary files (written then renamed by MaskLab) under <paramref name="dir"/>.</summary>
     public static List<string> TemporaryFiles(string dir) => Directory.Exists(dir)
-        ? Directory.EnumerateFiles(dir, "*.tmp", SearchOption.AllDirectories).ToList()
+        ? Entries(dir).Where(e => e.Name.EndsWith(".tmp", StringComparison.Ordinal)).Select(e => e.Info.FullName).ToList()
         : [];
 }
 

@@ -152,6 +152,228 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         Report(tally);
     }
 
+    // ---- layouts with links and FIFOs, oversized configs and plans, caches with random bytes ----
+
+    /// <summary>A FIFO at <paramref name="path"/> (replacing what is there); false where mkfifo(1) is missing.</summary>
+    static bool MakeFifo(string path)
+    {
+        if (!File.Exists("/usr/bin/mkfifo")) return false;
+        File.Delete(path);
+        using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/usr/bin/mkfifo", [path]) { UseShellExecute = false })!;
+        p.WaitForExit();
+        return p.ExitCode == 0;
+    }
+
+    static void Link(string path, string target, bool folder)
+    {
+        if (File.Exists(path)) File.Delete(path);
+        else if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
+        if (folder) Directory.CreateSymbolicLink(path, target); else File.CreateSymbolicLink(path, target);
+    }
+
+    /// <summary>The fault set as an image folder: one class folder per mask state of the photo names.</summary>
+    static string AsImageFolder(string data, string to)
+    {
+        foreach (var photo in Directory.GetFiles(Path.Combine(data, "train", "images"), "*", SearchOption.AllDirectories).Where(f => !Path.GetFileName(f).StartsWith('.')))
+        {
+            var stem = Path.GetFileNameWithoutExtension(photo);
+            var cls = stem.StartsWith("mask", StringComparison.Ordinal) ? "wear" : stem;
+            var target = Path.Combine(to, cls, $"{Path.GetFileName(Path.GetDirectoryName(photo))}-{Path.GetFileName(photo)}");
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(photo, target);
+        }
+        return to;
+    }
+
+    [Fact]
+    public void LayoutMutations()
+    {
+        // Each kind changes a fresh copy of the set: folder links (loops, to the root, to another person), files that are
+        // links (dangling, to themselves, to a device) and FIFOs where photos and CSVs are expected.
+        var kinds = new (string Name, Func<string, string> Apply)[]
+        {
+            ("person folder holds a link to its parent", d => { Link(Path.Combine(Person(d, 0), "up"), "..", folder: true); return d; }),
+            ("person folder is a link to another person", d => { Link(Path.Combine(d, "train", "images", "000999_male_Asian_30"), Person(d, 1), folder: true); return d; }),
+            ("person folder is a link to /", d => { Link(Person(d, 2), "/", folder: true); return d; }),
+            ("images/ is a link to itself", d => { Link(Path.Combine(d, "train", "images"), "images", folder: true); return d; }),
+            ("eval/images is a link to train/images", d => { Link(Path.Combine(d, "eval", "images"), Path.Combine(d, "train", "images"), folder: true); return d; }),
+            ("a photo is a FIFO", d => { MakeFifo(Photo(d, 0)); return d; }),
+            ("an eval photo is a FIFO", d => { MakeFifo(Directory.GetFiles(Path.Combine(d, "eval", "images")).Order(StringComparer.Ordinal).First()); return d; }),
+            ("a photo is a link to /dev/zero", d => { Link(Photo(d, 1), "/dev/zero", folder: false); return d; }),
+            ("a photo is a dangling link", d => { Link(Photo(d, 2), "nowhere.jpg", folder: false); return d; }),
+            ("a photo is a link to itself", d => { var p = Photo(d, 3); Link(p, Path.GetFileName(p), folder: false); return d; }),
+            ("train.csv is a FIFO", d => { MakeFifo(Path.Combine(d, "train", "train.csv")); return d; }),
+            ("info.csv is a FIFO", d => { MakeFifo(Path.Combine(d, "eval", "info.csv")); return d; }),
+            ("answers.csv is a link to /dev/urandom", d => { Link(Path.Combine(d, "eval", "answers.csv"), "/dev/urandom", folder: false); return d; }),
+            ("image folder with a class link to its parent", d => { var f = AsImageFolder(d, d + "-images"); Link(Path.Combine(f, "wear", "up"), "..", folder: true); return f; }),
+            ("image folder with a class that is a link to /", d => { var f = AsImageFolder(d, d + "-images"); Link(Path.Combine(f, "root"), "/", folder: true); return f; }),
+            ("image folder with a FIFO photo", d => { var f = AsImageFolder(d, d + "-images"); MakeFifo(Directory.GetFiles(Path.Combine(f, "normal")).Order(StringComparer.Ordinal).First()); return f; }),
+        };
+        var random = new Random(Seed + 6);
+        var tally = new Tally("layouts with links and FIFOs");
+        var order = Enumerable.Range(0, kinds.Length * Scale).Select(i => i % kinds.Length).OrderBy(_ => random.Next()).ToArray();
+        foreach (var k in order)
+        {
+            var (name, apply) = kinds[k];
+            var copy = FaultData.CopyTo(Path.Combine(work, $"layout-{tally.Mutations}"));
+            var data = apply(copy);
+            Check(tally, name, data, null, out_ => ["train", "--data", data, "--out", out_, "--set", "epochs=1", .. FaultData.TinySet]);
+        }
+        Report(tally);
+    }
+
+    static string Person(string data, int i) =>
+        Directory.GetDirectories(Path.Combine(data, "train", "images")).Order(StringComparer.Ordinal).ElementAt(i);
+
+    static string Photo(string data, int i) =>
+        Directory.GetFiles(Person(data, i), "mask1.*").Single();
+
+    [Fact]
+    public void OversizedConfigsAndPlans()
+    {
+        var dir = Directory.CreateDirectory(Path.Combine(work, "configs")).FullName;
+        var fifo = Path.Combine(dir, "fifo.yaml");
+        MakeFifo(fifo);
+        string Write(string name, string text)
+        {
+            var path = Path.Combine(dir, name);
+            if (!File.Exists(path)) File.WriteAllText(path, text);
+            return path;
+        }
+        const string SweepBase = "base:\n  model: baseline\n  image_size: 16x16\n  epochs: 1\n";
+        string Values(int n) => "[" + string.Join(", ", Enumerable.Range(1, n).Select(i => (i * 1e-5).ToString("R", System.Globalization.CultureInfo.InvariantCulture))) + "]";
+        var kinds = new (string Name, Func<string[]> Config, bool Sweep)[]
+        {
+            ("config /dev/zero", () => ["/dev/zero"], false),
+            ("config /dev/urandom", () => ["/dev/urandom"], false),
+            ("config a FIFO", () => [fifo], false),
+            ("config of 2 MiB", () => [Write("2mib.yaml", "model: baseline\nnotes: " + new string('n', 2 << 20) + "\n")], false),
+            ("a 900 KB value", () => [Write("900k.yaml", "model: " + new string('m', 900_000) + "\n")], false),
+            ("60,000 unknown keys", () => [Write("keys.yaml", string.Concat(Enumerable.Range(0, 60_000).Select(i => $"k{i}: 1\n")))], false),
+            ("lists nested 100,000 deep", () => [Write("deep.yaml", "model: " + new string('[', 100_000) + "\n")], false),
+            ("aliases nine levels deep", () => [Write("laughs.yaml", string.Concat(Enumerable.Range(0, 9).Select(i => $"l{i}: &l{i} [{string.Join(", ", Enumerable.Repeat(i == 0 ? "lol" : $"*l{i - 1}", 9))}]\n")))], false),
+            ("--set of 100,000 characters", () => ["--set", "model=" + new string('q', 100_000)], false),
+            ("sweep /dev/zero", () => ["/dev/zero"], true),
+            ("sweep grid of 10 keys x 10 values", () => [Write("grid.yaml", SweepBase + "grid:\n" + string.Concat(new[] { "lr", "weight_decay", "momentum", "smoothing", "loss_alpha", "focal_gamma", "step_gamma", "mixup_alpha", "cutmix_alpha", "face_margin" }.Select(k => $"  {k}: {Values(10)}\n")))], true),
+            ("sweep grid key of 20,000 values", () => [Write("wide.yaml", SweepBase + $"grid:\n  lr: {Values(20_000)}\n")], true),
+            ("sweep of 50,000 seeds", () => [Write("seeds.yaml", SweepBase + $"seeds: [{string.Join(", ", Enumerable.Range(0, 50_000))}]\n")], true),
+            ("sweep of 10,001 listed runs", () => [Write("runs.yaml", SweepBase + "runs:\n" + string.Concat(Enumerable.Range(0, 10_001).Select(i => $"  - {{lr: {(i + 1) * 1e-6:R}}}\n")))], true),
+            ("sweep grid of nested lists", () => [Write("nested.yaml", SweepBase + "grid:\n  lr: [[0.1, 0.2], [0.3]]\n")], true),
+            ("sweep config a FIFO", () => [fifo], true),
+        };
+        var random = new Random(Seed + 7);
+        var tally = new Tally("oversized configs and plans");
+        var order = Enumerable.Range(0, kinds.Length * Scale).Select(i => i % kinds.Length).OrderBy(_ => random.Next()).ToArray();
+        foreach (var k in order)
+        {
+            var (name, config, sweep) = kinds[k];
+            var args = config();
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var r = Check(tally, name, dir, null, out_ => sweep
+                ? ["sweep", "--config", args[0], "--out", out_, "--data", FaultData.Root, "--dry-run"]
+                : args[0] == "--set"
+                    ? ["train", "--data", FaultData.Root, "--out", out_, .. args]
+                    : ["train", "--config", args[0], "--data", FaultData.Root, "--out", out_]);
+            if (r.ExitCode != 2) tally.Failures.Add($"{name}: exit {r.ExitCode}, not refused");
+            else if (r.Stderr.Length > 2500) tally.Failures.Add($"{name}: an error of {r.Stderr.Length} characters");
+            if (clock.Elapsed > TimeSpan.FromSeconds(20)) tally.Failures.Add($"{name}: took {clock.Elapsed.TotalSeconds:F0} s");
+        }
+        Report(tally);
+    }
+
+    sealed class OneFaceDetector : IFaceDetector
+    {
+        public string Id => "one-face";
+        public int InputSide => 64;
+        public IReadOnlyList<FaceDetection> Detect(ReadOnlySpan<byte> rgb, int width, int height) => [new(new FaceBox(1, 2, width / 2f, height / 2f), 0.9f)];
+        public void Dispose() { }
+    }
+
+    [Fact]
+    public void CacheMutations()
+    {
+        // Caches under MASKLAB_HOME with random bytes: the face boxes, converted weights and the synthetic default set.
+        // Whatever the damage, the next use rebuilds what it cannot read (or keeps what still reads as valid) and never fails.
+        var random = new Random(Seed + 8);
+        var tally = new Tally("caches");
+        var photos = Directory.GetFiles(Path.Combine(FaultData.Root, "eval", "images")).Order(StringComparer.Ordinal).ToArray();
+        var side = Path.Combine(work, "cache", "face-boxes-one-face.csv");
+        using var detector = new OneFaceDetector();
+        var pristineBoxes = FaceBoxStore.Ensure(side, photos, detector).ByPath;
+        var pristineSide = File.ReadAllBytes(side);
+
+        var weights = Path.Combine(work, "cache", "weights", "tiny.safetensors");
+        Dictionary<string, TorchSharp.torch.Tensor> Convert() => new() { ["w"] = TorchSharp.torch.arange(12f).reshape(3, 4), ["b"] = TorchSharp.torch.ones(3) };
+        WeightCache.Ensure(weights, "ab12", Convert);
+        var pristineWeights = File.ReadAllBytes(weights);
+        var pristineRecord = File.ReadAllBytes(WeightCache.RecordFile(weights));
+
+        var set = Path.Combine(work, "cache", "synthetic");
+        var options = FaultData.Options with { People = 10, EvalPeople = 1 };
+        SyntheticGenerator.Generate(set, options, replaceOther: true);
+        var marker = Path.Combine(set, SyntheticGenerator.MarkerFile);
+        var pristineMarker = File.ReadAllBytes(marker);
+
+        for (int i = 0; i < 30 * Scale; i++)
+        {
+            tally.Mutations++;
+            string what = "";
+            try
+            {
+                switch (i % 5)
+                {
+                    case 0 or 1:
+                    {
+                        var (how, bytes) = random.Next(2) == 0 ? MutateBinary(pristineSide, random) : MutateCsv(Encoding.UTF8.GetString(pristineSide), random);
+                        what = $"face boxes {how}";
+                        File.WriteAllBytes(side, bytes);
+                        var again = FaceBoxStore.Ensure(side, photos, detector);
+                        if (again.Report.CacheDamage is { } note)
+                        {
+                            if (!again.ByPath.OrderBy(e => e.Key).SequenceEqual(pristineBoxes.OrderBy(e => e.Key))) tally.Failures.Add($"{what}: rebuilt boxes differ");
+                            if (!File.ReadAllBytes(side).AsSpan().SequenceEqual(pristineSide)) tally.Failures.Add($"{what}: the rebuilt file differs");
+                            if (note.Any(char.IsControl)) tally.Failures.Add($"{what}: the note echoes control characters");
+                            tally.Refused++;
+                        }
+                        else tally.Ok++;
+                        File.WriteAllBytes(side, pristineSide);
+                        break;
+                    }
+                    case 2 or 3:
+                    {
+                        bool record = i % 5 == 3;
+                        var file = record ? WeightCache.RecordFile(weights) : weights;
+                        var (how, bytes) = MutateBinary(record ? pristineRecord : pristineWeights, random);
+                        what = $"{Path.GetFileName(file)} {how}";
+                        File.WriteAllBytes(file, bytes);
+                        var result = WeightCache.Ensure(weights, "ab12", Convert);
+                        if (WeightCache.Problem(weights, "ab12") is { } still) tally.Failures.Add($"{what}: still unusable after Ensure: {still}");
+                        if (result.Outcome == WeightCacheOutcome.Reused && !how.StartsWith("unchanged", StringComparison.Ordinal) && !record)
+                            tally.Failures.Add($"{what}: damaged weights reused");
+                        if (result.Outcome == WeightCacheOutcome.Reused) tally.Ok++; else tally.Refused++;
+                        break;
+                    }
+                    default:
+                    {
+                        var (how, bytes) = MutateBinary(pristineMarker, random);
+                        what = $"synthetic set marker {how}";
+                        File.WriteAllBytes(marker, bytes);
+                        var report = SyntheticGenerator.Generate(set, options, replaceOther: true);
+                        if (!SyntheticGenerator.IsComplete(set, options)) tally.Failures.Add($"{what}: the set is not complete after Generate");
+                        if (report.Reused) tally.Ok++; else tally.Refused++;
+                        break;
+                    }
+                }
+            }
+            catch (Exception e)
+            {
+                tally.Failures.Add($"{what}: {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}");
+            }
+        }
+        output.WriteLine($"{tally.Target}: {tally.Mutations} mutations, {tally.Ok} still valid and kept, {tally.Refused} found damaged and rebuilt");
+        Assert.True(tally.Failures.Count == 0, string.Join("\n", tally.Failures));
+    }
+
     void FuzzDataFile(string relative, int count, bool csv)
     {
         var data = FaultData.CopyTo(Path.Combine(work, "data"));

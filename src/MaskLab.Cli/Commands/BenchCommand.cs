@@ -62,6 +62,8 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         var size = ImageSize.Parse(s.Size);
         if (!Models.ModelRegistry.Contains(s.Model)) throw new MaskLabInputException($"unknown model '{s.Model}'; known: {string.Join(", ", Models.ModelRegistry.Names)}");
         if (s.Threads is > 0) TorchSharp.torch.set_num_threads(s.Threads.Value);
+        // A size the model cannot take is refused here with one line, as train refuses it, not by libtorch mid-timing.
+        MaskLab.Training.MemoryEstimate.ActivationsPerImage(s.Model, MaskLab.Data.TaskClasses.Count, size);
 
         BatchLoader? loader = null;
         if (s.Pipeline)

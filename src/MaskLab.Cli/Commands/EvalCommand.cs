@@ -38,25 +38,54 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellation)
     {
         var device = DeviceResolution.Resolve(DeviceChoice.Parse(s.Device));
-        using var run = TrainedRun.Load(s.Run!, CheckpointOption.Parse(s.Checkpoint), device.Device);
-        AnsiConsole.MarkupLine($"[grey]weights: {Cli.Esc(run.CheckpointDescription)} on {Cli.Esc(device.Info.Device)}[/]");
+        // A k-fold run is scored as predict uses it: its folds soft-voted with equal weights.
+        var runs = new List<TrainedRun>();
+        try
+        {
+            var dirs = MaskLab.Runs.RunDirectory.ExpandFolds([s.Run!]);
+            bool folds = dirs.Count > 1 || dirs[0] != s.Run;
+            foreach (var dir in dirs)
+            {
+                runs.Add(TrainedRun.Load(dir, CheckpointOption.Parse(s.Checkpoint), device.Device));
+                AnsiConsole.MarkupLine($"[grey]weights: {Cli.Esc(folds ? dir + ": " : "")}{Cli.Esc(runs[^1].CheckpointDescription)} on {Cli.Esc(device.Info.Device)}[/]");
+            }
+            return Evaluate(s, runs, cancellation);
+        }
+        finally
+        {
+            foreach (var r in runs) r.Dispose();
+        }
+    }
+
+    static int Evaluate(Settings s, IReadOnlyList<TrainedRun> runs, CancellationToken cancellation)
+    {
+        var run = runs[0];
         var set = DataLocator.ReadLabeled(s.Data!);
         if (set.ClassCount != run.Classes)
             return Cli.Fail($"'{s.Data}' has {set.ClassCount} classes but run '{s.Run}' was trained on {run.Classes}");
         var paths = set.Samples.Select(x => x.Path).ToArray();
         ImageCache cache = null!;
+        var caches = new ImageCaches();
         var probs = TrainingView.Run(() =>
         {
-            // The photos are read as the run was trained to: its input size and, where it crops faces, the same crop.
-            cache = run.CacheIn(new ImageCaches(), paths, cancellation,
-                new SyncProgress<int>(d => TrainingView.Observer.Progress("finding faces", d, paths.Length)));
-            cache.PreloadAll(paths,
-                new SyncProgress<int>(d => TrainingView.Observer.Progress("decoding photos", d, set.Samples.Count)), cancellation);
-            int batches = (set.Samples.Count + Inference.BatchSize - 1) / Inference.BatchSize;
-            return run.Probabilities(set.Samples, cache, s.Tta, b => TrainingView.Observer.Progress("predicting", b, batches), cancellation);
+            float[,]? sum = null;
+            foreach (var member in runs)
+            {
+                // The photos are read as the run was trained to: its input size and, where it crops faces, the same crop.
+                cache = member.CacheIn(caches, paths, cancellation,
+                    new SyncProgress<int>(d => TrainingView.Observer.Progress("finding faces", d, paths.Length)));
+                cache.PreloadAll(paths,
+                    new SyncProgress<int>(d => TrainingView.Observer.Progress("decoding photos", d, set.Samples.Count)), cancellation);
+                int batches = (set.Samples.Count + Inference.BatchSize - 1) / Inference.BatchSize;
+                var p = member.Probabilities(set.Samples, cache, s.Tta, b => TrainingView.Observer.Progress("predicting", b, batches), cancellation);
+                if (sum is null) sum = p;
+                else for (int i = 0; i < p.GetLength(0); i++) for (int c = 0; c < p.GetLength(1); c++) sum[i, c] += p[i, c];
+            }
+            for (int i = 0; i < sum!.GetLength(0); i++) for (int c = 0; c < sum.GetLength(1); c++) sum[i, c] /= runs.Count;
+            return sum;
         });
         var report = Metrics.Evaluate(set.Samples.Select(x => x.Label).ToArray(), Metrics.Argmax(probs), set.ClassNames, set.IsTaskClasses);
-        AnsiConsole.MarkupLine($"[bold]{Cli.Esc(run.Config.Model)}[/] from {Cli.Esc(run.Directory.Path)} on {Cli.Esc(s.Data!)} ({set.Samples.Count} photos{(s.Tta ? ", flip TTA" : "")})");
+        AnsiConsole.MarkupLine($"[bold]{Cli.Esc(run.Config.Model)}[/] from {Cli.Esc(runs.Count > 1 ? $"{Path.GetFullPath(s.Run!)} ({runs.Count} folds, soft-voted)" : run.Directory.Path)} on {Cli.Esc(s.Data!)} ({set.Samples.Count} photos{(s.Tta ? ", flip TTA" : "")})");
         if (cache.Crop is FaceCropper crop)
             AnsiConsole.MarkupLine($"face crop: {crop.Counts.Faces} photo(s) cut around a face, {crop.Counts.Fallbacks} centred fallback(s) where no face was found");
         EvaluationView.Write(report);

@@ -30,6 +30,24 @@ public sealed class ModelsCommand : Command<ModelsCommand.Settings>
             Classes < 1 ? ValidationResult.Error($"--classes must be at least 1, got {Classes}") : ValidationResult.Success();
     }
 
+    /// <summary>
+    /// A model's parameters and forward cost at <paramref name="spec"/>'s size, or why it cannot take that size (too small
+    /// for its pooling, not a multiple of its patch): libtorch says so with its C++ stack after the first line, which is
+    /// all that is kept.
+    /// </summary>
+    public static (long? Parameters, long Macs, string? Reason) Measure(string name, ModelSpec spec)
+    {
+        try
+        {
+            using var model = ModelRegistry.Create(name, spec);
+            return (ModelStats.Parameters(model), ModelStats.ForwardMacs(model, spec.Width, spec.Height), null);
+        }
+        catch (Exception e) when (e is MaskLabInputException or System.Runtime.InteropServices.ExternalException or ArgumentException or InvalidOperationException)
+        {
+            return (null, 0, e is MaskLabInputException ? e.Message : $"model {name} cannot take {spec.Width}x{spec.Height}: {Cli.FirstLine(e.Message)}");
+        }
+    }
+
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var size = ImageSize.Parse(settings.Size);
@@ -47,22 +65,21 @@ public sealed class ModelsCommand : Command<ModelsCommand.Settings>
             var entry = ModelRegistry.Get(name);
             var family = entry.Family;
             var embedded = entry.Embedded is { } weights ? Cli.Esc(weights.Label) : "[grey]-[/]";
-            try
+            var (parameters, macs, reason) = Measure(name, spec);
+            counts[name] = parameters;
+            if (reason is null)
             {
-                using var model = ModelRegistry.Create(name, spec);
-                var parameters = ModelStats.Parameters(model);
-                var macs = ModelStats.ForwardMacs(model, size.Width, size.Height);
-                counts[name] = parameters;
-                table.AddRow(name, family, parameters.ToString("N0", CultureInfo.InvariantCulture),
+                table.AddRow(name, family, parameters!.Value.ToString("N0", CultureInfo.InvariantCulture),
                     (macs / 1e9).ToString("F3", CultureInfo.InvariantCulture), Cli.Esc(entry.Checkpoints), embedded);
             }
-            catch (MaskLabInputException e)
+            else
             {
-                counts[name] = null;
-                unsuited.Add(e.Message);
+                unsuited.Add(reason);
                 table.AddRow(name, family, "-", "[grey]n/a[/]", Cli.Esc(entry.Checkpoints), embedded);
             }
         }
+        if (counts.Values.All(c => c is null))
+            return Cli.Fail($"no model can take --size {size}: {unsuited.FirstOrDefault()}");
         AnsiConsole.Write(table);
         foreach (var reason in unsuited) AnsiConsole.MarkupLine($"[grey]n/a: {Cli.Esc(reason)}[/]");
         AnsiConsole.MarkupLine(

@@ -54,6 +54,13 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
     {
         var evalDir = DataLocator.Locate(s.Data!).EvalDir
             ?? throw new MaskLabInputException($"'{s.Data}' has no eval/ folder with info.csv");
+        // Each file written must be its own: the probabilities must not replace the submission, nor either replace the inputs.
+        var outFile = RealPath.Of(s.Out!);
+        if (s.Probs is { } probs && RealPath.Of(probs) == outFile)
+            throw new MaskLabInputException($"--probs and --out name the same file '{outFile}': the probabilities would replace the submission; give two files");
+        foreach (var input in new[] { "info.csv", "answers.csv" }.Select(n => Path.Combine(evalDir, n)))
+            if (File.Exists(input) && (outFile == RealPath.Of(input) || (s.Probs is { } p && RealPath.Of(p) == RealPath.Of(input))))
+                throw new MaskLabInputException($"--out or --probs names '{input}', an input of the prediction: write the submission elsewhere");
         double[]? weights = s.Weights?.Split(',').Select(w => double.TryParse(w, CultureInfo.InvariantCulture, out var v) && v >= 0
             ? v : throw new MaskLabInputException($"--weights '{s.Weights}' is not a list of non-negative numbers")).ToArray();
         var device = DeviceResolution.Resolve(DeviceChoice.Parse(s.Device)).Device;

@@ -57,6 +57,7 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
         {
             if (s.Config is null) return Cli.Fail("--config FILE is required (a sweep file, e.g. configs/loss-study.yaml)");
             if (s.Out is null) return Cli.Fail("--out DIR is required (the sweep folder)");
+            OutFolder.Check(s.Out, FolderKind.Sweep);
         }
         if (!s.OnSlurm && s.SlurmOnlyOptionGiven() is { } slurmOnly) return Cli.Fail($"{slurmOnly} is for --executor slurm");
         var folder = new SweepDirectory(s.Out);
@@ -92,7 +93,7 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
         }
         catch (OperationCanceledException)
         {
-            return Cli.Fail($"interrupted after {observer.Finished} of {plan.Runs.Count} runs; continue with ./masklab sweep --config {s.Config} --out {s.Out}", 130);
+            return Cli.Fail($"interrupted after {observer.Finished} of {plan.Runs.Count} runs; continue with ./masklab sweep --config {s.Config} --out {s.Out}", ctrlC.ExitCode);
         }
         catch (BadImagesException e)
         {
@@ -122,7 +123,7 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
         }
         catch (OperationCanceledException)
         {
-            return Cli.Fail($"run {index} interrupted; the last finished epoch is kept and the next submission resumes it", 130);
+            return Cli.Fail($"run {index} interrupted; the last finished epoch is kept and the next submission resumes it", ctrlC.ExitCode);
         }
         catch (BadImagesException e)
         {

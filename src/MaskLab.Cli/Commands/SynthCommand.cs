@@ -64,7 +64,8 @@ public sealed class SynthCommand : Command<SynthSettings>
         var total = (s.People + s.EvalPeople) * 7;
         SynthReport? report = null;
         var err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        if (SyntheticGenerator.IsComplete(s.Out, options))
+        // The progress bar is drawn only on a terminal: redirected, its frames would be lines around an error's one line.
+        if (SyntheticGenerator.IsComplete(s.Out, options) || !err.Profile.Capabilities.Interactive)
         {
             report = SyntheticGenerator.Generate(s.Out, options, null, cancellationToken);
         }

@@ -103,7 +103,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         }
         catch (OperationCanceledException)
         {
-            return Cli.Fail($"interrupted; the last finished epoch is kept: continue with ./masklab train --resume {run.Path}", 130);
+            return Cli.Fail($"interrupted; the last finished epoch is kept: continue with ./masklab train --resume {run.Path}", ctrlC.ExitCode);
         }
         catch (TrainingStoppedException e)
         {
@@ -136,11 +136,13 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         var config = run.ReadConfig();
         if (config.Folds < 2) return Cli.Fail($"'{run.Path}' is not a k-fold run (folds {config.Folds})");
         var cv = new CrossValidation(config, run, TrainingView.Observer);
+        // A Slurm task's time limit sends SIGTERM: the fold stops at its next safe point and the next submission resumes it.
+        using var ctrlC = new CtrlC(cancellation);
         try
         {
             if (s.FoldIndex is { } k)
             {
-                TrainingView.Run(() => { cv.RunFold(k, cancellation); return 0; });
+                TrainingView.Run(() => { cv.RunFold(k, ctrlC.Token); return 0; });
                 AnsiConsole.MarkupLine($"fold {k} trained into [bold]{Cli.Esc(run.Fold(k).Path)}[/]");
                 return 0;
             }
@@ -150,13 +152,13 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
                 var status = SlurmStatus.Of(SlurmBatch.ForFolds(run, config));
                 return Cli.Fail($"out-of-fold scores need every fold; not finished: {string.Join("; ", missing.Select(m => $"fold-{m}: {(status.Runs[m].Phase == SlurmRunPhase.Failed ? "failed: " : "")}{status.Runs[m].Detail}"))}", 1);
             }
-            var outcome = TrainingView.Run(() => cv.GatherFolds(cancellation, new RunEnd(Tta: s.Tta, PredictProgress: TrainingView.PredictProgress)));
+            var outcome = TrainingView.Run(() => cv.GatherFolds(ctrlC.Token, new RunEnd(Tta: s.Tta, PredictProgress: TrainingView.PredictProgress)));
             TrainingView.ShowOutcome(outcome, run);
             return 0;
         }
         catch (OperationCanceledException)
         {
-            return Cli.Fail("interrupted; the last finished epoch is kept and the next submission resumes it", 130);
+            return Cli.Fail("interrupted; the last finished epoch is kept and the next submission resumes it", ctrlC.ExitCode);
         }
         catch (TrainingStoppedException e)
         {

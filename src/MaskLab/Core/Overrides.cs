@@ -10,7 +10,7 @@ public static class Overrides
         foreach (var item in items ?? [])
         {
             var eq = item.IndexOf('=');
-            if (eq <= 0) throw new MaskLabInputException($"--set '{item}' is not key=value");
+            if (eq <= 0) throw new MaskLabInputException($"--set '{Echo.Of(item)}' is not key=value");
             result.Add(new(item[..eq].Trim(), item[(eq + 1)..].Trim()));
         }
         return result;

@@ -12,28 +12,31 @@ public static class Yaml
     /// <summary>The document as YamlDotNet's untyped tree: mappings, lists and scalar strings (an empty file is an empty mapping).</summary>
     public static Dictionary<object, object?> ReadDocument(string text, string source)
     {
+        object? document;
         try
         {
-            return new DeserializerBuilder().Build().Deserialize<Dictionary<object, object?>>(text) ?? new();
+            document = new DeserializerBuilder().Build().Deserialize<object?>(text);
         }
         catch (YamlException e)
         {
             throw new MaskLabInputException(Describe(e, source));
         }
+        catch (InsufficientExecutionStackException)
+        {
+            throw new MaskLabInputException($"{source} is not valid YAML: it nests lists or mappings too deep");
+        }
+        return document switch
+        {
+            null => new(),
+            Dictionary<object, object?> map => map,
+            List<object> => throw new MaskLabInputException($"{source} holds a list; expected a mapping of keys (key: value lines)"),
+            _ => throw new MaskLabInputException($"{source} holds the single value '{Echo.Of(document.ToString())}'; expected a mapping of keys (key: value lines)"),
+        };
     }
 
     /// <summary>Reads <paramref name="file"/> as a tree (<see cref="ReadDocument"/>); a missing file is an input error.</summary>
-    public static Dictionary<object, object?> ReadFile(string file, string what = "file")
-    {
-        if (!File.Exists(file)) throw new MaskLabInputException($"{what} '{file}' does not exist");
-        string text;
-        try { text = File.ReadAllText(file); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new MaskLabInputException($"cannot read {what} '{file}': {e.Message}");
-        }
-        return ReadDocument(text, file);
-    }
+    public static Dictionary<object, object?> ReadFile(string file, string what = "file") =>
+        ReadDocument(InputFile.ReadAllText(file, what, InputFile.MaxConfigBytes), file);
 
     /// <summary>
     /// A mapping of scalars, key to text: a YAML list (age_cuts: [30, 58]) becomes the comma form config keys take.
@@ -52,7 +55,7 @@ public static class Yaml
                 string s => s,
                 List<object> list when list.All(x => x is string) => string.Join(",", list),
                 _ when loose => v.ToString(),
-                _ => throw new MaskLabInputException($"config key '{key}' in {source} must be a single value"),
+                _ => throw new MaskLabInputException($"config key '{Echo.Of(key)}' in {source} must be a single value"),
             };
         }
         return result;

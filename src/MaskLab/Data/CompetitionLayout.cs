@@ -12,6 +12,7 @@ public static class CompetitionLayout
     public const int MinAge = 1, MaxAge = 120;
 
     static readonly string[] PhotoExtensions = [".jpg", ".jpeg", ".png"];
+    static readonly string[] PhotoStems = ["mask1", "mask2", "mask3", "mask4", "mask5", "incorrect_mask", "normal"];
     static readonly string[] TrainCsvColumns = ["id", "gender", "race", "age", "path"];
 
     const string TrainExpected = "a train folder with images/<id>_<gender>_<race>_<age>/ (and optionally train.csv)";
@@ -41,6 +42,7 @@ public static class CompetitionLayout
 
         var problems = new ReadProblems(imagesDir);
         var samples = new List<Sample>();
+        var incomplete = new List<string>();
         foreach (var folder in folders)
         {
             var name = Path.GetFileName(folder);
@@ -49,13 +51,16 @@ public static class CompetitionLayout
                 problems.AddFolder(name, why);
                 continue;
             }
-            ReadPhotos(folder, person, samples, problems);
+            ReadPhotos(folder, person, samples, problems, incomplete);
         }
         problems.ThrowIfAny();
+        if (incomplete.Count > 0)
+            warnings = [.. warnings, $"{incomplete.Count} person {ReadProblems.Plural("folder", incomplete.Count)} under {imagesDir} " +
+                $"{(incomplete.Count == 1 ? "lacks" : "lack")} some of the seven photos ({PhotoNames}); trained on with the photos there: {ReadProblems.Listing(incomplete, 3)}"];
         return new LabeledSet(samples, TaskClasses.Names, IsTaskClasses: true, root) { Warnings = warnings };
     }
 
-    static void ReadPhotos(string folder, Person person, List<Sample> samples, ReadProblems problems)
+    static void ReadPhotos(string folder, Person person, List<Sample> samples, ReadProblems problems, List<string> incomplete)
     {
         var name = person.Folder;
         var seen = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -85,6 +90,8 @@ public static class CompetitionLayout
         // A folder whose files are all misnamed is already reported file by file.
         if (files.Length == 0)
             problems.AddFolder(name, $"no photos; expected {PhotoNames}");
+        else if (seen.Count > 0 && seen.Count < PhotoStems.Length)
+            incomplete.Add($"{name} (no {string.Join(", ", PhotoStems.Where(s => !seen.ContainsKey(s)))})");
     }
 
     /// <summary>

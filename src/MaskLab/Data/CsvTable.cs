@@ -17,8 +17,8 @@ internal sealed class CsvTable
     /// <summary>Reads <paramref name="path"/>, requiring each of <paramref name="columns"/> (matched ignoring case).</summary>
     public static CsvTable Read(string path, params string[] columns)
     {
-        if (!File.Exists(path))
-            throw new MaskLabInputException(Directory.Exists(path) ? $"{path} is a folder, not a CSV file" : $"{path} does not exist");
+        if (InputFile.Problem(path, InputFile.MaxCsvBytes) is { } problem)
+            throw new MaskLabInputException(Directory.Exists(path) ? $"{path} is a folder, not a CSV file" : $"{path} {problem}");
         return Parse(path, options => CsvReader.FromFile(path, options), columns);
     }
 

@@ -42,6 +42,7 @@ public static class FaceBoxFile
     /// <summary>Reads a box file; a bad number or a half-empty box throws <see cref="MaskLabInputException"/> naming the file and line.</summary>
     public static IReadOnlyList<FaceBoxRow> Read(string file)
     {
+        if (File.Exists(file)) InputFile.Require(file, "face box file", InputFile.MaxCsvBytes);
         var withScore = HasScoreColumn(file);
         var table = CsvTable.Read(file, withScore ? [.. Columns, ScoreColumn] : Columns);
         var rows = new List<FaceBoxRow>(table.Rows.Count);
@@ -75,5 +76,5 @@ public static class FaceBoxFile
     static float Number(string file, long line, string text) =>
         float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && float.IsFinite(v)
             ? v
-            : throw new MaskLabInputException($"{file} line {line}: '{text}' is not a number");
+            : throw new MaskLabInputException($"{file} line {line}: '{Echo.Of(text, 40)}' is not a number");
 }

@@ -13,6 +13,9 @@ public sealed record FaceBoxReport(int Photos, int Detected, int WithFace, int W
 {
     public int Reused => Photos - Detected;
 
+    /// <summary>Why the side file could not be read (random bytes, a bad number, a cut line), where it could not: its boxes were found again and the file rewritten.</summary>
+    public string? CacheDamage { get; init; }
+
     public double DetectedPerSecond => Elapsed.TotalSeconds > 0 ? Detected / Elapsed.TotalSeconds : 0;
 }
 
@@ -46,7 +49,7 @@ public static class FaceBoxStore
         ArgumentNullException.ThrowIfNull(photoPaths);
         ArgumentNullException.ThrowIfNull(detector);
         var clock = Stopwatch.StartNew();
-        var known = Load(sideFile);
+        var known = Load(sideFile, out var damage);
         var wanted = photoPaths.Select(Path.GetFullPath).Distinct(StringComparer.Ordinal).ToArray();
         var missing = wanted.Where(p => !known.ContainsKey(p)).ToArray();
 
@@ -72,9 +75,9 @@ public static class FaceBoxStore
                     }
             });
 
-        if (!found.IsEmpty)
+        if (!found.IsEmpty || damage is not null)
         {
-            var merged = Load(sideFile); // another process may have written boxes since we read
+            var merged = Load(sideFile, out _); // another process may have written boxes since we read
             foreach (var (path, row) in found) merged[path] = row;
             FaceBoxFile.Write(sideFile, merged.Values.OrderBy(r => r.Path, StringComparer.Ordinal), withScore: true);
             foreach (var (path, row) in found) known[path] = row;
@@ -85,14 +88,35 @@ public static class FaceBoxStore
             if (known.TryGetValue(p, out var row)) byPath[p] = row.Box;
         var withFace = byPath.Values.Count(b => b is not null);
         return new FaceBoxes(byPath,
-            new FaceBoxReport(wanted.Length, missing.Length, withFace, byPath.Count - withFace, unreadable, clock.Elapsed));
+            new FaceBoxReport(wanted.Length, missing.Length, withFace, byPath.Count - withFace, unreadable, clock.Elapsed)
+            {
+                CacheDamage = damage is null ? null : $"the face box cache '{sideFile}' was damaged ({damage}): its boxes were found again and the file rewritten",
+            });
     }
 
-    static Dictionary<string, FaceBoxRow> Load(string sideFile)
+    /// <summary>
+    /// The side file's rows; a file that cannot be read as one (random bytes, a bad number, a cut row) is a cache to
+    /// rebuild, not an input error: no rows, and <paramref name="damage"/> says what was wrong.
+    /// </summary>
+    static Dictionary<string, FaceBoxRow> Load(string sideFile, out string? damage)
     {
         var rows = new Dictionary<string, FaceBoxRow>(StringComparer.Ordinal);
-        if (!File.Exists(sideFile)) return rows;
-        foreach (var r in FaceBoxFile.Read(sideFile)) rows[r.Path] = r;
+        damage = null;
+        if (!File.Exists(sideFile) && !Directory.Exists(sideFile)) return rows;
+        try
+        {
+            foreach (var r in FaceBoxFile.Read(sideFile))
+            {
+                if (!Path.IsPathFullyQualified(r.Path)) throw new MaskLabInputException($"'{Echo.Of(r.Path, 40)}' is not a full path");
+                rows[r.Path] = r;
+            }
+        }
+        catch (MaskLabInputException e)
+        {
+            var reason = e.Message.StartsWith(sideFile, StringComparison.Ordinal) ? e.Message[sideFile.Length..].TrimStart(' ', ':') : e.Message;
+            damage = Echo.Of(reason, 120);
+            rows.Clear();
+        }
         return rows;
     }
 }

@@ -58,6 +58,12 @@ public static class ImageDecoder
             reason = Directory.Exists(path) ? "is a folder, not a file" : "file not found";
             return false;
         }
+        // A FIFO named like a photo would block the decoder forever, a device would never end.
+        if (InputFile.Problem(path, InputFile.MaxPhotoBytes) is { } problem)
+        {
+            reason = problem;
+            return false;
+        }
 
         try
         {

@@ -43,6 +43,11 @@ public static class PhotoFaces
             reason = Directory.Exists(path) ? "is a folder, not a file" : "file not found";
             return false;
         }
+        if (InputFile.Problem(path, InputFile.MaxPhotoBytes) is { } problem)
+        {
+            reason = problem;
+            return false;
+        }
         try
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 14);

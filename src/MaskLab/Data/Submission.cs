@@ -53,7 +53,7 @@ public static class Submission
         ArgumentNullException.ThrowIfNull(path);
         var what = $"{role} '{path}'";
         if (Directory.Exists(path)) throw new MaskLabInputException($"{what} is a folder, not a CSV file");
-        if (!File.Exists(path)) throw new MaskLabInputException($"{what} does not exist");
+        if (InputFile.Problem(path, InputFile.MaxCsvBytes) is { } problem) throw new MaskLabInputException($"{what} {problem}");
 
         var ids = new List<string>();
         var answers = new List<int>();

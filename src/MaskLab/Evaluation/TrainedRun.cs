@@ -37,7 +37,10 @@ public sealed class TrainedRun : IDisposable
         var run = new RunDirectory(path);
         if (!run.Exists) throw new MaskLabInputException($"run directory '{path}' does not exist");
         var config = run.ReadConfig();
-        var result = run.ReadSummary()?.Training
+        TrainingResult? result;
+        try { result = run.ReadSummary()?.Training; }
+        catch (System.Text.Json.JsonException e) { throw new MaskLabInputException(e.Message); }
+        result = result
             ?? throw new MaskLabInputException($"run '{path}' has no summary.json: it has not finished an epoch (resume it with train --resume)");
         var checkpoint = choice == CheckpointChoice.Best ? run.BestCheckpoint : run.LastCheckpoint;
         if (!File.Exists(checkpoint))

@@ -31,6 +31,7 @@ public sealed class CrossValidation(RunConfig config, RunDirectory root, ITraini
     public RunOutcome? Run(CancellationToken ct = default, RunEnd? end = null)
     {
         end ??= new RunEnd();
+        if (config.Fold < 0) CheckRoot();
         using var whole = config.Fold < 0 ? LockRoot() : null;
         var (data, foldOf) = Prepare(ct, rootHeld: whole is not null);
         var wanted = config.Fold >= 0 ? [config.Fold] : Enumerable.Range(0, config.Folds).ToArray();
@@ -98,7 +99,7 @@ public sealed class CrossValidation(RunConfig config, RunDirectory root, ITraini
                 throw new MaskLabInputException($"'{root.Path}' holds a k-fold run with {key}={had.GetValueOrDefault(key)}, not {want[key]}: use another --out");
             return rootConfig;
         }
-        root.Create();
+        Directory.CreateDirectory(root.Path); // a root keeps no checkpoints/ of its own: its folds do
         root.WriteConfig(rootConfig);
         return rootConfig;
     }
@@ -107,6 +108,7 @@ public sealed class CrossValidation(RunConfig config, RunDirectory root, ITraini
     {
         config.Validate();
         if (config.Folds < 2) throw new MaskLabInputException($"folds {config.Folds}: cross-validation needs folds of 2 or more");
+        OutFolder.Check(root.Path, FolderKind.KFoldRoot);
         var rootConfig = config.Clone();
         rootConfig.Fold = -1;
         if (root.HasConfig) CheckSameFolds(root.ReadConfig());
@@ -124,7 +126,7 @@ public sealed class CrossValidation(RunConfig config, RunDirectory root, ITraini
         using (rootHeld ? null : LockRoot(RootWait))
         {
             if (root.HasConfig) CheckSameFolds(root.ReadConfig());
-            root.Create();
+            Directory.CreateDirectory(root.Path); // a root keeps no checkpoints/ of its own: its folds do
             if (!root.HasConfig) root.WriteConfig(rootConfig);
         }
         return (data, PersonSplit.KFold(data.Set.Samples, config.Folds, config.Seed));

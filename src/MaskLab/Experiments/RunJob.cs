@@ -47,6 +47,7 @@ public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver
     {
         end ??= new RunEnd();
         config.Validate();
+        OutFolder.Check(run.Path, FolderKind.Run);
         using var writer = RunLock.Acquire(run.Path);
         RunDirectory.RemoveStaleTemporaryFiles(run.Path);
         try
@@ -84,6 +85,10 @@ public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver
         end = end with { EvalCaches = data.Caches };
         double loadSeconds = clock.Elapsed.TotalSeconds;
         bool resume = File.Exists(run.LastCheckpoint);
+        // Read before anything of the run is written: a damaged last.ckpt is refused without touching metadata.json,
+        // and starting weights that cannot be read leave no run folder.
+        if (resume) Checkpoint.ReadState(run.LastCheckpoint);
+        else StartingWeights.Check(config, data.Set, observer);
         run.Create();
         if (!resume || !run.HasConfig) run.WriteConfig(config);
         data.WriteSplit(run);

@@ -42,11 +42,14 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
     /// </remarks>
     public IReadOnlyList<SweepRow> Run(SweepSpec spec, CancellationToken ct = default)
     {
+        OutFolder.Check(Folder.Path, FolderKind.Sweep);
         bool existed = Directory.Exists(Folder.Path);
         using var writer = RunLock.Acquire(Folder.Path);
         RunDirectory.RemoveStaleTemporaryFiles(Folder.Path);
         try
         {
+            // Finished runs are skipped without reading their checkpoints: a damaged one is refused now, not found later.
+            for (int i = 0; i < plan.Runs.Count; i++) CheckFinished(Folder.Run(plan.Runs[i]), plan.Runs[i]);
             WriteSpec(spec);
             var rows = new List<SweepRow>();
             // Runs that read the same photos at the same size share one decode; each seed splits them its own way.
@@ -81,6 +84,7 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
     /// <summary>DIR/sweep.yaml: the sweep as it runs, which a Slurm task reads back to find its run.</summary>
     public void WriteSpec(SweepSpec spec)
     {
+        OutFolder.Check(Folder.Path, FolderKind.Sweep);
         Directory.CreateDirectory(Folder.Path);
         RunDirectory.WriteAllTextAtomic(Folder.SpecFile, spec.ToYaml());
     }
@@ -100,7 +104,7 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
         end ??= NewEnd(null);
         var run = plan.Runs[index];
         var dir = Folder.Run(run);
-        CheckSameConfig(dir, run);
+        CheckFinished(dir, run);
         var state = RunStates.Of(dir, run.Config.Epochs);
         sweepObserver.RunStarting(run, index, plan.Runs.Count, state);
 
@@ -173,6 +177,24 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
         RunDirectory.WriteAllTextAtomic(Folder.ResultsFile, SweepReport.ResultsCsv(plan.VariedKeys, rows));
         RunDirectory.WriteAllTextAtomic(Folder.SummaryFile, SweepReport.SummaryMarkdown(plan.VariedKeys,
             SweepStatistics.Summarize(rows), plan.Runs.Count, rows.Where(r => r.Failure is not null).ToList()));
+    }
+
+    /// <summary>
+    /// The run's folder holds this run (<see cref="CheckSameConfig"/>) and, where it has finished, checkpoints whose
+    /// headers are whole (<see cref="Checkpoint.CheckHeader"/>): a finished run is skipped, so nothing else would notice.
+    /// </summary>
+    static void CheckFinished(RunDirectory dir, SweepRun run)
+    {
+        CheckSameConfig(dir, run);
+        if (RunStates.Of(dir, run.Config.Epochs) != RunState.Finished) return;
+        foreach (var ckpt in new[] { dir.BestCheckpoint, dir.LastCheckpoint }.Where(File.Exists))
+        {
+            try { Checkpoint.CheckHeader(ckpt); }
+            catch (MaskLabInputException e)
+            {
+                throw new MaskLabInputException($"{e.Message}; its run has finished and would be skipped: delete '{dir.Path}' to train it again");
+            }
+        }
     }
 
     /// <summary>A run folder trained with another config (the sweep file changed) must not be skipped or resumed as if it were this run.</summary>

@@ -47,6 +47,15 @@ public sealed record SweepPlan(IReadOnlyList<string> VariedKeys, IReadOnlyList<S
     /// </summary>
     public static SweepPlan Expand(SweepSpec spec)
     {
+        // Counted before anything is built: a grid of ten keys of ten values is 10^10 runs, which would fill the memory.
+        double count = spec.Grid.Count == 0 && spec.Runs.Count == 0 ? 1 : spec.Runs.Count;
+        if (spec.Grid.Count > 0) count += spec.Grid.Aggregate(1.0, (product, key) => product * key.Value.Count);
+        count *= Math.Max(1, spec.Seeds.Count);
+        if (count > MaxRuns)
+            throw new MaskLabInputException(
+                $"the sweep has {count:#,0} runs ({(spec.Grid.Count > 0 ? string.Join(" x ", spec.Grid.Select(g => $"{g.Value.Count} {g.Key}")) + " grid settings" : "")}" +
+                $"{(spec.Grid.Count > 0 && spec.Runs.Count > 0 ? " + " : "")}{(spec.Runs.Count > 0 ? $"{spec.Runs.Count} listed runs" : "")}, x {spec.Seeds.Count} seeds); " +
+                $"a sweep holds at most {MaxRuns:N0}: split it or narrow the grid");
         var settings = new List<IReadOnlyList<KeyValuePair<string, string>>>();
         if (spec.Grid.Count > 0) settings.AddRange(Product(spec.Grid));
         settings.AddRange(spec.Runs);
@@ -89,6 +98,9 @@ public sealed record SweepPlan(IReadOnlyList<string> VariedKeys, IReadOnlyList<S
             acc = acc.SelectMany(prefix => values.Select(v => (IReadOnlyList<KeyValuePair<string, string>>)[.. prefix, new(key, v)])).ToList();
         return acc;
     }
+
+    /// <summary>The most runs one sweep may hold: far beyond what can be trained, far below what would exhaust the memory.</summary>
+    public const int MaxRuns = 10_000;
 
     const int MaxNameLength = 120;
 

@@ -144,6 +144,7 @@ public static class Pretrained
     public static Dictionary<string, Tensor> Read(string file)
     {
         if (!File.Exists(file)) throw new MaskLabInputException($"weights file '{file}' not found");
+        InputFile.Require(file, "weights file", long.MaxValue);
         var ext = Path.GetExtension(file).ToLowerInvariant();
         try
         {
@@ -157,7 +158,8 @@ public static class Pretrained
         }
         catch (Exception e) when (e is not MaskLabInputException)
         {
-            throw new MaskLabInputException($"cannot read weights file '{file}': {e.GetType().Name}: {e.Message}");
+            var line = Echo.Of(e.Message.Split('\n', 2)[0].Trim(), 200);
+            throw new MaskLabInputException($"weights file '{file}' cannot be read as {(ext == ".safetensors" ? "safetensors" : "a torch.save state_dict")} (damaged, or another format): {line}");
         }
         throw new MaskLabInputException($"weights file '{file}' is neither .pt / .pth / .bin / .ckpt (torch.save) nor .safetensors");
     }

@@ -75,7 +75,8 @@ public static class WeightCache
         {
             return $"'{recordFile}' cannot be read: {e.Message}";
         }
-        if (record is null || record.Format != Format) return $"'{recordFile}' is not a format-{Format} record";
+        if (record is null || record.Format != Format || record.SourceSha256 is null || record.WeightsSha256 is null)
+            return $"'{recordFile}' is not a format-{Format} record";
         if (!string.Equals(record.SourceSha256, sourceSha256, StringComparison.OrdinalIgnoreCase))
             return $"'{weightsFile}' was converted from another source file";
         string actual;
@@ -95,6 +96,12 @@ public static class WeightCache
         var full = Path.GetFullPath(weightsFile);
         var dir = Path.GetDirectoryName(full)!;
         var tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        // A cache folder that cannot be made is refused before the conversion's seconds are spent.
+        try { Directory.CreateDirectory(dir); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MaskLabInputException($"cannot write converted weights '{weightsFile}': {e.Message}");
+        }
         var tensors = convert();
         try
         {

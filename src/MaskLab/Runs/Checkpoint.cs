@@ -113,12 +113,49 @@ public static class Checkpoint
     public static TrainingState ReadState(string path) => Read(path, (_, _, _) => { });
 
     /// <summary>
+    /// The cheap check of a checkpoint nothing is about to load (a finished run a sweep skips): its header is whole and
+    /// records the length the file has. A format-1 file, which has no such header, passes.
+    /// </summary>
+    /// <exception cref="MaskLabInputException">Missing, not a checkpoint, or cut short or grown since it was written.</exception>
+    public static void CheckHeader(string path)
+    {
+        if (!File.Exists(path)) throw new MaskLabInputException($"checkpoint '{path}' does not exist");
+        InputFile.Require(path, "checkpoint", long.MaxValue);
+        try
+        {
+            using var stream = File.OpenRead(path);
+            using var reader = new BinaryReader(stream, Encoding.UTF8);
+            string magic;
+            try { magic = reader.ReadString(); }
+            catch (Exception e) when (e is EndOfStreamException or FormatException) { magic = ""; }
+            if (magic == MagicV1) return;
+            if (magic != Magic) throw new MaskLabInputException(stream.Length == 0 ? $"checkpoint '{path}' is empty" : $"'{path}' is not a MaskLab checkpoint");
+            long length;
+            try
+            {
+                length = reader.ReadInt64();
+                if (reader.ReadBytes(HashBytes).Length != HashBytes) length = -1;
+            }
+            catch (EndOfStreamException) { length = -1; }
+            long actual = stream.Length - stream.Position;
+            if (length < 0) throw new MaskLabInputException($"checkpoint '{path}' is damaged: its header is cut short ({stream.Length} bytes)");
+            if (actual != length)
+                throw new MaskLabInputException($"checkpoint '{path}' is damaged: {(actual < length ? "cut short" : "longer than written")} ({stream.Length:N0} bytes, {stream.Position + length:N0} recorded)");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MaskLabInputException($"cannot read checkpoint '{path}': {e.Message}");
+        }
+    }
+
+    /// <summary>
     /// Opens the file, checks it whole (format 2) and reads the state; <paramref name="body"/> reads the rest. For a
     /// format-1 file the body gets the exception to throw when reading fails (it cannot tell damage from a mismatch).
     /// </summary>
     static TrainingState Read(string path, Action<BinaryReader, bool, MaskLabInputException?> body)
     {
         if (!File.Exists(path)) throw new MaskLabInputException($"checkpoint '{path}' does not exist");
+        InputFile.Require(path, "checkpoint", long.MaxValue);
         try
         {
             using var stream = File.OpenRead(path);

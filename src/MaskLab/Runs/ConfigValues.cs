@@ -35,7 +35,7 @@ public static class ConfigValues
         }
         catch (Exception e) when (e is FormatException or OverflowException)
         {
-            throw new MaskLabInputException(t == typeof(AgeCuts) ? e.Message : $"{key} '{text}' is not a valid {FriendlyType(t)}");
+            throw new MaskLabInputException(t == typeof(AgeCuts) ? Echo.Of(e.Message, 300) : $"{key} '{Echo.Of(text)}' is not a valid {FriendlyType(t)}");
         }
         throw new InvalidOperationException($"config type {t} not handled");
     }
@@ -60,7 +60,7 @@ public static class ConfigValues
     {
         foreach (Enum value in Enum.GetValues(t))
             if (string.Equals(EnumText(value), text.Trim(), StringComparison.OrdinalIgnoreCase)) return value;
-        throw new MaskLabInputException($"{key} '{text}' is not one of {string.Join(", ", EnumTexts(t))}");
+        throw new MaskLabInputException($"{key} '{Echo.Of(text)}' is not one of {string.Join(", ", EnumTexts(t))}");
     }
 
     static string FriendlyType(Type t) => t == typeof(int) ? "whole number" : t == typeof(double) ? "number" : t == typeof(bool) ? "true/false" : t.Name;

@@ -30,7 +30,7 @@ public static class EvalProbabilities
 
     public static Table Read(string file)
     {
-        if (!File.Exists(file)) throw new MaskLabInputException($"probability file '{file}' does not exist");
+        InputFile.Require(file, "probability file", InputFile.MaxCsvBytes);
         var header = File.ReadLines(file).FirstOrDefault()?.Split(',').Select(h => h.Trim()).ToArray() ?? [];
         int classes = header.Count(h => h.Length > 1 && h[0] == 'p' && h[1..].All(char.IsDigit));
         if (classes < 2 || !header.Contains("ImageID", StringComparer.OrdinalIgnoreCase))

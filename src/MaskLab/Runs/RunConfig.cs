@@ -152,7 +152,7 @@ public sealed class RunConfig
     public RunConfig Validate()
     {
         if (!ModelRegistry.Contains(Model))
-            throw new MaskLabInputException($"unknown model '{Model}'; known: {string.Join(", ", ModelRegistry.Names)}");
+            throw new MaskLabInputException($"unknown model '{Echo.Of(Model)}'; known: {string.Join(", ", ModelRegistry.Names)}");
         LossRegistry.Create(Loss, new LossOptions(18), LossAlpha); // names are checked here
         if (ClassWeights is { Length: > 0 } w && w is not ("balanced" or "none")) Losses.ClassWeights.Parse(w, w.Split(',').Length);
         if (Weights is { Length: > 0 } wf && !File.Exists(wf)) throw new MaskLabInputException($"weights file '{wf}' does not exist");
@@ -163,10 +163,11 @@ public sealed class RunConfig
                 throw new MaskLabInputException($"model '{Model}' has no embedded ImageNet weights; models with them: {string.Join(", ", ModelRegistry.Names.Where(n => ModelRegistry.Get(n).Embedded is not null))} (or use weights=FILE)");
         }
         if (!(BackboneLrScale >= 0 && BackboneLrScale <= 1e3)) throw Bad("backbone_lr_scale", BackboneLrScale, "a fraction of lr, e.g. 0.1");
+        Positive(Epochs, "epochs"); // before the keys checked against it
+
         if (FreezeEpochs < 0 || FreezeEpochs > Epochs) throw Bad("freeze_epochs", FreezeEpochs, $"must be 0..epochs ({Epochs})");
         Mixing.Validate();
         if (Split == SplitKind.Image && Folds > 1) throw new MaskLabInputException("split 'image' is only for a holdout split; k-fold is always by person (set folds 0)");
-        Positive(Epochs, "epochs");
         Positive(BatchSize, "batch_size");
         // The optimiser holds these in float32: a larger value would fail inside libtorch, not here.
         if (!(Lr > 0) || Lr > float.MaxValue) throw Bad("lr", Lr);
@@ -261,7 +262,7 @@ public sealed class RunConfig
     {
         var unknown = map.Keys.Where(k => !ByKey.ContainsKey(k)).ToArray();
         if (unknown.Length > 0)
-            throw new MaskLabInputException($"unknown config key '{unknown[0]}' in {source}; known: {string.Join(", ", Keys)}");
+            throw new MaskLabInputException($"unknown config key '{Echo.Of(unknown[0])}' in {source}; known: {string.Join(", ", Keys)}");
         var config = new RunConfig();
         foreach (var (key, text) in map)
         {

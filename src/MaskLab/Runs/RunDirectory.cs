@@ -147,7 +147,16 @@ public sealed class RunDirectory(string path)
     public void WriteSummary(RunSummary summary) => WriteAllTextAtomic(SummaryFile, summary.ToJson());
 
     /// <summary>summary.json, or null before the first epoch has finished.</summary>
-    public RunSummary? ReadSummary() => File.Exists(SummaryFile) ? RunSummary.Parse(File.ReadAllText(SummaryFile)) : null;
+    /// <exception cref="JsonException">It is not a summary.json MaskLab wrote; the message names the file.</exception>
+    public RunSummary? ReadSummary()
+    {
+        if (!File.Exists(SummaryFile)) return null;
+        var text = InputFile.ReadAllText(SummaryFile, "summary", MaxSummaryBytes);
+        try { return RunSummary.Parse(text); }
+        catch (JsonException e) { throw new JsonException($"'{SummaryFile}' is not a summary.json MaskLab wrote: {Echo.Of(e.Message)}", e); }
+    }
+
+    const long MaxSummaryBytes = 16L << 20;
 
     /// <summary>The reason in failure.txt, or null when the run has not failed.</summary>
     public string? ReadFailure() => File.Exists(FailureFile) ? File.ReadAllText(FailureFile).Trim() : null;

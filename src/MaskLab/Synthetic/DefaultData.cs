@@ -18,8 +18,11 @@ public static class DefaultData
         var dir = FolderFor(options);
         if (SyntheticGenerator.IsComplete(dir, options)) return dir;
         int total = (options.People + options.EvalPeople) * 7;
-        stage?.Invoke($"generating the synthetic default set ({options.People} + {options.EvalPeople} people) in {dir}");
-        SyntheticGenerator.Generate(dir, options, new SyncProgress<int>(done => progress?.Invoke(done, total)), ct);
+        stage?.Invoke(Directory.Exists(dir)
+            ? $"the synthetic default set in {dir} is incomplete or damaged: generating it again ({options.People} + {options.EvalPeople} people)"
+            : $"generating the synthetic default set ({options.People} + {options.EvalPeople} people) in {dir}");
+        // The folder is MaskLab's cache: what it holds that is not the complete set is replaced, not refused.
+        SyntheticGenerator.Generate(dir, options, new SyncProgress<int>(done => progress?.Invoke(done, total)), ct, replaceOther: true);
         return dir;
     }
 }

@@ -52,18 +52,80 @@ public static class SyntheticGenerator
     /// <summary>
     /// Generates the set into <paramref name="outDir"/>. Work happens in a hidden sibling folder that is renamed
     /// into place at the end, so an interrupted run never leaves a set that looks complete. An existing complete
-    /// set with the same options is kept as is; any other existing content is refused.
+    /// set with the same options is kept as is; any other existing content is refused. Processes generating the same
+    /// folder at once take turns (a lock file beside it, <c>.&lt;name&gt;.lock</c>): the later ones wait and reuse the set.
+    /// A folder that cannot be written (a full disk, no permission) is a <see cref="MaskLabInputException"/> naming it.
     /// </summary>
     /// <param name="photosDone">Receives the running count of photos written.</param>
-    public static SynthReport Generate(string outDir, SynthOptions o, IProgress<int>? photosDone = null, CancellationToken ct = default)
+    /// <param name="replaceOther">A cache's folder (the default set under MASKLAB_HOME): whatever it holds that is not this
+    /// set, complete (a damaged marker, a set cut short, another version), is deleted and drawn again instead of refused.</param>
+    public static SynthReport Generate(string outDir, SynthOptions o, IProgress<int>? photosDone = null, CancellationToken ct = default,
+        bool replaceOther = false)
     {
         ArgumentNullException.ThrowIfNull(o);
         o.Validate();
         if (string.IsNullOrWhiteSpace(outDir)) throw new MaskLabInputException("the output folder is empty");
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(outDir));
         var clock = Stopwatch.StartNew();
+        if (ReadMarker(full) is { } done && Matches(done, o)) return Reused(full, done, clock.Elapsed);
+        var parent = Path.GetDirectoryName(full) ?? throw new MaskLabInputException($"'{outDir}' has no parent folder");
+        try
+        {
+            Directory.CreateDirectory(parent);
+            using var turn = TakeTurn(parent, Path.GetFileName(full), ct);
+            return GenerateLocked(outDir, full, parent, o, photosDone, clock, ct, replaceOther);
+        }
+        catch (Exception e) when (Unwrap(e) is (IOException or UnauthorizedAccessException) and var cause)
+        {
+            throw new MaskLabInputException($"cannot write the synthetic set '{full}': {cause.Message}");
+        }
+    }
 
+    /// <summary>The first file-system error inside a parallel loop's <see cref="AggregateException"/>.</summary>
+    static Exception Unwrap(Exception e) =>
+        e is AggregateException a && a.Flatten().InnerExceptions is { Count: > 0 } inner
+            ? inner.FirstOrDefault(x => x is IOException or UnauthorizedAccessException) ?? inner[0]
+            : e;
+
+    /// <summary>
+    /// An exclusive lock on <c>.&lt;name&gt;.lock</c> beside the set (the kernel's: freed when its holder dies), waited
+    /// for while another process holds it. The holder deletes the file when it lets go, so nothing is left beside the
+    /// set; a waiter that locked the file just deleted tries again on the new one.
+    /// </summary>
+    static Turn TakeTurn(string parent, string name, CancellationToken ct)
+    {
+        var lockFile = Path.Combine(parent, $".{name}.lock");
+        while (true)
+        {
+            FileStream stream;
+            try { stream = new FileStream(lockFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+            catch (IOException e) when (e.GetType() == typeof(IOException) && (e.HResult is 11 or 35 || (e.HResult & 0xFFFF) is 32 or 33))
+            {
+                // Held by another process generating the same set: wait for it.
+                ct.WaitHandle.WaitOne(200);
+                ct.ThrowIfCancellationRequested();
+                continue;
+            }
+            if (File.Exists(lockFile)) return new Turn(lockFile, stream);
+            stream.Dispose();
+        }
+    }
+
+    sealed class Turn(string file, FileStream stream) : IDisposable
+    {
+        public void Dispose()
+        {
+            try { File.Delete(file); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            stream.Dispose();
+        }
+    }
+
+    static SynthReport GenerateLocked(string outDir, string full, string parent, SynthOptions o, IProgress<int>? photosDone, Stopwatch clock,
+        CancellationToken ct, bool replaceOther)
+    {
         if (File.Exists(full)) throw new MaskLabInputException($"'{outDir}' is a file; the synthetic set needs a folder");
+        if (replaceOther && Directory.Exists(full) && !(ReadMarker(full) is { } own && Matches(own, o))) Directory.Delete(full, recursive: true);
         if (Directory.Exists(full))
         {
             if (ReadMarker(full) is { } m)
@@ -79,9 +141,7 @@ public static class SyntheticGenerator
                 throw new MaskLabInputException($"'{outDir}' exists and is not empty; choose a new or empty folder");
         }
 
-        var parent = Path.GetDirectoryName(full) ?? throw new MaskLabInputException($"'{outDir}' has no parent folder");
         var name = Path.GetFileName(full);
-        Directory.CreateDirectory(parent);
         RemoveStalePartials(parent, name);
         var temp = Path.Combine(parent, $".{name}.partial-{Environment.ProcessId}");
         if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
@@ -92,9 +152,9 @@ public static class SyntheticGenerator
             var marker = new Marker("masklab-synth", FormatVersion, o, trainPhotos, evalPhotos, noisy);
             File.WriteAllText(Path.Combine(temp, MarkerFile), JsonSerializer.Serialize(marker, Json));
             ct.ThrowIfCancellationRequested();
-            if (Directory.Exists(full)) Directory.Delete(full); // empty, checked above
             try
             {
+                if (Directory.Exists(full)) Directory.Delete(full); // empty, checked above
                 Directory.Move(temp, full);
             }
             catch (IOException) when (IsComplete(full, o))

@@ -57,6 +57,16 @@ public sealed class TrainingData
     /// any is decoded (the memory check); it throws to stop.</param>
     public static TrainingData Load(DataSpec o, ITrainingObserver observer, CancellationToken ct, Action<int, int>? beforeDecode = null)
     {
+        // Every write in here (the synthetic set, the face boxes) names its own path; what is left is reading the data.
+        try { return LoadData(o, observer, ct, beforeDecode); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MaskLabInputException($"cannot read the data{(o.Dir is { } d ? $" in '{d}'" : "")}: {e.Message}");
+        }
+    }
+
+    static TrainingData LoadData(DataSpec o, ITrainingObserver observer, CancellationToken ct, Action<int, int>? beforeDecode)
+    {
         var dataDir = o.Dir ?? DefaultData.Ensure(o.SynthPeople, o.SynthEvalPeople, observer.Stage,
             (done, total) => observer.Progress("synthesising photos", done, total), ct);
         var location = DataLocator.Locate(dataDir);
@@ -94,6 +104,7 @@ public sealed class TrainingData
             observer.Stage($"finding faces ({faces.DetectorId}; boxes kept in {faces.BoxFile})");
             string[] all = [.. paths, .. evalImages?.Select(e => e.Path) ?? []];
             faces.Cover(all, new SyncProgress<int>(done => observer.Progress("finding faces", done, all.Length)), ct);
+            if (faces.LastReport?.CacheDamage is { } damage) observer.Warning(damage);
         }
         var cache = new ImageCache(o.Size.Width, o.Size.Height, crop: faces?.Cropper);
         var bad = cache.Preload(paths, new SyncProgress<int>(done => observer.Progress("decoding photos", done, paths.Length)), ct);
