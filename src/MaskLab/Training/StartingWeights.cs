@@ -12,14 +12,30 @@ namespace MaskLab.Training;
 /// </summary>
 public static class StartingWeights
 {
+    /// <summary>Loads the starting weights <paramref name="config"/> names into <paramref name="model"/> (nothing from scratch), saying which.</summary>
+    public static void Load(RunConfig config, TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> model, int outputs, int classes,
+        ITrainingObserver observer)
+    {
+        if (config.EmbeddedWeights is { } embedded)
+        {
+            var r = embedded.LoadInto(model, outputs, MaskLabHome.Root);
+            var cache = r.Cache.Outcome == WeightCacheOutcome.Reused ? "" : $"; converted once into {r.Cache.File} in {r.Cache.ConversionSeconds:F1} s";
+            observer.Stage($"started from {embedded.Label} weights: {r.Load.Loaded} tensors, classifier fresh for {classes} classes{cache}");
+        }
+        else if (config.Weights is { Length: > 0 } weights)
+        {
+            var loaded = Pretrained.Load(model, weights, outputs);
+            observer.Stage($"started from {weights}: {loaded.Loaded} tensors loaded{(loaded.SkippedClassifier.Count > 0 ? ", classifier left fresh for " + classes + " classes" : "")}");
+        }
+    }
+
     /// <summary>Reads the starting weights of <paramref name="config"/> for a set of <paramref name="set"/>'s classes; nothing when it starts from scratch.</summary>
     /// <exception cref="MaskLabInputException">The weights cannot be read, converted, cached or loaded into the model.</exception>
     public static void Check(RunConfig config, LabeledSet set, ITrainingObserver? observer = null)
     {
         if (config.EmbeddedWeights is null && config.Weights is not { Length: > 0 }) return;
-        var head = OutputHeads.Create(config.HeadSection, set.ClassCount, set.IsTaskClasses);
-        var size = config.ImageSize;
-        using var model = ModelRegistry.Create(config.Model, new ModelSpec(head.Outputs, size.Width, size.Height));
+        var (built, head) = RunModel.Create(config, set.ClassCount, set.IsTaskClasses);
+        using var model = built;
         if (config.EmbeddedWeights is { } embedded)
         {
             var r = embedded.LoadInto(model, head.Outputs, MaskLabHome.Root);

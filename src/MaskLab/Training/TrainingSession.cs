@@ -155,22 +155,3 @@ public sealed class TrainingSession : IDisposable
         Model.Dispose();
     }
 }
-
-/// <summary>The weights a run starts from, as its config names them: the model's embedded ImageNet weights, or a PyTorch / safetensors file.</summary>
-static class StartingWeights
-{
-    public static void Load(RunConfig config, nn.Module<Tensor, Tensor> model, int outputs, int classes, ITrainingObserver observer)
-    {
-        if (config.EmbeddedWeights is { } embedded)
-        {
-            var r = embedded.LoadInto(model, outputs, MaskLabHome.Root);
-            var cache = r.Cache.Outcome == WeightCacheOutcome.Reused ? "" : $"; converted once into {r.Cache.File} in {r.Cache.ConversionSeconds:F1} s";
-            observer.Stage($"started from {embedded.Label} weights: {r.Load.Loaded} tensors, classifier fresh for {classes} classes{cache}");
-        }
-        else if (config.Weights is { Length: > 0 } weights)
-        {
-            var loaded = Pretrained.Load(model, weights, outputs);
-            observer.Stage($"started from {weights}: {loaded.Loaded} tensors loaded{(loaded.SkippedClassifier.Count > 0 ? ", classifier left fresh for " + classes + " classes" : "")}");
-        }
-    }
-}
