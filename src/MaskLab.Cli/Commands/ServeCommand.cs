@@ -5,7 +5,7 @@ using Spectre.Console.Cli;
 
 namespace MaskLab.Cli.Commands;
 
-/// <summary><c>masklab serve</c>: the local web dashboard over the runs folder, until Ctrl+C.</summary>
+/// <summary><c>masklab serve</c>: the local web dashboard over the runs folder, until Ctrl+C or SIGTERM.</summary>
 public sealed class ServeCommand : Command<ServeCommand.Settings>
 {
     public sealed class Settings : CommandSettings
@@ -50,7 +50,8 @@ public sealed class ServeCommand : Command<ServeCommand.Settings>
         Console.Out.WriteLine($"open {DashboardServer.BrowserUrl(options, url)}");
         Console.Out.WriteLine("Ctrl+C stops the server");
         Console.Out.Flush();
-        ctrlC.Token.WaitHandle.WaitOne();
+        // Ctrl+C, or SIGTERM (the host's console lifetime turns it into "stopping").
+        WaitHandle.WaitAny([ctrlC.Token.WaitHandle, app.Lifetime.ApplicationStopping.WaitHandle]);
         app.StopAsync().GetAwaiter().GetResult();
         app.DisposeAsync().AsTask().GetAwaiter().GetResult();
         return 0;
