@@ -65,7 +65,7 @@ public sealed class SweepDetails(RunCatalog catalog)
         try { plan = SweepPlan.Expand(SweepSpec.Load(folder.SpecFile)); }
         catch (MaskLabInputException e)
         {
-            return new { row, error = e.Message, variedKeys = Array.Empty<string>(), settings = Array.Empty<object>(), runs = members.Values.ToArray() };
+            return new { row, dir = row.Dir, error = e.Message, variedKeys = Array.Empty<string>(), settings = Array.Empty<object>(), runs = members.Values.ToArray() };
         }
 
         var results = new List<SweepRow>();
@@ -91,6 +91,7 @@ public sealed class SweepDetails(RunCatalog catalog)
         return new
         {
             row,
+            dir = row.Dir,
             error = (string?)null,
             variedKeys = plan.VariedKeys,
             planned = plan.Runs.Count,

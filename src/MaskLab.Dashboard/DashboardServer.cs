@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
@@ -35,6 +34,8 @@ public static class DashboardServer
         {
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
             o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
+            // A thousand rows of mostly empty scores: leave the empty ones out (the pages treat missing as empty).
+            o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
         });
         var roots = new ServedRoots(options.RunsRoot, options.DataRoots);
         var catalog = new RunCatalog(options.RunsRoot);
@@ -106,6 +107,27 @@ public static class DashboardServer
         return app;
     }
 
+    /// <summary>
+    /// Reads every run once, then asks the started server for its own runs table once (the answer is thrown away), so
+    /// that the first request a browser makes answers from what is kept, not from cold files and code. Returns the rows.
+    /// </summary>
+    public static IReadOnlyList<RunRow> Prepare(WebApplication app, string boundUrl)
+    {
+        var rows = app.Services.GetRequiredService<RunCatalog>().Rows();
+        var options = app.Services.GetRequiredService<DashboardOptions>();
+        try
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
+            var req = new HttpRequestMessage(HttpMethod.Get, boundUrl.TrimEnd('/') + "/api/runs");
+            req.Headers.Add(Security.Header, options.Token);
+            if (options.Host.Equals(System.Net.IPAddress.Any) || options.Host.Equals(System.Net.IPAddress.IPv6Any))
+                req.RequestUri = new Uri($"http://127.0.0.1:{new Uri(boundUrl).Port}/api/runs");
+            using var _ = http.Send(req);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or UriFormatException) { }
+        return rows;
+    }
+
     static IResult NotFound(string? id) => Results.Json(new { error = id is null ? "which run? (id=...)" : $"no run, k-fold run or sweep '{id}' under the runs folder" }, statusCode: 404);
 
     /// <summary>A label review decision as the review page posts it.</summary>
@@ -114,6 +136,4 @@ public static class DashboardServer
     /// <summary>The address a browser opens: with the token where one is needed, as Jupyter prints it.</summary>
     public static string BrowserUrl(DashboardOptions options, string boundUrl) =>
         options.TokenForReads ? $"{boundUrl.TrimEnd('/')}/?token={options.Token}" : boundUrl.TrimEnd('/') + "/";
-
-    internal static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

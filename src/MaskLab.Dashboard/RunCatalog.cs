@@ -16,7 +16,8 @@ public enum EntryStatus { Running, Finished, Failed, Stopped, Pending }
 public sealed record RunRow
 {
     public required string Id { get; init; }
-    public required string Dir { get; init; }
+    /// <summary>The folder (absolute); left out of the table's JSON, where the id says it below the runs root.</summary>
+    [System.Text.Json.Serialization.JsonIgnore] public string Dir { get; init; } = "";
     public required EntryKind Kind { get; init; }
     public string? Parent { get; init; }
     public required EntryStatus Status { get; init; }
@@ -68,7 +69,7 @@ public sealed class RunCatalog(string root)
     static readonly HashSet<string> Skip = new(StringComparer.Ordinal) { "checkpoints", "tensorboard", "slurm", "label-reviews" };
 
     sealed record Facts(long Stamp, IReadOnlyDictionary<string, string?>? Config, RunSummary? Summary, string? SummaryError,
-        JsonObject? Metadata, MetricsRead Metrics, string? Failure, bool HasLast, bool HasBest, bool HasOof);
+        JsonObject? Metadata, MetricsRead Metrics, string? Failure, bool HasLast, bool HasBest, bool HasOof, bool HasWriterRecord);
 
     readonly ConcurrentDictionary<string, Facts> _facts = new(StringComparer.Ordinal);
 
@@ -186,24 +187,29 @@ public sealed class RunCatalog(string root)
         {
             // Links are not followed: one could lead out of the root, or round in a circle.
             if (d.Name.StartsWith('.') || Skip.Contains(d.Name) || d.Name.EndsWith(".label-reviews", StringComparison.Ordinal)
-                || d.LinkTarget is not null) continue;
+                || d.Attributes.HasFlag(FileAttributes.ReparsePoint)) continue;
             yield return d.FullName;
         }
     }
 
+    /// <summary>
+    /// What a run folder's files say, read again only when its stamp moves. Every file of a run is replaced by a
+    /// rename, which changes its folder's time (checkpoints/ for the checkpoints): those two times, with the two files
+    /// a training rewrites each epoch (also caught when edited in place), cover the rest in four system calls.
+    /// </summary>
     Facts FactsOf(string dir)
     {
         var run = new RunDirectory(dir);
-        var lockJson = Path.Combine(dir, RunDirectory.LockHolderFileName);
-        var stamp = RunFiles.Stamp(run.ConfigFile, run.SummaryFile, run.MetricsFile, run.MetadataFile, run.FailureFile, run.LastCheckpoint,
-            run.BestCheckpoint, run.OofFile, lockJson);
+        var stamp = unchecked(RunFiles.Stamp(run.MetricsFile, run.SummaryFile) * 31
+                              + Directory.GetLastWriteTimeUtc(dir).Ticks * 7 + Directory.GetLastWriteTimeUtc(run.CheckpointsDir).Ticks);
         if (_facts.TryGetValue(dir, out var known) && known.Stamp == stamp) return known;
         var summary = RunFiles.ReadSummary(run, out var summaryError);
         string? failure = null;
         try { failure = run.ReadFailure(); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { failure = e.Message; }
         var facts = new Facts(stamp, RunFiles.ReadConfig(run.ConfigFile), summary, summaryError, RunFiles.ReadMetadata(run),
-            RunFiles.ReadMetrics(run), failure, File.Exists(run.LastCheckpoint), File.Exists(run.BestCheckpoint), File.Exists(run.OofFile));
+            RunFiles.ReadMetrics(run), failure, File.Exists(run.LastCheckpoint), File.Exists(run.BestCheckpoint), File.Exists(run.OofFile),
+            File.Exists(Path.Combine(dir, RunDirectory.LockHolderFileName)));
         _facts[dir] = facts;
         return facts;
     }
@@ -218,7 +224,7 @@ public sealed class RunCatalog(string root)
     RunRow RunRowOf(string dir, EntryKind kind, string? parent)
     {
         var f = FactsOf(dir);
-        var writer = RunFiles.LiveWriter(dir);
+        var writer = f.HasWriterRecord ? RunFiles.LiveWriter(dir) : null;
         var t = f.Summary?.Training;
         var epochs = f.Metrics.Epochs;
         int? planned = CfgInt(f, "epochs");
@@ -256,7 +262,7 @@ public sealed class RunCatalog(string root)
     RunRow KFoldRowOf(string dir, string? parent, IReadOnlyList<RunRow> folds)
     {
         var f = FactsOf(dir);
-        var writer = RunFiles.LiveWriter(dir);
+        var writer = f.HasWriterRecord ? RunFiles.LiveWriter(dir) : null;
         int? planned = CfgInt(f, "folds");
         var oof = f.Summary?.Oof;
         var t = f.Summary?.Training;

@@ -418,11 +418,12 @@
   }
 
   // ---- sweep ----
-  function spreadPlot(target, settings) {
+  function spreadPlot(target, settings, runs) {
     var shown = settings.filter(function (s) { return s.val; });
     if (!shown.length) { add(target, el('p', { class: 'note', text: 'No setting has finished a run yet.' })); return; }
-    var lo = Math.min.apply(null, shown.map(function (s) { return s.val.mean - s.val.std; }));
-    var hi = Math.max.apply(null, shown.map(function (s) { return s.val.mean + s.val.std; }));
+    var seeds = runs.filter(function (r) { return r.status === 'finished' && r.valF1 !== null; }).map(function (r) { return r.valF1; });
+    var lo = Math.min.apply(null, shown.map(function (s) { return s.val.mean - s.val.std; }).concat(seeds));
+    var hi = Math.max.apply(null, shown.map(function (s) { return s.val.mean + s.val.std; }).concat(seeds));
     if (hi - lo < 1e-6) { lo -= 0.01; hi += 0.01; }
     var pad = (hi - lo) * 0.1; lo -= pad; hi += pad;
     var W = 720, left = 260, right = 30, rowH = 26, H = shown.length * rowH + 40;
@@ -439,6 +440,9 @@
       var y = 22 + i * rowH;
       svg.appendChild(s('text', { x: left - 8, y: y + 4, 'text-anchor': 'end' }, (st.labels.join(', ') || '(base)') + (st.mark ? '  [' + st.mark + ']' : '')));
       svg.appendChild(s('line', { x1: X(st.val.mean - st.val.std), x2: X(st.val.mean + st.val.std), y1: y, y2: y, stroke: '#0969da', 'stroke-width': 2 }));
+      runs.filter(function (r) { return r.setting === st.index && r.status === 'finished' && r.valF1 !== null; }).forEach(function (r) {
+        svg.appendChild(s('rect', { x: X(r.valF1) - 2, y: y - 9, width: 4, height: 4, fill: '#6e7781', 'data-seed': r.seed }, undefined));
+      });
       svg.appendChild(s('circle', { cx: X(st.val.mean), cy: y, r: 5, fill: st.mark === 'best' ? '#1a7f37' : '#0969da', 'data-setting': st.index }));
     });
     add(target, el('div', { class: 'plot spread' }, svg));
@@ -461,7 +465,7 @@
       clear(main);
       add(main, el('div', { class: 'crumbs' }, el('a', { href: '/', text: 'Runs' })));
       add(main, el('h1', null, 'Sweep ' + r.id + ' ', badge(r.status)));
-      add(main, el('p', { class: 'note', text: r.membersFinished + ' of ' + r.members + ' runs finished · ' + r.dir }));
+      add(main, el('p', { class: 'note', text: (r.membersFinished || 0) + ' of ' + r.members + ' runs finished · ' + d.dir }));
       if (d.error) add(main, el('div', { class: 'banner warn', text: d.error }));
       var sum = el('section', { id: 'summary' }, el('h2', { text: 'Settings: val macro F1, mean ± std over seeds' }));
       var hasEval = d.settings.some(function (s) { return s.eval; });
@@ -474,7 +478,8 @@
             el('td', { class: 'num', text: ms(s.gender) }), el('td', { class: 'num', text: ms(s.age) }), hasEval ? el('td', { class: 'num', text: ms(s.eval) }) : null,
             el('td', { class: 'num', text: s.seconds === null || s.seconds === undefined ? '' : Math.round(s.seconds) }), el('td', { text: s.mark }));
         }))));
-      spreadPlot(sum, d.settings);
+      spreadPlot(sum, d.settings, d.runs);
+      add(sum, el('p', { class: 'note', text: 'Dot: the mean over seeds; line: ± one standard deviation; small squares: each seed run.' }));
       add(main, sum);
       var runs = el('section', { id: 'seed-runs' }, el('h2', { text: 'Seed runs' }));
       var compareBtn = el('button', { type: 'button', text: 'Compare the finished runs', onclick: function () {
@@ -585,7 +590,7 @@
     add(main, [el('div', { class: 'toolbar' }, 'run ', select, file, go), out]);
     api('/api/try/runs').then(function (runs) {
       if (!runs.length) add(out, el('p', { class: 'note', text: 'No run has weights to predict with yet.' }));
-      runs.forEach(function (r) { select.appendChild(el('option', { value: r.id, text: r.id + (r.kind === 'kFold' ? ' (k-fold ensemble)' : '') + (r.valF1 !== null ? ' · val F1 ' + f4(r.valF1) : '') })); });
+      runs.forEach(function (r) { select.appendChild(el('option', { value: r.id, text: r.id + (r.kind === 'kFold' ? ' (k-fold ensemble)' : '') + (r.valF1 != null ? ' · val F1 ' + f4(r.valF1) : '') })); });
       var want = params.get('id');
       if (want) select.value = want;
     }).catch(error);
@@ -601,7 +606,8 @@
       var canvas = el('canvas', { id: 'try-canvas' });
       var img = new Image();
       img.onload = function () {
-        var scale = Math.min(1, 420 / img.width);
+        // Small photos are drawn larger (the task's are 384 x 512, a test set's may be 48 x 64).
+        var scale = Math.min(420 / img.width, 480 / img.height);
         canvas.width = Math.round(img.width * scale); canvas.height = Math.round(img.height * scale);
         var g = canvas.getContext('2d');
         g.drawImage(img, 0, 0, canvas.width, canvas.height);
