@@ -46,13 +46,20 @@ public sealed partial class LabelReview(RunCatalog catalog, ServedRoots roots, s
         if (row.Kind != EntryKind.KFold) throw new ReviewException(400, $"'{id}' is not a k-fold run: the label review reads a k-fold run's out-of-fold predictions (train with folds: K)");
         var oofFile = new RunDirectory(row.Dir).OofFile;
         if (!File.Exists(oofFile)) throw new ReviewException(409, $"'{id}' has no oof.csv yet: it is written when every fold has finished");
+        // Every click asks again: keep the audit until oof.csv changes (a competition-sized one is 18,900 rows).
+        var stamp = RunFiles.Stamp(oofFile);
+        if (_audits.TryGetValue((oofFile, threshold), out var known) && known.Stamp == stamp) return (row, known.Suspects, known.Photos, known.People);
         OofFile.Oof oof;
         try { oof = OofFile.Read(oofFile); }
         catch (MaskLabInputException e) { throw new ReviewException(409, e.Message); }
         var result = LabelAudit.Find(oof, threshold);
         var suspects = result.Suspects.Select(s => new Suspect(KeyOf(s), s, KeepValueOf(s))).ToList();
+        if (_audits.Count > 16) _audits.Clear();
+        _audits[(oofFile, threshold)] = (stamp, suspects, result.Photos, result.People);
         return (row, suspects, result.Photos, result.People);
     }
+
+    readonly ConcurrentDictionary<(string File, double Threshold), (long Stamp, List<Suspect> Suspects, int Photos, int People)> _audits = new();
 
     static string KeyOf(AuditSuspect s) => $"{s.Person}/{s.Fix?.Field ?? Path.GetFileNameWithoutExtension(s.Photos[0])}";
 

@@ -153,7 +153,6 @@ public sealed class RunCatalog(string root)
     {
         if (RunDirectory.IsRun(dir))
         {
-            var run = new RunDirectory(dir);
             if (IsKFoldRoot(dir))
             {
                 var id = IdOf(dir);

@@ -44,8 +44,9 @@ public sealed class ServeCommand : Command<ServeCommand.Settings>
         // Read every run once before the address is given out, so that the first table answers from what is kept.
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var entries = DashboardServer.Prepare(app, url);
-        AnsiConsole.MarkupLine($"found {entries.Count(r => r.Kind is EntryKind.Run or EntryKind.Fold)} runs, {entries.Count(r => r.Kind == EntryKind.KFold)} k-fold runs " +
-                               $"and {entries.Count(r => r.Kind == EntryKind.Sweep)} sweeps in {clock.Elapsed.TotalSeconds:0.0} s");
+        static string N(int n, string what) => $"{n} {what}{(n == 1 ? "" : "s")}";
+        AnsiConsole.MarkupLine($"found {N(entries.Count(r => r.Kind is EntryKind.Run or EntryKind.Fold), "run")}, {N(entries.Count(r => r.Kind == EntryKind.KFold), "k-fold run")} " +
+                               $"and {N(entries.Count(r => r.Kind == EntryKind.Sweep), "sweep")} in {clock.Elapsed.TotalSeconds:0.0} s");
         AnsiConsole.MarkupLine($"serving runs from [bold]{Cli.Esc(options.RunsRoot)}[/]" +
                                (options.DataRoots.Count > 0 ? $", photos from {Cli.Esc(string.Join(", ", options.DataRoots))}" : ""));
         AnsiConsole.MarkupLine($"label reviews are written to {Cli.Esc(options.ReviewsDir)}");

@@ -205,15 +205,20 @@
       compare.disabled = n < 1;
       count.textContent = n ? n + ' selected' : '';
     }
+    var running = 0, loaded = 0;
     function load() {
+      loaded = Date.now();
       return api('/api/runs').then(function (j) {
         window.__root = j.root; rows = j.rows; draw();
-        var running = rows.filter(function (r) { return r.status === 'running'; }).length;
+        running = rows.filter(function (r) { return r.status === 'running'; }).length;
         live(running ? running + ' running · updated ' + new Date().toLocaleTimeString() : 'updated ' + new Date().toLocaleTimeString());
       });
     }
     load().catch(error);
-    every(3000, function () { load().catch(function (e) { live('update failed: ' + e.message); }); });
+    // Every 3 s while something trains, every 15 s otherwise: a thousand runs cost the server a little each time.
+    every(3000, function () {
+      if (running || Date.now() - loaded > 15000) load().catch(function (e) { live('update failed: ' + e.message); });
+    });
   }
 
   // ---- run page ----
@@ -247,6 +252,14 @@
       el('span', { class: 'note', text: p.top.map(function (t) { return t.name + ' ' + t.p.toFixed(2); }).join(' · ') }), el('br'),
       el('span', { class: 'path', text: p.name })));
   }
+  // A running run's time left: its remaining epochs at the mean time of those done.
+  function eta(r, series) {
+    if (r.status !== 'running' || !r.epochsPlanned || series.length !== 1) return null;
+    var ep = series[0].epochs.filter(function (e) { return e.seconds !== null && e.seconds !== undefined; });
+    if (!ep.length || r.epochsDone >= r.epochsPlanned) return null;
+    var mean = ep.reduce(function (a, e) { return a + e.seconds; }, 0) / ep.length;
+    return el('span', { class: 'note', id: 'eta', text: ' · about ' + secs(mean * (r.epochsPlanned - r.epochsDone)) + ' left' });
+  }
   function seriesPoints(s, key) { return s.epochs.filter(function (e) { return e[key] !== null; }).map(function (e) { return [e.epoch, e[key]]; }); }
 
   function runPage() {
@@ -259,7 +272,7 @@
       add(main, el('div', { class: 'crumbs' }, el('a', { href: '/', text: 'Runs' }), r.parent ? [' / ', el('a', { href: (d.parentKind === 'sweep' ? '/sweep' : '/run') + '?id=' + encodeURIComponent(r.parent), text: r.parent })] : null));
       add(main, el('h1', null, r.id === '.' ? '(runs folder)' : r.id, ' ', badge(r.status)));
       add(main, el('p', { class: 'note' }, el('span', { id: 'epochs-done', 'data-epochs': r.epochsDone, text: 'epoch ' + r.epochsDone + (r.epochsPlanned ? ' of ' + r.epochsPlanned : '') }), ' ',
-        progress(r.epochsDone, r.epochsPlanned), r.writer ? ' · written by ' + r.writer : '', ' · ', el('span', { class: 'path', text: d.dir })));
+        progress(r.epochsDone, r.epochsPlanned), eta(r, d.series), r.writer ? ' · written by ' + r.writer : '', ' · ', el('span', { class: 'path', text: d.dir })));
       if (r.kind === 'kFold') add(main, el('p', null, el('a', { href: '/review?id=' + encodeURIComponent(r.id), id: 'review-link', text: 'Review labels (audit suspects)' }), ' · ',
         el('a', { href: '/try?id=' + encodeURIComponent(r.id), text: 'Try a photo on this ensemble' })));
       else if (r.canPredict) add(main, el('p', null, el('a', { href: '/try?id=' + encodeURIComponent(r.id), text: 'Try a photo on this run' })));
