@@ -129,7 +129,8 @@ public sealed class DashboardBrowserTests(DashboardBrowserFixture fx) : IClassFi
         await page.WaitForSelectorAsync("#runs-table tr[data-kind='sweep']");
         foreach (var (id, kind) in new[] { ("sweep", "sweep"), (SweepRun1, "run"), (SweepRun2, "run"), ("kfold", "kFold"), ("kfold/fold-0", "fold"), ("kfold/fold-1", "fold") })
             Assert.Equal(kind, await page.GetAttributeAsync($"#runs-table tr[data-id='{id}']", "data-kind"));
-        Assert.Equal(6, await page.Locator("#runs-table tbody tr").CountAsync());
+        // Six, and the runs other tests of this class may have added by now (live, facecrop).
+        Assert.InRange(await page.Locator("#runs-table tbody tr").CountAsync(), 6, 8);
         Assert.Equal("finished", await page.GetAttributeAsync("#runs-table tr[data-id='kfold'] .badge", "data-status"));
 
         await page.ClickAsync("#runs-table th[data-key='valF1']");
