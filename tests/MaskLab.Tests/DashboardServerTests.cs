@@ -486,6 +486,18 @@ public sealed class ServeCommandTests : IDisposable
         Assert.StartsWith("masklab: error:", lines[0]);
     }
 
+    [Fact]
+    public void APortInUseIsOneLineAndExit2()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var r = ChildCli.Run(["serve", "--runs", _dir.Path, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)], timeout: TimeSpan.FromSeconds(90));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("cannot listen", r.Stderr);
+        Assert.Single(r.Stderr.Trim().Split('\n'));
+    }
+
     [Theory]
     [InlineData("INT")]
     [InlineData("TERM")]

@@ -38,6 +38,8 @@ public sealed class ServeCommand : Command<ServeCommand.Settings>
         try { app.StartAsync(ctrlC.Token).GetAwaiter().GetResult(); }
         catch (IOException e)
         {
+            // The host must be disposed even though it never started: its console lifetime holds the process open.
+            app.DisposeAsync().AsTask().GetAwaiter().GetResult();
             throw new MaskLabInputException($"cannot listen on {options.Host}:{options.Port}: {e.Message} (another program may use the port: pick another with --port, or 0 for a free one)");
         }
         var url = app.Urls.FirstOrDefault() ?? $"http://{options.Host}:{options.Port}";
