@@ -37,6 +37,7 @@ app.Configure(c =>
         .WithExample("export", "--model", "resnet18", "--checkpoint", "runs/a/checkpoints/best.ckpt", "--size", "128x96", "--out", "model.onnx");
     c.AddCommand<DeviceCommand>("device").WithDescription("Which libtorch and device a run would use (auto, cpu, cuda, cuda:N), with a check computation on it")
         .WithExample("device", "--device", "cuda", "--json");
+    c.AddCommand<ServeCommand>("serve").WithDescription("Local web dashboard: runs table, live curves, confusion photos, compare, sweeps, label review, try a photo").WithExample("serve", "--runs", "runs", "--port", "8023");
     c.AddCommand<CompareCommand>("compare").WithDescription("Comparison table of runs (or of the runs in a sweep / k-fold folder) in the terminal").WithExample("compare", "runs/sweep");
 });
 

@@ -158,7 +158,8 @@ public sealed class RunLock : IDisposable
         AtomicFile.WriteText(Path.Combine(Directory, RunDirectory.LockHolderFileName), w => w.Write(record.ToJsonString()));
     }
 
-    static RunLockHolder? ReadHolder(string directory)
+    /// <summary>The holder <see cref="RunDirectory.LockHolderFileName"/> records (it may have died since), or null; takes no lock.</summary>
+    public static RunLockHolder? ReadHolder(string directory)
     {
         try
         {
