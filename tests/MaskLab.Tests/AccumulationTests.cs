@@ -146,14 +146,14 @@ public class AccumulationTests
         // update from its place in the epoch: 64 photos as 2 batches of 32, or 4 of 16 summed in pairs, make the same
         // 2 updates. SGD, not Adam: Adam's first steps are about lr x sign(gradient), which turns float rounding in a
         // near-zero gradient into a whole step.
-        var data = TrainingData.Load(RunConfig.Load(null, [$"data={TinySynthetic.Root}", "image_size=32x32"]).Validate().DataSection,
+        var data = TrainingData.Load(RunConfig.Load(null, [$"data={TinySynthetic.Root}", "image_size=32x32", "face_crop=none"]).Validate().DataSection,
             SilentObserver.Instance, CancellationToken.None);
         data = data.WithSplit((data.TrainIndices.Take(64).ToArray(), data.ValIndices.Take(8).ToArray()));
 
         Dictionary<string, Tensor> TrainOnce(int batch, int accumulate)
         {
             var config = RunConfig.Load(null, [$"data={TinySynthetic.Root}", "model=vit_tiny_patch16", "image_size=32x32", "epochs=1",
-                $"batch_size={batch}", $"accumulate={accumulate}", "optimizer=sgd", "lr=0.05", "warmup_epochs=0", "seed=4", "threads=2"]).Validate();
+                $"batch_size={batch}", $"accumulate={accumulate}", "optimizer=sgd", "lr=0.05", "warmup_epochs=0", "seed=4", "threads=2", "age_head=none", "precision=fp32", "face_crop=none"]).Validate();
             var run = new RunDirectory(Directory.CreateTempSubdirectory("masklab-accumulate-").FullName);
             run.Create();
             new Trainer(config, run).Train(data, CancellationToken.None, resume: false);

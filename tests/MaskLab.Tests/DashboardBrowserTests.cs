@@ -43,7 +43,7 @@ public sealed class DashboardBrowserFixture : IAsyncLifetime
     public static string Screenshots => Environment.GetEnvironmentVariable("MASKLAB_SCREENSHOTS") is { Length: > 0 } d ? d
         : Path.Combine(AppContext.BaseDirectory, "dashboard-screenshots");
 
-    public static readonly string[] Tiny = ["model=baseline", "image_size=24x32", "batch_size=32", "lr=0.003", "warmup_epochs=0", "threads=2", "epochs=1"];
+    public static readonly string[] Tiny = ["model=baseline", "image_size=24x32", "batch_size=32", "lr=0.003", "warmup_epochs=0", "threads=2", "epochs=1", "face_crop=none"];
 
     public async Task InitializeAsync()
     {
@@ -59,6 +59,7 @@ public sealed class DashboardBrowserFixture : IAsyncLifetime
               warmup_epochs: 0
               threads: 2
               epochs: 1
+              face_crop: none
               data: {TinySynthetic.Root}
             seeds: [1, 2]
             """);

@@ -131,6 +131,7 @@ public sealed class FaceCropRunTests : IDisposable
         var section = Config().DataSection;
         Assert.Equal(new FaceCropSpec(FaceCropMode.Detect, new FaceCropOptions(Margin: 0.2)), section.FaceCrop);
         Assert.NotEqual(section.LoadKey, RunConfig.Load(null, [$"data={FaceCropSet.Root}", "image_size=24x32"]).DataSection.LoadKey);
-        Assert.Equal(FaceCropSpec.None, new RunConfig().DataSection.FaceCrop);
+        Assert.Equal(FaceCropSpec.None, RunConfig.Load(null, ["face_crop=none"]).DataSection.FaceCrop);
+        Assert.Equal(FaceCropMode.Detect, new RunConfig().DataSection.FaceCrop.Mode);
     }
 }

@@ -9,7 +9,7 @@ public class FineTuneTests
 {
     static RunConfig Tiny(params string[] overrides) => RunConfig.Load(null,
         new[] { $"data={TinySynthetic.Root}", "model=resnet18_mlnet", "pretrained=none", "image_size=24x32", "epochs=1",
-                "batch_size=16", "lr=0.003", "warmup_epochs=0", "seed=5", "threads=2" }.Concat(overrides)).Validate();
+                "batch_size=16", "lr=0.003", "warmup_epochs=0", "seed=5", "threads=2", "age_head=none" }.Concat(overrides)).Validate();
 
     static (nn.Module<Tensor, Tensor> Fresh, nn.Module<Tensor, Tensor> Trained) TrainAndReload(RunConfig config)
     {

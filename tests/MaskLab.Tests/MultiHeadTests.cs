@@ -36,7 +36,7 @@ public class MultiHeadTests
 
     static MultiHead Head(string loss, params double[] weights)
     {
-        var config = RunConfig.Load(null, [$"loss={loss}", "head=multi", "head_weights=" + string.Join(",", weights)]);
+        var config = RunConfig.Load(null, [$"loss={loss}", "head=multi", "age_head=none", "head_weights=" + string.Join(",", weights)]);
         return Assert.IsType<MultiHead>(OutputHeads.Create(config.HeadSection, 18, taskClasses: true, config.LossSection));
     }
 
@@ -151,7 +151,7 @@ public class MultiHeadTests
 [Collection(CliConsoleCollection.Name)]
 public class MultiHeadCliTests
 {
-    static readonly string[] Tiny = ["--set", "model=baseline", "--set", "image_size=24x32", "--set", "batch_size=16", "--set", "warmup_epochs=0", "--set", "threads=2", "--set", "epochs=1"];
+    static readonly string[] Tiny = ["--set", "model=baseline", "--set", "image_size=24x32", "--set", "batch_size=16", "--set", "warmup_epochs=0", "--set", "threads=2", "--set", "epochs=1", "--set", "age_head=none", "--set", "face_crop=none"];
 
     [Fact]
     public void MultiHeadRunTrainsSavesAndPredicts()

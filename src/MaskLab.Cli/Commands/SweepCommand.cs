@@ -104,7 +104,7 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
     static int Submit(Settings s, SweepSpec spec, SweepPlan plan)
     {
         var options = s.SlurmOptions();
-        var batch = SlurmExecutor.PrepareSweep(spec, plan, s.Out!);
+        var batch = SlurmExecutor.PrepareSweep(spec, plan, s.Out!, options);
         string[] task = [.. SlurmView.Self(), "sweep", "--out", batch.Folder, .. (s.Tta ? new[] { "--tta" } : []), "--run-index"];
         string[] gather = [.. SlurmView.Self(), "sweep", "--out", batch.Folder, "--gather"];
         var submission = SlurmExecutor.Submit(batch, options, task, gather, Environment.CurrentDirectory);

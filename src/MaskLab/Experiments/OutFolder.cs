@@ -73,7 +73,8 @@ public static class OutFolder
         var set = names.ToHashSet(StringComparer.Ordinal);
         if (names.All(n => IsLeftover(dir, n))) return FolderKind.Empty;
         bool locked = set.Contains(RunDirectory.LockFileName);
-        if (set.Contains("sweep.yaml") && (locked || set.Contains("results.csv") || set.Contains("summary.md")))
+        // A sweep submitted to Slurm holds its slurm/ folder (scripts, logs, submissions) before any run has finished.
+        if (set.Contains("sweep.yaml") && (locked || set.Contains("results.csv") || set.Contains("summary.md") || Directory.Exists(Path.Combine(dir, "slurm"))))
             return FolderKind.Sweep;
         var run = new RunDirectory(dir);
         bool folds = names.Any(n => n.StartsWith("fold-", StringComparison.Ordinal) && int.TryParse(n[5..], out _) && Directory.Exists(Path.Combine(dir, n)));

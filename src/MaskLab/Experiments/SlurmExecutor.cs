@@ -24,9 +24,7 @@ public static class SlurmExecutor
     public static SlurmSubmission Submit(SlurmBatch batch, SlurmOptions options, IReadOnlyList<string> taskCommand,
         IReadOnlyList<string> gatherCommand, string workDir)
     {
-        options.Validate();
-        if (options.GpusPerRun > 0 && batch.Units.FirstOrDefault(u => u.Device.Kind == DeviceTarget.Cpu) is { } cpu)
-            throw new MaskLabInputException($"--gpus-per-run {options.GpusPerRun} asks Slurm for a GPU, but {cpu.Name} trains on device: cpu; set device: auto");
+        CheckRequest(batch, options);
         Directory.CreateDirectory(batch.SlurmDir);
         // Two submitters at once would both read the queue before either has submitted, and queue a run twice.
         using var guard = SubmitGuard(batch);
@@ -62,16 +60,26 @@ public static class SlurmExecutor
         return new SlurmSubmission(arrayJob, gather, todo, before);
     }
 
+    /// <summary>The options are valid, and a GPU is asked for only where every run trains on one.</summary>
+    static void CheckRequest(SlurmBatch batch, SlurmOptions options)
+    {
+        options.Validate();
+        if (options.GpusPerRun > 0 && batch.Units.FirstOrDefault(u => u.Device.Kind == DeviceTarget.Cpu) is { } cpu)
+            throw new MaskLabInputException($"--gpus-per-run {options.GpusPerRun} asks Slurm for a GPU, but {cpu.Name} trains on device: cpu; set device: auto");
+    }
+
     /// <summary>
     /// A sweep folder made ready for submission: run folders trained with another config are refused (as the local
     /// executor refuses them), and so is a changed sweep while tasks of the old one are live, since a task finds its
     /// run by index in sweep.yaml. Writes sweep.yaml, which the tasks read.
     /// </summary>
-    public static SlurmBatch PrepareSweep(SweepSpec spec, SweepPlan plan, string outDir)
+    public static SlurmBatch PrepareSweep(SweepSpec spec, SweepPlan plan, string outDir, SlurmOptions options)
     {
         var sweep = new Sweep(plan, outDir);
         foreach (var run in plan.Runs) Sweep.CheckSameConfig(sweep.Folder.Run(run), run);
         var batch = SlurmBatch.ForSweep(sweep.Folder, plan);
+        // Refused before sweep.yaml is written: a refused submission leaves the folder as it found it.
+        CheckRequest(batch, options);
         if (File.Exists(sweep.Folder.SpecFile) && File.ReadAllText(sweep.Folder.SpecFile) != spec.ToYaml()
             && SlurmStatus.Of(batch).LiveArrays is { Count: > 0 } live)
             throw new MaskLabInputException($"'{sweep.Folder.Path}' has tasks of another sweep.yaml queued or running (jobs {string.Join(", ", live)}): wait for them or scancel them before changing the sweep");

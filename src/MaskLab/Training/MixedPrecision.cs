@@ -66,12 +66,16 @@ public sealed class WorkingCopy : IDisposable
     /// <summary>Adds the copy's gradients to the fp32 masters', so that summing several batches happens in fp32.</summary>
     void AddGradsToMasters()
     {
+        // add_(g) would make its alpha of 1 as a temporary Scalar that nothing holds during the native call: the
+        // finalizer thread may free it while libtorch reads it (seen as "Expected false to be true" from
+        // Scalar::toFloat under the test suite's GC load). This one lives until the loop is done.
+        using var one = 1.0.ToScalar();
         using (no_grad())
         {
             foreach (var (m, w) in parameters)
             {
                 if (w.grad is not { } g) continue;
-                if (m.grad is { } mg) mg.add_(g);
+                if (m.grad is { } mg) mg.add_(g, one);
                 else m.grad = g.to_type(ScalarType.Float32);
             }
         }
