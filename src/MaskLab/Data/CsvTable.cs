@@ -26,6 +26,26 @@ internal sealed class CsvTable
     public static CsvTable ReadText(string text, string name, params string[] columns) =>
         Parse(name, options => CsvReader.FromText(text, options), columns);
 
+    /// <summary>The header's column names of <paramref name="path"/>, trimmed (none for an empty file): for files whose columns vary.</summary>
+    public static IReadOnlyList<string> Header(string path)
+    {
+        if (InputFile.Problem(path, InputFile.MaxCsvBytes) is { } problem)
+            throw new MaskLabInputException(Directory.Exists(path) ? $"{path} is a folder, not a CSV file" : $"{path} {problem}");
+        try
+        {
+            using var csv = CsvReader.FromFile(path, new CsvReaderOptions { Separator = ',' });
+            return csv.Headers.Select(h => h.Trim().TrimStart('\uFEFF').Trim()).ToArray();
+        }
+        catch (CsvFormatException e)
+        {
+            throw new MaskLabInputException($"{path}: malformed CSV header: {e.Message.ReplaceLineEndings(" ")}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MaskLabInputException($"cannot read {path}: {e.Message.ReplaceLineEndings(" ")}");
+        }
+    }
+
     static CsvTable Parse(string path, Func<CsvReaderOptions, CsvReader> open, string[] columns)
     {
         try

@@ -68,9 +68,7 @@ public static class FaceBoxFile
     static bool HasScoreColumn(string file)
     {
         if (!File.Exists(file)) return false; // CsvTable.Read names the missing file
-        using var reader = new StreamReader(file);
-        var header = reader.ReadLine() ?? "";
-        return header.Split(',').Any(h => string.Equals(h.Trim().TrimStart('\uFEFF'), ScoreColumn, StringComparison.OrdinalIgnoreCase));
+        return CsvTable.Header(file).Contains(ScoreColumn, StringComparer.OrdinalIgnoreCase);
     }
 
     static float Number(string file, long line, string text) =>

@@ -47,8 +47,8 @@ public static class LabelFixes
         if (source == Builtin) return Parse(CsvTable.ReadText(BuiltinText(), "builtin label fixes", Columns));
         if (!File.Exists(source)) throw new MaskLabInputException($"label_fixes '{source}' is not builtin, none or an existing file");
         InputFile.Require(source, "label_fixes file", InputFile.MaxCsvBytes);
-        var header = File.ReadLines(source).FirstOrDefault()?.Split(',').Select(h => h.Trim().ToLowerInvariant()).ToArray() ?? [];
-        if (header.Contains("given_class") && header.Contains("true_class")) return FromSyntheticTruth(source);
+        var header = CsvTable.Header(source);
+        if (header.Contains("given_class", StringComparer.OrdinalIgnoreCase) && header.Contains("true_class", StringComparer.OrdinalIgnoreCase)) return FromSyntheticTruth(source);
         return Parse(CsvTable.Read(source, Columns));
     }
 

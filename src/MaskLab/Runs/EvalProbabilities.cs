@@ -31,7 +31,7 @@ public static class EvalProbabilities
     public static Table Read(string file)
     {
         InputFile.Require(file, "probability file", InputFile.MaxCsvBytes);
-        var header = File.ReadLines(file).FirstOrDefault()?.Split(',').Select(h => h.Trim()).ToArray() ?? [];
+        var header = CsvTable.Header(file);
         int classes = header.Count(h => h.Length > 1 && h[0] == 'p' && h[1..].All(char.IsDigit));
         if (classes < 2 || !header.Contains("ImageID", StringComparer.OrdinalIgnoreCase))
             throw new MaskLabInputException($"'{file}' is not a probability file (expected ImageID,p0,p1,... as predict --probs writes)");

@@ -31,7 +31,7 @@ public static class OofFile
     public static Oof Read(string file)
     {
         if (!File.Exists(file)) throw new MaskLabInputException($"'{file}' does not exist (a k-fold run writes oof.csv once all folds have finished)");
-        var header = File.ReadLines(file).FirstOrDefault()?.Split(',') ?? [];
+        var header = CsvTable.Header(file);
         int classes = header.Count(h => h.Length > 1 && h[0] == 'p' && char.IsDigit(h[1]));
         if (classes == 0) throw new MaskLabInputException($"'{file}' is not an oof.csv (expected path,person,truth,fold,p0..)");
         var table = CsvTable.Read(file, ["path", "person", "truth", "fold", .. Enumerable.Range(0, classes).Select(c => $"p{c}")]);
