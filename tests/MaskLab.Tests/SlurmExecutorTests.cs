@@ -326,11 +326,11 @@ public class SlurmCliArgumentTests
         using var dir = new TempDir();
         var root = new RunDirectory(dir.Combine("kfold"));
         var config = RunConfig.Load(null, ["model=baseline", "folds=3", "epochs=2", $"data={dir.Path}"]);
-        var batch = SlurmExecutor.PrepareFolds(config, root);
+        var batch = SlurmExecutor.PrepareFolds(config, root, new SlurmOptions());
         Assert.Equal(["fold-0", "fold-1", "fold-2"], batch.Units.Select(u => u.Name));
         Assert.Equal(-1, root.ReadConfig().Fold);
         // The same root with another config is refused: its tasks would read the first one.
-        var e = Assert.Throws<MaskLabInputException>(() => SlurmExecutor.PrepareFolds(RunConfig.Load(null, ["model=baseline", "folds=3", "epochs=3", $"data={dir.Path}"]), root));
+        var e = Assert.Throws<MaskLabInputException>(() => SlurmExecutor.PrepareFolds(RunConfig.Load(null, ["model=baseline", "folds=3", "epochs=3", $"data={dir.Path}"]), root, new SlurmOptions()));
         Assert.Contains("epochs=2, not 3", e.Message);
 
         var r = CliHarness.Run("train", "--out", root.Path, "--gather");

@@ -51,10 +51,12 @@ public sealed class DeviceCommand : Command<DeviceCommand.Settings>
         Console.WriteLine($"convolutions: {(resolved.IsCuda ? "on the GPU (not probed)" : convolutionsWrong
             ? $"WRONG on this CPU for dense ones with 17-31, 33-47, ... input channels (a 24-channel probe is off by {ConvolutionCheck.ProbeError:0.##}); googlenet is affected, the ResNets are not"
             : $"ok (a 24-channel probe is within {ConvolutionCheck.ProbeError:0.#e0} of float64)")}");
+        double layoutError = resolved.IsCuda ? 0 : ConvolutionCheck.ChannelsLastProbeError;
+        bool layoutWrong = layoutError > ConvolutionCheck.Tolerance;
         if (!resolved.IsCuda)
-            Console.WriteLine($"channels-last fp32 convolutions: {(ConvolutionCheck.ChannelsLastWrong
-                ? $"WRONG on this CPU for 1x1 ones of 272 or more output channels (a 256-to-512 probe is off by {ConvolutionCheck.ChannelsLastProbeError:0.##}); channels_last in fp32 is not to be trusted, bf16 is right"
-                : $"ok (a 256-to-512 1x1 probe is within {ConvolutionCheck.ChannelsLastProbeError:0.#e0} of float64)")}");
+            Console.WriteLine($"channels-last fp32 convolutions: {(layoutWrong
+                ? $"WRONG on this CPU for 1x1 ones of 272 or more output channels (a 256-to-512 probe is off by {layoutError:0.##}); channels_last in fp32 is not to be trusted, bf16 is right"
+                : $"ok (a 256-to-512 1x1 probe is within {layoutError:0.#e0} of float64)")}");
         if (settings.Json)
         {
             var o = resolved.Info.ToJson();
@@ -63,7 +65,7 @@ public sealed class DeviceCommand : Command<DeviceCommand.Settings>
             o["check"] = ok;
             o["precision_auto"] = precision.Name;
             o["convolutions_wrong"] = convolutionsWrong;
-            o["channels_last_convolutions_wrong"] = !resolved.IsCuda && ConvolutionCheck.ChannelsLastWrong;
+            o["channels_last_convolutions_wrong"] = layoutWrong;
             Cli.WriteJsonLine(o);
         }
         return ok ? 0 : 1;

@@ -120,7 +120,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
     {
         if (config.Folds < 2) return Cli.Fail("--executor slurm trains a k-fold run's folds as tasks: set folds (2 or more); a sweep's runs go with masklab sweep --executor slurm");
         var options = s.SlurmOptions();
-        var batch = SlurmExecutor.PrepareFolds(config, run);
+        var batch = SlurmExecutor.PrepareFolds(config, run, options);
         string[] task = [.. SlurmView.Self(), "train", "--out", run.Path, "--fold-index"];
         string[] gather = [.. SlurmView.Self(), "train", "--out", run.Path, "--gather", .. (s.Tta ? new[] { "--tta" } : [])];
         AnsiConsole.MarkupLine($"[bold]masklab train[/] {config.Folds} folds of {Cli.Esc(config.Model)} on Slurm → {Cli.Esc(run.Path)}");

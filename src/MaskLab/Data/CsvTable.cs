@@ -17,8 +17,7 @@ internal sealed class CsvTable
     /// <summary>Reads <paramref name="path"/>, requiring each of <paramref name="columns"/> (matched ignoring case).</summary>
     public static CsvTable Read(string path, params string[] columns)
     {
-        if (InputFile.Problem(path, InputFile.MaxCsvBytes) is { } problem)
-            throw new MaskLabInputException(Directory.Exists(path) ? $"{path} is a folder, not a CSV file" : $"{path} {problem}");
+        RequireFile(path);
         return Parse(path, options => CsvReader.FromFile(path, options), columns);
     }
 
@@ -29,49 +28,31 @@ internal sealed class CsvTable
     /// <summary>The header's column names of <paramref name="path"/>, trimmed (none for an empty file): for files whose columns vary.</summary>
     public static IReadOnlyList<string> Header(string path)
     {
-        if (InputFile.Problem(path, InputFile.MaxCsvBytes) is { } problem)
-            throw new MaskLabInputException(Directory.Exists(path) ? $"{path} is a folder, not a CSV file" : $"{path} {problem}");
-        try
+        RequireFile(path);
+        return Reading(path, () =>
         {
-            using var csv = CsvReader.FromFile(path, new CsvReaderOptions { Separator = ',' });
-            return csv.Headers.Select(h => h.Trim().TrimStart('\uFEFF').Trim()).ToArray();
-        }
-        catch (CsvFormatException e)
-        {
-            throw new MaskLabInputException($"{path}: malformed CSV header: {e.Message.ReplaceLineEndings(" ")}");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new MaskLabInputException($"cannot read {path}: {e.Message.ReplaceLineEndings(" ")}");
-        }
+            using var csv = CsvReader.FromFile(path, Options);
+            return HeaderOf(csv);
+        });
     }
 
-    static CsvTable Parse(string path, Func<CsvReaderOptions, CsvReader> open, string[] columns)
+    // The separator is fixed: detection could pick another one for a one-column file.
+    static CsvReaderOptions Options => new() { Separator = ',', TrackLineNumbers = true };
+
+    static string[] HeaderOf(CsvReader csv) => csv.Headers.Select(h => h.Trim().TrimStart('\uFEFF').Trim()).ToArray();
+
+    static void RequireFile(string path)
+    {
+        if (InputFile.Problem(path, InputFile.MaxCsvBytes) is { } problem)
+            throw new MaskLabInputException(Directory.Exists(path) ? $"{path} is a folder, not a CSV file" : $"{path} {problem}");
+    }
+
+    /// <summary>Runs <paramref name="read"/> with every CSV or I/O failure as a one-line error naming <paramref name="path"/>.</summary>
+    static T Reading<T>(string path, Func<T> read)
     {
         try
         {
-            // The separator is fixed: detection could pick another one for a one-column file.
-            var options = new CsvReaderOptions { Separator = ',', TrackLineNumbers = true };
-            using var csv = open(options);
-            var found = csv.Headers.Select(h => h.Trim().TrimStart('\uFEFF').Trim()).ToArray();
-            var index = columns.Select(c => Array.FindIndex(found, f => string.Equals(f, c, StringComparison.OrdinalIgnoreCase))).ToArray();
-            var missing = columns.Where((_, i) => index[i] < 0).ToArray();
-            if (missing.Length > 0)
-            {
-                var seen = found.Length == 0 || found.All(f => f.Length == 0) ? "no header" : string.Join(",", found);
-                throw new MaskLabInputException(
-                    $"{path} lacks {ReadProblems.Plural("column", missing.Length)} {string.Join(", ", missing)} " +
-                    $"(expected a header with {string.Join(",", columns)}; found {seen})");
-            }
-            var rows = new List<CsvTableRow>();
-            while (csv.Read())
-            {
-                var values = new string[index.Length];
-                for (var i = 0; i < index.Length; i++)
-                    values[i] = index[i] < csv.FieldCount ? csv.GetString(index[i]).Trim() : "";
-                rows.Add(new CsvTableRow(csv.LineNumber, values));
-            }
-            return new CsvTable { Path = path, Rows = rows };
+            return read();
         }
         catch (CsvFormatException e)
         {
@@ -82,4 +63,28 @@ internal sealed class CsvTable
             throw new MaskLabInputException($"cannot read {path}: {e.Message.ReplaceLineEndings(" ")}");
         }
     }
+
+    static CsvTable Parse(string path, Func<CsvReaderOptions, CsvReader> open, string[] columns) => Reading(path, () =>
+    {
+        using var csv = open(Options);
+        var found = HeaderOf(csv);
+        var index = columns.Select(c => Array.FindIndex(found, f => string.Equals(f, c, StringComparison.OrdinalIgnoreCase))).ToArray();
+        var missing = columns.Where((_, i) => index[i] < 0).ToArray();
+        if (missing.Length > 0)
+        {
+            var seen = found.Length == 0 || found.All(f => f.Length == 0) ? "no header" : string.Join(",", found);
+            throw new MaskLabInputException(
+                $"{path} lacks {ReadProblems.Plural("column", missing.Length)} {string.Join(", ", missing)} " +
+                $"(expected a header with {string.Join(",", columns)}; found {seen})");
+        }
+        var rows = new List<CsvTableRow>();
+        while (csv.Read())
+        {
+            var values = new string[index.Length];
+            for (var i = 0; i < index.Length; i++)
+                values[i] = index[i] < csv.FieldCount ? csv.GetString(index[i]).Trim() : "";
+            rows.Add(new CsvTableRow(csv.LineNumber, values));
+        }
+        return new CsvTable { Path = path, Rows = rows };
+    });
 }

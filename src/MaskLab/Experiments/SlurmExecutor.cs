@@ -17,14 +17,14 @@ public sealed record SlurmSubmission(long? ArrayJob, long? GatherJob, IReadOnlyL
 public static class SlurmExecutor
 {
     /// <summary>
-    /// Writes DIR/slurm/&lt;kind&gt;.sbatch and gather.sbatch and submits them. <paramref name="taskCommand"/> is the
+    /// Writes DIR/slurm/&lt;kind&gt;.sbatch and gather.sbatch and submits them. The batch comes from
+    /// <see cref="PrepareSweep"/> or <see cref="PrepareFolds"/>, which have checked <paramref name="options"/> against it. <paramref name="taskCommand"/> is the
     /// masklab command a task runs (its array index is appended), <paramref name="gatherCommand"/> the gathering
     /// job's; both run in <paramref name="workDir"/>, so relative paths in the configs mean what they meant here.
     /// </summary>
     public static SlurmSubmission Submit(SlurmBatch batch, SlurmOptions options, IReadOnlyList<string> taskCommand,
         IReadOnlyList<string> gatherCommand, string workDir)
     {
-        CheckRequest(batch, options);
         Directory.CreateDirectory(batch.SlurmDir);
         // Two submitters at once would both read the queue before either has submitted, and queue a run twice.
         using var guard = SubmitGuard(batch);
@@ -88,12 +88,15 @@ public static class SlurmExecutor
     }
 
     /// <summary>A k-fold run made ready for submission: its root's config.yaml written (or checked), which the fold tasks read.</summary>
-    public static SlurmBatch PrepareFolds(RunConfig config, RunDirectory root)
+    public static SlurmBatch PrepareFolds(RunConfig config, RunDirectory root, SlurmOptions options)
     {
         if (config.Fold >= 0)
             throw new MaskLabInputException($"fold {config.Fold}: with --executor slurm every fold is a task of its own; leave fold at -1");
+        var batch = SlurmBatch.ForFolds(root, config);
+        // Refused before the root's config.yaml is written, as a sweep is refused before its sweep.yaml.
+        CheckRequest(batch, options);
         new CrossValidation(config, root).WriteRoot();
-        return SlurmBatch.ForFolds(root, config);
+        return batch;
     }
 
     /// <summary>The gathering job: after every task of the given arrays has ended, however it ended.</summary>

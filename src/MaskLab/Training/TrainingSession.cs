@@ -55,9 +55,10 @@ public sealed class TrainingSession : IDisposable
                 observer.Warning($"libtorch's oneDNN computes {wrong.Count} of this model's convolutions wrongly on this CPU (dense ones with " +
                     $"17-31, 33-47, ... input channels; a probe is off by {ConvolutionCheck.ProbeError:0.##}), e.g. {wrong[0]}: its training here " +
                     "is not to be trusted; train it on another CPU or a GPU, or with ONEDNN_MAX_CPU_ISA=AVX2 (slower, and bf16 no longer native)");
-            if (config.ChannelsLast && precision != Precision.Bf16 && device.type == DeviceType.CPU && ConvolutionCheck.ChannelsLastWrong)
+            if (config.ChannelsLast && precision != Precision.Bf16 && device.type == DeviceType.CPU
+                && ConvolutionCheck.ChannelsLastProbeError is var layoutError && layoutError > ConvolutionCheck.Tolerance)
                 observer.Warning("libtorch's oneDNN computes fp32 1x1 convolutions of 272 or more output channels wrongly in the channels-last " +
-                    $"layout on this CPU (a probe is off by {ConvolutionCheck.ChannelsLastProbeError:0.##}): this run's training here is not to be " +
+                    $"layout on this CPU (a probe is off by {layoutError:0.##}): this run's training here is not to be " +
                     "trusted; drop channels_last, or train in bf16 (right in channels-last here)");
             var fineTune = config.FineTune;
             // From scratch, one parameter group; fine-tuning gives the backbone its own rate (and freezes it for a while).
