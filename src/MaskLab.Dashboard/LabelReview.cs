@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.RegularExpressions;
-using CsvHelper;
 using MaskLab.Data;
 using MaskLab.Evaluation;
 using MaskLab.Runs;
@@ -83,16 +82,13 @@ public sealed partial class LabelReview(RunCatalog catalog, ServedRoots roots, s
         if (!File.Exists(file)) return [];
         try { LabelFixes.Load(file); }
         catch (MaskLabInputException e) { throw new ReviewException(409, $"{e.Message} (fix or move the file; the review will not overwrite it)"); }
-        var rows = new List<FixRow>();
-        using var csv = CsvReader.FromFile(file, new CsvReaderOptions { Separator = ',' });
-        var h = csv.Headers.Select(x => x.Trim().ToLowerInvariant()).ToList();
-        int p = h.IndexOf("person"), f = h.IndexOf("field"), v = h.IndexOf("value"), n = h.IndexOf("note");
-        while (csv.Read())
+        var table = CsvTable.ReadAll(file);
+        int p = table.IndexOf("person"), f = table.IndexOf("field"), v = table.IndexOf("value"), n = table.IndexOf("note");
+        return table.Rows.Select(r =>
         {
-            string Get(int i) => i >= 0 && i < csv.FieldCount ? csv.GetString(i).Trim() : "";
-            rows.Add(new FixRow(Get(p), Get(f).ToLowerInvariant(), Get(v).ToLowerInvariant(), Get(n)));
-        }
-        return rows;
+            string Get(int i) => i >= 0 ? r.Values[i] : "";
+            return new FixRow(Get(p), Get(f).ToLowerInvariant(), Get(v).ToLowerInvariant(), Get(n));
+        }).ToList();
     }
 
     static string DecisionOf(Suspect s, IReadOnlyList<FixRow> rows)

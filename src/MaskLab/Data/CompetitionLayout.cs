@@ -2,8 +2,11 @@ using System.Globalization;
 
 namespace MaskLab.Data;
 
+/// <summary>One row of <c>train.csv</c>: a person and the folder of their photos under <c>images/</c>.</summary>
+public sealed record TrainCsvRow(string Id, string Gender, string Race, int Age, string Folder);
+
 /// <summary>
-/// Reads the competition's layout as it is distributed: <c>train/{train.csv,images/&lt;id&gt;_&lt;gender&gt;_&lt;race&gt;_&lt;age&gt;/}</c>
+/// Reads (and, for a generated set, writes) the competition's layout as it is distributed: <c>train/{train.csv,images/&lt;id&gt;_&lt;gender&gt;_&lt;race&gt;_&lt;age&gt;/}</c>
 /// and <c>eval/{info.csv,images/}</c>. Readers only list files; decoding happens later, in the loader.
 /// </summary>
 public static class CompetitionLayout
@@ -214,6 +217,15 @@ public static class CompetitionLayout
                 $"{missing.Count} {ReadProblems.Plural("image", missing.Count)} listed in {csvPath} {(missing.Count == 1 ? "is" : "are")} missing from {imagesDir}: {ReadProblems.Listing(missing)}");
         return images;
     }
+
+    /// <summary>Writes <c>train.csv</c> (<c>id,gender,race,age,path</c>) atomically.</summary>
+    public static void WriteTrainCsv(string path, IEnumerable<TrainCsvRow> rows) =>
+        CsvText.WriteFile(path, TrainCsvColumns,
+            rows.Select(r => new[] { r.Id, r.Gender, r.Race, r.Age.ToString(CultureInfo.InvariantCulture), r.Folder }));
+
+    /// <summary>Writes <c>info.csv</c> atomically: the eval images in order, each with the placeholder answer 0.</summary>
+    public static void WriteEvalInfo(string path, IEnumerable<string> imageIds) =>
+        CsvText.WriteFile(path, [Submission.IdColumn, Submission.AnswerColumn], imageIds.Select(id => new[] { id, "0" }));
 
     static void CheckImageId(string csvPath, long line, string id)
     {

@@ -1,5 +1,4 @@
 using System.Globalization;
-using CsvHelper;
 
 namespace MaskLab.Data;
 
@@ -20,21 +19,17 @@ public static class FaceBoxFile
     public static void Write(string file, IEnumerable<FaceBoxRow> rows, bool withScore = false)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        AtomicFile.WriteText(file, w =>
+        CsvText.WriteFile(file, withScore ? [.. Columns, ScoreColumn] : Columns, rows.Select(r =>
         {
-            using var csv = CsvWriter.Create(w, new CsvWriterOptions { NewLine = "\n" }, leaveOpen: true);
-            csv.WriteHeader(withScore ? [.. Columns, ScoreColumn] : Columns);
-            foreach (var r in rows)
-            {
-                var b = r.Box;
-                string[] values =
-                [
-                    r.Path,
-                    b is { } x ? F(x.X) : "", b is { } y ? F(y.Y) : "", b is { } bw ? F(bw.Width) : "", b is { } bh ? F(bh.Height) : "",
-                ];
-                csv.WriteRecord(withScore ? [.. values, r.Score is { } s ? F(s) : ""] : values);
-            }
-        });
+            var b = r.Box;
+            string[] values =
+            [
+                r.Path,
+                b is { } x ? F(x.X) : "", b is { } y ? F(y.Y) : "", b is { } bw ? F(bw.Width) : "", b is { } bh ? F(bh.Height) : "",
+            ];
+            string[] row = withScore ? [.. values, r.Score is { } s ? F(s) : ""] : values;
+            return row;
+        }));
     }
 
     static string F(float v) => v.ToString("R", CultureInfo.InvariantCulture);

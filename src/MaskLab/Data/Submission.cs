@@ -30,13 +30,8 @@ public static class Submission
             if ((uint)answers[i] >= TaskClasses.Count)
                 throw new ArgumentOutOfRangeException(nameof(answers), answers[i], $"answer at row {i} is outside 0..{TaskClasses.Count - 1}");
         }
-        AtomicFile.WriteText(path, w =>
-        {
-            using var csv = CsvWriter.Create(w, CsvFormat.Writer, leaveOpen: true);
-            csv.WriteHeader([IdColumn, AnswerColumn]);
-            for (var i = 0; i < answers.Count; i++)
-                csv.WriteRecord([imageIdsInInfoOrder[i], answers[i].ToString(CultureInfo.InvariantCulture)]);
-        });
+        CsvText.WriteFile(path, [IdColumn, AnswerColumn],
+            answers.Select((a, i) => new[] { imageIdsInInfoOrder[i], a.ToString(CultureInfo.InvariantCulture) }));
     }
 
     /// <summary>

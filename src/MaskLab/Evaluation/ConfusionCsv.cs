@@ -1,5 +1,4 @@
 using System.Globalization;
-using CsvHelper;
 
 namespace MaskLab.Evaluation;
 
@@ -15,42 +14,26 @@ public static class ConfusionCsv
     {
         ArgumentNullException.ThrowIfNull(report);
         var n = report.ClassCount;
-        AtomicFile.WriteText(path, w =>
-        {
-            using var csv = CsvWriter.Create(w, CsvFormat.Writer, leaveOpen: true);
-            var fields = new string[n + 1];
-            fields[0] = TruthColumn;
-            for (var c = 0; c < n; c++) fields[c + 1] = report.ClassNames[c];
-            csv.WriteHeader(fields);
-            for (var t = 0; t < n; t++)
-            {
-                fields[0] = report.ClassNames[t];
-                for (var p = 0; p < n; p++) fields[p + 1] = report.Confusion[t, p].ToString(CultureInfo.InvariantCulture);
-                csv.WriteRecord(fields);
-            }
-        });
+        CsvText.WriteFile(path, [TruthColumn, .. report.ClassNames.Take(n)], Enumerable.Range(0, n).Select(t =>
+            new[] { report.ClassNames[t] }.Concat(Enumerable.Range(0, n).Select(p => report.Confusion[t, p].ToString(CultureInfo.InvariantCulture))).ToArray()));
     }
 
     /// <summary>The matrix and class names of a file written by <see cref="Write"/>; (null, []) when it does not exist.</summary>
     public static (long[,]? Matrix, IReadOnlyList<string> Names) Read(string file)
     {
         if (!File.Exists(file)) return (null, []);
+        var table = CsvTable.ReadAll(file);
+        var names = table.Columns.Skip(1).ToArray();
+        var cm = new long[names.Length, names.Length];
         try
         {
-            using var csv = CsvReader.FromFile(file, new CsvReaderOptions { Separator = ',' });
-            var names = csv.Headers.Skip(1).ToArray();
-            var cm = new long[names.Length, names.Length];
-            int t = 0;
-            while (csv.Read() && t < names.Length)
-            {
-                for (var p = 0; p < names.Length; p++) cm[t, p] = long.Parse(csv.GetString(p + 1), CultureInfo.InvariantCulture);
-                t++;
-            }
-            return (cm, names);
+            for (var t = 0; t < Math.Min(names.Length, table.Rows.Count); t++)
+                for (var p = 0; p < names.Length; p++) cm[t, p] = long.Parse(table.Rows[t].Values[p + 1], CultureInfo.InvariantCulture);
         }
-        catch (Exception e) when (e is FormatException or CsvFormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+        catch (FormatException e)
         {
             throw new MaskLabInputException($"{file} is not a confusion matrix CSV: {e.Message.ReplaceLineEndings(" ")}");
         }
+        return (cm, names);
     }
 }

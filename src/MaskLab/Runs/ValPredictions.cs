@@ -1,5 +1,4 @@
 using System.Globalization;
-using CsvHelper;
 using MaskLab.Data;
 
 namespace MaskLab.Runs;
@@ -17,51 +16,48 @@ public static class ValPredictions
     {
         int n = probabilities.GetLength(0), c = probabilities.GetLength(1);
         if (paths.Count != n || truth.Count != n) throw new ArgumentException("paths, truth and probabilities differ in length");
-        AtomicFile.WriteText(file, w =>
+        string[] header = ["path", "truth", "prediction", "confidence", .. Enumerable.Range(0, c).Select(k => $"p_{k}")];
+        CsvText.WriteFile(file, header, Enumerable.Range(0, n).Select(i =>
         {
-            using var csv = CsvWriter.Create(w, new CsvWriterOptions { NewLine = "\n" }, leaveOpen: true);
+            int best = 0;
+            for (var k = 1; k < c; k++) if (probabilities[i, k] > probabilities[i, best]) best = k;
             var fields = new string[4 + c];
-            fields[0] = "path"; fields[1] = "truth"; fields[2] = "prediction"; fields[3] = "confidence";
-            for (var k = 0; k < c; k++) fields[4 + k] = $"p_{k}";
-            csv.WriteHeader(fields);
-            for (var i = 0; i < n; i++)
-            {
-                int best = 0;
-                for (var k = 1; k < c; k++) if (probabilities[i, k] > probabilities[i, best]) best = k;
-                fields[0] = paths[i];
-                fields[1] = truth[i].ToString(CultureInfo.InvariantCulture);
-                fields[2] = best.ToString(CultureInfo.InvariantCulture);
-                fields[3] = probabilities[i, best].ToString("0.######", CultureInfo.InvariantCulture);
-                for (var k = 0; k < c; k++) fields[4 + k] = probabilities[i, k].ToString("0.######", CultureInfo.InvariantCulture);
-                csv.WriteRecord(fields);
-            }
-        });
+            fields[0] = paths[i];
+            fields[1] = truth[i].ToString(CultureInfo.InvariantCulture);
+            fields[2] = best.ToString(CultureInfo.InvariantCulture);
+            fields[3] = Probability(probabilities[i, best]);
+            for (var k = 0; k < c; k++) fields[4 + k] = Probability(probabilities[i, k]);
+            return fields;
+        }));
     }
+
+    static string Probability(float p) => p.ToString("0.######", CultureInfo.InvariantCulture);
 
     public static IReadOnlyList<ValPrediction> Read(string file)
     {
         if (!File.Exists(file)) return [];
-        try
+        var table = CsvTable.ReadAll(file);
+        var headers = table.Columns;
+        int classes = headers.Count(h => h.StartsWith("p_", StringComparison.Ordinal));
+        if (headers.Count < 4 + classes || headers[0] != "path" || headers[1] != "truth")
+            throw new MaskLabInputException($"{file} is not a val_predictions.csv (header {string.Join(",", headers)})");
+        var rows = new List<ValPrediction>();
+        foreach (var row in table.Rows)
         {
-            using var csv = CsvReader.FromFile(file, new CsvReaderOptions { Separator = ',', TrackLineNumbers = true });
-            var headers = csv.Headers.ToArray();
-            int classes = headers.Count(h => h.StartsWith("p_", StringComparison.Ordinal));
-            if (headers.Length < 4 || headers[0] != "path" || headers[1] != "truth")
-                throw new MaskLabInputException($"{file} is not a val_predictions.csv (header {string.Join(",", headers)})");
-            var rows = new List<ValPrediction>();
-            while (csv.Read())
+            var v = row.Values;
+            try
             {
                 var p = new double[classes];
-                for (var k = 0; k < classes; k++) p[k] = double.Parse(csv.GetString(4 + k), CultureInfo.InvariantCulture);
-                rows.Add(new ValPrediction(csv.GetString(0), int.Parse(csv.GetString(1), CultureInfo.InvariantCulture),
-                    int.Parse(csv.GetString(2), CultureInfo.InvariantCulture), double.Parse(csv.GetString(3), CultureInfo.InvariantCulture), p));
+                for (var k = 0; k < classes; k++) p[k] = double.Parse(v[4 + k], CultureInfo.InvariantCulture);
+                rows.Add(new ValPrediction(v[0], int.Parse(v[1], CultureInfo.InvariantCulture),
+                    int.Parse(v[2], CultureInfo.InvariantCulture), double.Parse(v[3], CultureInfo.InvariantCulture), p));
             }
-            return rows;
+            catch (FormatException e)
+            {
+                throw new MaskLabInputException($"{file} line {row.Line}: malformed row: {e.Message.ReplaceLineEndings(" ")}");
+            }
         }
-        catch (Exception e) when (e is FormatException or CsvFormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
-        {
-            throw new MaskLabInputException($"{file}: malformed row: {e.Message.ReplaceLineEndings(" ")}");
-        }
+        return rows;
     }
 
     /// <summary>The wrong predictions, the most confident first.</summary>

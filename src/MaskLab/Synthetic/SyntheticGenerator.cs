@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -273,29 +274,27 @@ public static class SyntheticGenerator
         return [.. header, .. "Mac OS X        "u8, .. tail];
     }
 
-    static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
-
     static int WriteTrainCsvs(string root, PlannedPerson[] train)
     {
-        var csv = new StringBuilder("id,gender,race,age,path\n");
-        var truth = new StringBuilder("path,given_class,true_class,true_age,noise\n");
+        CompetitionLayout.WriteTrainCsv(Path.Combine(root, "train", "train.csv"), train.Select(p =>
+            new TrainCsvRow(p.Id, TaskClasses.GenderWord(p.GivenGender), Population.Race, p.GivenAge, p.Folder)));
+        var truth = new List<string[]>();
         var noisy = 0;
         foreach (var p in train)
         {
-            csv.Append($"{p.Id},{TaskClasses.GenderWord(p.GivenGender)},{Population.Race},{p.GivenAge},{p.Folder}\n");
             for (var k = 0; k < Population.PhotosPerPerson; k++)
             {
-                var given = p.GivenClass(k);
-                var truthClass = p.TrueClass(k);
+                int given = p.GivenClass(k), truthClass = p.TrueClass(k);
                 if (given != truthClass) noisy++;
-                var kind = given == truthClass ? "" : NoiseWord(p.Noise);
-                truth.Append($"train/images/{p.Folder}/{p.FileNames[k]},{given},{truthClass},{p.Age},{kind}\n");
+                truth.Add([$"train/images/{p.Folder}/{p.FileNames[k]}", Text(given), Text(truthClass), Text(p.Age),
+                    given == truthClass ? "" : NoiseWord(p.Noise)]);
             }
         }
-        File.WriteAllText(Path.Combine(root, "train", "train.csv"), csv.ToString(), Utf8);
-        File.WriteAllText(Path.Combine(root, TruthFile), truth.ToString(), Utf8);
+        CsvText.WriteFile(Path.Combine(root, TruthFile), ["path", "given_class", "true_class", "true_age", "noise"], truth);
         return noisy;
     }
+
+    static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 
     static string NoiseWord(NoiseKind k) => k switch
     {
@@ -307,16 +306,9 @@ public static class SyntheticGenerator
 
     static void WriteEvalCsvs(string root, SynthOptions o, PlannedPerson[] eval)
     {
-        var info = new StringBuilder("ImageID,ans\n");
-        var answers = new StringBuilder("ImageID,ans\n");
-        foreach (var (person, photo) in Population.EvalRows(o, eval.Length))
-        {
-            var p = eval[person];
-            info.Append($"{p.FileNames[photo]},0\n");
-            answers.Append($"{p.FileNames[photo]},{p.TrueClass(photo)}\n");
-        }
-        File.WriteAllText(Path.Combine(root, "eval", "info.csv"), info.ToString(), Utf8);
-        File.WriteAllText(Path.Combine(root, "eval", "answers.csv"), answers.ToString(), Utf8);
+        var rows = Population.EvalRows(o, eval.Length).Select(r => (Id: eval[r.Person].FileNames[r.Photo], Truth: eval[r.Person].TrueClass(r.Photo))).ToList();
+        CompetitionLayout.WriteEvalInfo(Path.Combine(root, "eval", "info.csv"), rows.Select(r => r.Id));
+        Submission.Write(Path.Combine(root, "eval", "answers.csv"), rows.Select(r => r.Id).ToList(), rows.Select(r => r.Truth).ToList());
     }
 
     /// <summary>

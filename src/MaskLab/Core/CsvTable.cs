@@ -1,24 +1,44 @@
 using CsvHelper;
 
-namespace MaskLab.Data;
+namespace MaskLab.Core;
 
 /// <summary>One data row: its line in the file (for messages) and the values of the requested columns, trimmed.</summary>
-internal readonly record struct CsvTableRow(long Line, string[] Values);
+public readonly record struct CsvTableRow(long Line, string[] Values);
 
 /// <summary>
-/// The small CSV files of the task (train.csv, info.csv, submissions) read by column name. Every failure becomes a
-/// one-line <see cref="MaskLabInputException"/> that names the file, since these files are hand-edited and copied.
+/// The one CSV reader of MaskLab (<see cref="CsvText"/> is the one writer): the task's files (train.csv, info.csv,
+/// submissions) and the run's own (per-class scores, confusion, predictions) read by column name. Every failure becomes
+/// a one-line <see cref="MaskLabInputException"/> that names the file, since these files are hand-edited and copied.
 /// </summary>
-internal sealed class CsvTable
+public sealed class CsvTable
 {
     public required string Path { get; init; }
+
+    /// <summary>The columns of <see cref="CsvTableRow.Values"/>, in order: those requested, or the whole header.</summary>
+    public required IReadOnlyList<string> Columns { get; init; }
+
     public required IReadOnlyList<CsvTableRow> Rows { get; init; }
+
+    /// <summary>The index of <paramref name="column"/> in <see cref="Columns"/> (matched ignoring case), or -1.</summary>
+    public int IndexOf(string column)
+    {
+        for (var i = 0; i < Columns.Count; i++)
+            if (string.Equals(Columns[i], column, StringComparison.OrdinalIgnoreCase)) return i;
+        return -1;
+    }
 
     /// <summary>Reads <paramref name="path"/>, requiring each of <paramref name="columns"/> (matched ignoring case).</summary>
     public static CsvTable Read(string path, params string[] columns)
     {
         RequireFile(path);
         return Parse(path, options => CsvReader.FromFile(path, options), columns);
+    }
+
+    /// <summary>Reads every column of <paramref name="path"/>, in the header's order: for files whose columns vary.</summary>
+    public static CsvTable ReadAll(string path)
+    {
+        RequireFile(path);
+        return Parse(path, options => CsvReader.FromFile(path, options), null);
     }
 
     /// <summary>Reads CSV <paramref name="text"/> (e.g. a file embedded in the library), named <paramref name="name"/> in messages.</summary>
@@ -64,17 +84,20 @@ internal sealed class CsvTable
         }
     }
 
-    static CsvTable Parse(string path, Func<CsvReaderOptions, CsvReader> open, string[] columns) => Reading(path, () =>
+    static CsvTable Parse(string path, Func<CsvReaderOptions, CsvReader> open, string[]? wanted) => Reading(path, () =>
     {
         using var csv = open(Options);
         var found = HeaderOf(csv);
-        var index = columns.Select(c => Array.FindIndex(found, f => string.Equals(f, c, StringComparison.OrdinalIgnoreCase))).ToArray();
+        var columns = wanted ?? found;
+        var index = wanted is null
+            ? Enumerable.Range(0, found.Length).ToArray()
+            : columns.Select(c => Array.FindIndex(found, f => string.Equals(f, c, StringComparison.OrdinalIgnoreCase))).ToArray();
         var missing = columns.Where((_, i) => index[i] < 0).ToArray();
         if (missing.Length > 0)
         {
             var seen = found.Length == 0 || found.All(f => f.Length == 0) ? "no header" : string.Join(",", found);
             throw new MaskLabInputException(
-                $"{path} lacks {ReadProblems.Plural("column", missing.Length)} {string.Join(", ", missing)} " +
+                $"{path} lacks {(missing.Length == 1 ? "column" : "columns")} {string.Join(", ", missing)} " +
                 $"(expected a header with {string.Join(",", columns)}; found {seen})");
         }
         var rows = new List<CsvTableRow>();
@@ -85,6 +108,6 @@ internal sealed class CsvTable
                 values[i] = index[i] < csv.FieldCount ? csv.GetString(index[i]).Trim() : "";
             rows.Add(new CsvTableRow(csv.LineNumber, values));
         }
-        return new CsvTable { Path = path, Rows = rows };
+        return new CsvTable { Path = path, Columns = columns, Rows = rows };
     });
 }
