@@ -96,6 +96,16 @@ public class TrainConfigTests
         Assert.Equal(0.05, LrSchedule.At(step.Schedule, step.Lr, 2, 0.0), 9);
         Assert.Equal(0.025, LrSchedule.At(step.Schedule, step.Lr, 4, 0.0), 9);
     }
+
+    [Fact]
+    public void DifferencesFrom_names_each_changed_key_with_both_values()
+    {
+        var a = RunConfig.Load(null, ["epochs=3", "lr=0.01"]);
+        var b = RunConfig.Load(null, ["epochs=4", "lr=0.01"]);
+        Assert.Equal([new RunConfig.Difference("epochs", "3", "4")], a.DifferencesFrom(b));
+        Assert.Empty(a.DifferencesFrom(b, "lr", "seed"));
+        Assert.Empty(a.DifferencesFrom(a.Clone()));
+    }
 }
 
 static class RepoRoot

@@ -122,7 +122,7 @@ public sealed class CrossValidation(RunConfig config, RunDirectory root, ITraini
     (TrainingData Data, int[] FoldOf) Prepare(CancellationToken ct, bool rootHeld)
     {
         var rootConfig = CheckRoot();
-        var data = TrainingData.Load(rootConfig.DataSection, observer, ct, (labelled, eval) => MemoryEstimate.Check(config, labelled, eval, observer));
+        var data = TrainingData.LoadChecked(config, observer, ct, rootConfig.DataSection);
         using (rootHeld ? null : LockRoot(RootWait))
         {
             if (root.HasConfig) CheckSameFolds(root.ReadConfig());
@@ -178,7 +178,7 @@ public sealed class CrossValidation(RunConfig config, RunDirectory root, ITraini
 
     void CheckSameFolds(RunConfig existing)
     {
-        if (existing.Folds != config.Folds || existing.Seed != config.Seed || existing.Model != config.Model)
+        if (existing.DifferencesFrom(config, "folds", "seed", "model").Count > 0)
             throw new MaskLabInputException(
                 $"'{root.Path}' holds a k-fold run with folds {existing.Folds}, seed {existing.Seed}, model {existing.Model}; " +
                 $"this config asks for folds {config.Folds}, seed {config.Seed}, model {config.Model}: use another --out");

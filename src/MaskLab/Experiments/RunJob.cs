@@ -78,7 +78,7 @@ public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver
         if (threads > 0) TorchSharp.torch.set_num_threads(threads);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         if (data is null)
-            data = TrainingData.Load(config.DataSection, observer, ct, (labelled, eval) => MemoryEstimate.Check(config, labelled, eval, observer));
+            data = TrainingData.LoadChecked(config, observer, ct);
         else
             MemoryEstimate.For(config, data.Set.Samples.Count + (data.EvalImages?.Count ?? 0), data.TrainIndices.Length).ThrowIfTooLarge(config);
         // The eval photos were decoded (and so checked) with the rest: the prediction reads them from the same cache.

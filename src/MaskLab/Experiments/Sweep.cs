@@ -121,7 +121,7 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
             var c = run.Config.DataSection;
             loaded ??= [];
             if (!loaded.TryGetValue(c.LoadKey, out var photos))
-                loaded[c.LoadKey] = photos = TrainingData.Load(c, observer, ct, (labelled, eval) => MemoryEstimate.Check(run.Config, labelled, eval, observer));
+                loaded[c.LoadKey] = photos = TrainingData.LoadChecked(run.Config, observer, ct);
             data = photos.Resplit(c);
         }
         RunOutcome outcome;
@@ -201,10 +201,7 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
     public static void CheckSameConfig(RunDirectory dir, SweepRun run)
     {
         if (!dir.HasConfig) return;
-        var had = dir.ReadConfig().ToMap();
-        var want = run.Config.ToMap();
-        var differs = want.Keys.FirstOrDefault(k => had.GetValueOrDefault(k) != want[k]);
-        if (differs is not null)
-            throw new MaskLabInputException($"'{dir.Path}' was trained with {differs}={had.GetValueOrDefault(differs)}, not {want[differs]}: the sweep changed; use another --out");
+        if (dir.ReadConfig().DifferencesFrom(run.Config) is [var d, ..])
+            throw new MaskLabInputException($"'{dir.Path}' was trained with {d.Key}={d.Value}, not {d.Other}: the sweep changed; use another --out");
     }
 }

@@ -281,6 +281,24 @@ public sealed class RunConfig
         return map;
     }
 
+    /// <summary>One setting that differs between two configs: its key, this config's value and the other's.</summary>
+    public readonly record struct Difference(string Key, string? Value, string? Other);
+
+    /// <summary>
+    /// The settings (every key, or only <paramref name="keys"/>) whose values differ from <paramref name="other"/>'s,
+    /// in key order: what decides whether a folder holds the run a command asks for.
+    /// </summary>
+    public IReadOnlyList<Difference> DifferencesFrom(RunConfig other, params string[] keys)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        var mine = ToMap();
+        var theirs = other.ToMap();
+        return (keys.Length == 0 ? [.. mine.Keys] : keys)
+            .Where(k => mine.GetValueOrDefault(k) != theirs.GetValueOrDefault(k))
+            .Select(k => new Difference(k, mine.GetValueOrDefault(k), theirs.GetValueOrDefault(k)))
+            .ToList();
+    }
+
     /// <summary>YAML text of this config, every key written.</summary>
     public string ToYaml() => new SerializerBuilder().Build().Serialize(ToMap());
 

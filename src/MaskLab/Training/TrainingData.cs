@@ -47,6 +47,13 @@ public sealed class TrainingData
         : [.. TrainIndices, .. Enumerable.Range(Set.Samples.Count, Pseudo.Count)];
 
     /// <summary>
+    /// Loads <paramref name="data"/> (default: <paramref name="config"/>'s) for a run of <paramref name="config"/>,
+    /// refusing before any photo is decoded when this machine's memory could not hold them (<see cref="MemoryEstimate"/>).
+    /// </summary>
+    public static TrainingData LoadChecked(RunConfig config, ITrainingObserver observer, CancellationToken ct, DataSpec? data = null) =>
+        Load(data ?? config.DataSection, observer, ct, (labelled, eval) => MemoryEstimate.Check(config, labelled, eval, observer));
+
+    /// <summary>
     /// Finds the data (the embedded default when the options name none), reads it, applies label fixes, adds pseudo
     /// labels, finds faces where the photos are cropped, splits the labelled photos by person and decodes every photo
     /// once into the cache: the labelled ones and, where the data has an eval set, the eval ones (its info.csv and photos
