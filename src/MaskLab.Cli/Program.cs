@@ -67,7 +67,8 @@ catch (Exception thrown)
     }
 }
 
-// The error inside a parallel loop's AggregateException (a bad input among them first) or a reflective call's wrapper.
+// The error inside a parallel loop's AggregateException (a bad input among them first), a reflective call's wrapper, or
+// Spectre's wrapper of an option value refused while parsing.
 static Exception Unwrap(Exception e)
 {
     for (int depth = 0; depth < 8; depth++)
@@ -76,6 +77,8 @@ static Exception Unwrap(Exception e)
             e = inner.FirstOrDefault(x => x is MaskLabInputException) ?? inner.FirstOrDefault(x => x is IOException or UnauthorizedAccessException) ?? inner[0];
         else if (e is System.Reflection.TargetInvocationException { InnerException: { } t })
             e = t;
+        else if (e is CommandRuntimeException { InnerException: MaskLabInputException bad })
+            e = bad; // a typed option's value refused while the command line was read (OptionConverter)
         else
             break;
     }

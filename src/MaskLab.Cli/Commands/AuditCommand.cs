@@ -11,11 +11,9 @@ namespace MaskLab.Cli.Commands;
 /// <summary><c>masklab audit --run KFOLD_RUNDIR</c>: likely mislabeled photos from a k-fold run's out-of-fold predictions.</summary>
 public sealed class AuditCommand : Command<AuditCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    /// <summary>--run: a k-fold run directory holding oof.csv.</summary>
+    public sealed class Settings : RunSettings
     {
-        [CommandOption("-r|--run <RUNDIR>"), Description("k-fold run directory holding oof.csv")]
-        public string? Run { get; init; }
-
         [CommandOption("--threshold <T>"), Description("Lowest out-of-fold probability off the labelled value to flag (default 0.7)")]
         public double Threshold { get; init; } = 0.7;
 
@@ -28,10 +26,7 @@ public sealed class AuditCommand : Command<AuditCommand.Settings>
         [CommandOption("--fixes <FILE>"), Description("Write the suggested corrections as a label_fixes CSV (review it before training with it)")]
         public string? Fixes { get; init; }
 
-        [CommandOption("--json"), Description("Print the suspects (and the scores against --truth) as one JSON line at the end")]
-        public bool Json { get; init; }
-
-        public override ValidationResult Validate() =>
+        protected override ValidationResult ValidateOptions() =>
             Run is null ? ValidationResult.Error("--run is required (a k-fold run directory)")
             : !(Threshold > 0 && Threshold <= 1) ? ValidationResult.Error($"--threshold {Threshold} must be above 0 and at most 1")
             : Top < 0 ? ValidationResult.Error($"--top {Top} must not be negative")

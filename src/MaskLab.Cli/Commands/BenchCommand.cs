@@ -11,7 +11,7 @@ namespace MaskLab.Cli.Commands;
 
 public sealed class BenchCommand : Command<BenchCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : DeviceSettings
     {
         [CommandOption("-m|--model <NAME>"), Description("Model to time"), DefaultValue("resnet18")]
         public string Model { get; init; } = "resnet18";
@@ -42,12 +42,6 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
 
         [CommandOption("--channels-last"), Description("Convolution weights and batches in the channels-last (NHWC) layout, as `channels_last: true` trains")]
         public bool ChannelsLast { get; init; }
-
-        [CommandOption("--device <DEVICE>"), Description("auto (a GPU when a CUDA libtorch sees one, else the CPU), cpu, cuda or cuda:N"), DefaultValue("auto")]
-        public string Device { get; init; } = "auto";
-
-        [CommandOption("--json"), Description("Print the result as one JSON line at the end")]
-        public bool Json { get; init; }
 
         public override ValidationResult Validate() =>
             Batch <= 0 ? ValidationResult.Error($"--batch {Batch} must be positive")
@@ -91,7 +85,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         }
 
         int total = 2 * (s.Steps + s.Warmup);
-        var device = DeviceResolution.Resolve(DeviceChoice.Parse(s.Device));
+        var device = DeviceResolution.Resolve(s.Device);
         AnsiConsole.MarkupLine($"[grey]device: {Cli.Esc(device.Info.Describe())}[/]");
         var resolved = PrecisionChoice.Resolve((Precision)ConfigValues.Parse(s.Precision, typeof(Precision), "--precision")!, device.IsCuda, CpuFeatures.OfThisMachine);
         if (s.Precision == "auto") AnsiConsole.MarkupLine($"[grey]{Cli.Esc(resolved.Describe())}[/]");

@@ -12,21 +12,18 @@ namespace MaskLab.Cli.Commands;
 /// <summary><c>masklab ceiling [--data DIR] [--run RUNDIR]... [--json]</c>: the most a model could reach on a synthetic set.</summary>
 public sealed class CeilingCommand : Command<CeilingCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    /// <summary>--run: runs on that set whose eval scores to put beside the ceiling, as a fraction of it.</summary>
+    public sealed class Settings : RunSettings
     {
+        protected override bool TakesSeveralRuns => true;
+
         [CommandOption("-d|--data <DIR>"), Description("A synthetic set (masklab synth); default: the embedded default set of the main job")]
         public string? Data { get; init; }
-
-        [CommandOption("-r|--run <RUNDIR>"), Description("Runs on that set whose eval scores to put beside the ceiling, as a fraction of it")]
-        public string[] Runs { get; init; } = [];
 
         [CommandOption("--fit-people <N>"), Description("Training people to fit the cue classifiers on, drawn from the set's generator (latent values only, not painted); 0 fits on the set's own training people, whose few hundred leave the fit's error in the figure"), DefaultValue(Ceiling.DefaultFitPeople)]
         public int FitPeople { get; init; } = Ceiling.DefaultFitPeople;
 
-        [CommandOption("--json"), Description("Print the ceiling as one JSON line at the end")]
-        public bool Json { get; init; }
-
-        public override ValidationResult Validate() =>
+        protected override ValidationResult ValidateOptions() =>
             FitPeople is < 0 or > Synthetic.SynthOptions.MaxPeople ? ValidationResult.Error($"--fit-people {FitPeople} must be 0..{Synthetic.SynthOptions.MaxPeople}") : ValidationResult.Success();
     }
 

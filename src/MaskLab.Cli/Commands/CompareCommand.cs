@@ -8,7 +8,7 @@ namespace MaskLab.Cli.Commands;
 /// <summary><c>masklab compare RUNDIR...</c>: the comparison table of runs in the terminal.</summary>
 public sealed class CompareCommand : Command<CompareCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : JsonSettings
     {
         [CommandArgument(0, "<RUNDIR>")]
         [Description("Run directories; a folder of runs (a sweep, a k-fold run) stands for all runs below it")]
@@ -18,10 +18,6 @@ public sealed class CompareCommand : Command<CompareCommand.Settings>
         [Description("Sort by: f1 (best val macro F1, the default, highest first), name, or speed (train images/s)")]
         [DefaultValue("f1")]
         public string Sort { get; set; } = "f1";
-
-        [CommandOption("--json")]
-        [Description("Also print the rows as one JSON object on the last line of stdout")]
-        public bool Json { get; set; }
 
         public override ValidationResult Validate() =>
             Runs.Length == 0 ? ValidationResult.Error("compare needs at least one RUNDIR")

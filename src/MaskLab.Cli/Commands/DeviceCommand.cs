@@ -13,23 +13,13 @@ namespace MaskLab.Cli.Commands;
 /// </summary>
 public sealed class DeviceCommand : Command<DeviceCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
-    {
-        [CommandOption("--device <DEVICE>")]
-        [Description("auto (the GPU when a CUDA libtorch loads and a GPU is visible, else the CPU), cpu, cuda or cuda:N")]
-        [DefaultValue("auto")]
-        public string Device { get; set; } = "auto";
-
-        [CommandOption("--json")]
-        [Description("Also print one JSON object on the last line of stdout: the device record metadata.json keeps, and the libtorch file in use")]
-        public bool Json { get; set; }
-    }
+    /// <summary>--json prints the device record metadata.json keeps, and the libtorch file in use.</summary>
+    public sealed class Settings : DeviceSettings;
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        var choice = DeviceChoice.Parse(settings.Device);
         var libtorch = LibTorchRuntime.Load();
-        var resolved = DeviceResolution.Resolve(choice);
+        var resolved = DeviceResolution.Resolve(settings.Device);
 
         // A matrix product on the device and back: 2x2 of ones times itself sums to 8.
         double check;

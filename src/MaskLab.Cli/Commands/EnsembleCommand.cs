@@ -9,10 +9,10 @@ namespace MaskLab.Cli.Commands;
 /// <summary><c>masklab ensemble --run KFOLD --run KFOLD ...</c>: blend weights picked on out-of-fold probabilities.</summary>
 public sealed class EnsembleCommand : Command<EnsembleCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    /// <summary>--run: k-fold run directories holding oof.csv, repeated; all must share data, seed and folds.</summary>
+    public sealed class Settings : RunSettings
     {
-        [CommandOption("-r|--run <RUNDIR>"), Description("k-fold run directory (holding oof.csv); repeat it. All must share data, seed and folds")]
-        public string[] Runs { get; init; } = [];
+        protected override bool TakesSeveralRuns => true;
 
         [CommandOption("--step <S>"), Description("Grid step of the weight search on the simplex (default 0.1)")]
         public double Step { get; init; } = 0.1;
@@ -20,10 +20,7 @@ public sealed class EnsembleCommand : Command<EnsembleCommand.Settings>
         [CommandOption("--vote <soft|hard>"), Description("How the blend combines the runs (default soft)")]
         public string Vote { get; init; } = "soft";
 
-        [CommandOption("--json"), Description("Print the weights and OOF macro F1 as one JSON line at the end")]
-        public bool Json { get; init; }
-
-        public override ValidationResult Validate() =>
+        protected override ValidationResult ValidateOptions() =>
             Runs.Length == 0 ? ValidationResult.Error("--run is required (a k-fold run directory; repeat it)")
             : !(Step > 0 && Step <= 1) ? ValidationResult.Error($"--step {Step} must be in (0, 1]")
             : Vote is not ("soft" or "hard") ? ValidationResult.Error($"--vote '{Vote}' is not soft or hard")

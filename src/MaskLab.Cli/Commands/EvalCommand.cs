@@ -9,35 +9,23 @@ namespace MaskLab.Cli.Commands;
 
 public sealed class EvalCommand : Command<EvalCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : TrainedRunSettings
     {
-        [CommandOption("-r|--run <RUNDIR>"), Description("Trained run directory")]
-        public string? Run { get; init; }
-
         [CommandOption("-d|--data <DIR>"), Description("Labelled data: competition train/ layout (or a folder holding it), or an image folder")]
         public string? Data { get; init; }
 
         [CommandOption("--tta"), Description("Average the horizontally flipped view")]
         public bool Tta { get; init; }
 
-        [CommandOption("--device <DEVICE>"), Description("auto (a GPU when a CUDA libtorch sees one, else the CPU), cpu, cuda or cuda:N"), DefaultValue("auto")]
-        public string Device { get; init; } = "auto";
-
-        [CommandOption("--json"), Description("Print the scores as one JSON line at the end")]
-        public bool Json { get; init; }
-
-        [CommandOption("--checkpoint <best|last>"), Description("Weights to score: best (the best validation epoch's, default) or last")]
-        public string Checkpoint { get; init; } = "best";
-
-        public override ValidationResult Validate() =>
+        protected override ValidationResult ValidateOptions() =>
             Run is null ? ValidationResult.Error("--run is required")
             : Data is null ? ValidationResult.Error("--data is required")
-            : CheckpointOption.Validate(Checkpoint);
+            : ValidationResult.Success();
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellation)
     {
-        var device = DeviceResolution.Resolve(DeviceChoice.Parse(s.Device));
+        var device = DeviceResolution.Resolve(s.Device);
         // A k-fold run is scored as predict uses it: its folds soft-voted with equal weights.
         var runs = new List<TrainedRun>();
         try
@@ -46,7 +34,7 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
             bool folds = dirs.Count > 1 || dirs[0] != s.Run;
             foreach (var dir in dirs)
             {
-                runs.Add(TrainedRun.Load(dir, CheckpointOption.Parse(s.Checkpoint), device.Device));
+                runs.Add(TrainedRun.Load(dir, s.Checkpoint, device.Device));
                 AnsiConsole.MarkupLine($"[grey]weights: {Cli.Esc(folds ? dir + ": " : "")}{Cli.Esc(runs[^1].CheckpointDescription)} on {Cli.Esc(device.Info.Device)}[/]");
             }
             return Evaluate(s, runs, cancellation);

@@ -16,12 +16,9 @@ namespace MaskLab.Cli.Commands;
 /// </summary>
 public sealed class ExportCommand : Command<ExportCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    /// <summary>--run: the trained run to export (its config gives model, size, head and normalisation).</summary>
+    public sealed class Settings : RunSettings
     {
-        [CommandOption("-r|--run <RUNDIR>")]
-        [Description("Trained run directory to export (its config gives model, size, head and normalisation)")]
-        public string? Run { get; set; }
-
         [CommandOption("-d|--data <DIR>")]
         [Description("With --run: photos to check ONNX Runtime against MaskLab on (default: the run's eval photos)")]
         public string? Data { get; set; }
@@ -71,11 +68,7 @@ public sealed class ExportCommand : Command<ExportCommand.Settings>
         [DefaultValue(4)]
         public int Check { get; set; } = 4;
 
-        [CommandOption("--json")]
-        [Description("Also print one JSON object on the last line of stdout")]
-        public bool Json { get; set; }
-
-        public override ValidationResult Validate() =>
+        protected override ValidationResult ValidateOptions() =>
             Run is not null && Model is not null ? ValidationResult.Error("export takes --run RUNDIR or --model NAME, not both")
             : Run is null && string.IsNullOrWhiteSpace(Model) ? ValidationResult.Error("export needs --run RUNDIR (or --model NAME --size WxH)")
             : Run is null && string.IsNullOrWhiteSpace(Size) ? ValidationResult.Error("export needs --size WxH, the size the model was trained at")

@@ -10,7 +10,8 @@ namespace MaskLab.Cli.Commands;
 /// <summary><c>masklab models [--classes N] [--size WxH] [--json]</c>: the model zoo with sizes and forward cost.</summary>
 public sealed class ModelsCommand : Command<ModelsCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    /// <summary>--json maps each model name to its parameter count (null where the size does not suit the model).</summary>
+    public sealed class Settings : JsonSettings
     {
         [CommandOption("--classes <N>")]
         [Description("Classes of the head (default 18, the task; 1000 gives the ImageNet reference counts)")]
@@ -21,10 +22,6 @@ public sealed class ModelsCommand : Command<ModelsCommand.Settings>
         [Description("Input width x height for the cost column and for the models whose size depends on it (Mixer's token MLP); default 224x224. ViT and Mixer need sides that are multiples of 16")]
         [DefaultValue("224x224")]
         public string Size { get; set; } = "224x224";
-
-        [CommandOption("--json")]
-        [Description("Also print one JSON object on the last line of stdout mapping each model name to its parameter count (null where the size does not suit the model)")]
-        public bool Json { get; set; }
 
         public override ValidationResult Validate() =>
             Classes < 1 ? ValidationResult.Error($"--classes must be at least 1, got {Classes}") : ValidationResult.Success();

@@ -10,10 +10,9 @@ namespace MaskLab.Cli.Commands;
 
 public sealed class PredictCommand : Command<PredictCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : TrainedRunSettings
     {
-        [CommandOption("-r|--run <RUNDIR>"), Description("Trained run directory, or a k-fold run (expanded to its folds); repeat to soft-vote an ensemble")]
-        public string[] Runs { get; init; } = [];
+        protected override bool TakesSeveralRuns => true;
 
         [CommandOption("-d|--data <DIR>"), Description("Competition folder holding eval/, or eval/ itself (info.csv + images/)")]
         public string? Data { get; init; }
@@ -30,24 +29,15 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         [CommandOption("--vote <soft|hard>"), Description("soft: weighted mean of probabilities (default); hard: weighted majority of each run's top class")]
         public string Vote { get; init; } = "soft";
 
-        [CommandOption("--device <DEVICE>"), Description("auto (a GPU when a CUDA libtorch sees one, else the CPU), cpu, cuda or cuda:N"), DefaultValue("auto")]
-        public string Device { get; init; } = "auto";
-
         [CommandOption("--probs <FILE>"), Description("Also write the (ensembled) class probabilities: ImageID,p0..p17, the file pseudo_labels reads")]
         public string? Probs { get; init; }
 
-        [CommandOption("--json"), Description("Print the score (when eval/answers.csv exists) as one JSON line at the end")]
-        public bool Json { get; init; }
-
-        [CommandOption("--checkpoint <best|last>"), Description("Weights of every run: best (the best validation epoch's, default) or last")]
-        public string Checkpoint { get; init; } = "best";
-
-        public override ValidationResult Validate() =>
+        protected override ValidationResult ValidateOptions() =>
             Runs.Length == 0 ? ValidationResult.Error("--run is required (repeat it to ensemble)")
             : Data is null ? ValidationResult.Error("--data is required")
             : Out is null ? ValidationResult.Error("--out is required")
             : Vote is not ("soft" or "hard") ? ValidationResult.Error($"--vote '{Vote}' is not soft or hard")
-            : CheckpointOption.Validate(Checkpoint);
+            : ValidationResult.Success();
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellation)
@@ -63,7 +53,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
                 throw new MaskLabInputException($"--out or --probs names '{input}', an input of the prediction: write the submission elsewhere");
         double[]? weights = s.Weights?.Split(',').Select(w => double.TryParse(w, CultureInfo.InvariantCulture, out var v) && v >= 0
             ? v : throw new MaskLabInputException($"--weights '{s.Weights}' is not a list of non-negative numbers")).ToArray();
-        var device = DeviceResolution.Resolve(DeviceChoice.Parse(s.Device)).Device;
+        var device = DeviceResolution.Resolve(s.Device).Device;
         var runs = new List<TrainedRun>();
         try
         {
@@ -76,7 +66,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
                 var folds = MaskLab.Runs.RunDirectory.ExpandFolds([s.Runs[k]]);
                 foreach (var r in folds)
                 {
-                    runs.Add(TrainedRun.Load(r, CheckpointOption.Parse(s.Checkpoint), device));
+                    runs.Add(TrainedRun.Load(r, s.Checkpoint, device));
                     AnsiConsole.MarkupLine($"[grey]weights: {Cli.Esc(r)}: {Cli.Esc(runs[^1].CheckpointDescription)}[/]");
                     expandedWeights.Add((weights?[k] ?? 1.0) / folds.Count);
                 }

@@ -8,7 +8,7 @@ namespace MaskLab.Cli.Commands;
 /// <summary><c>masklab score --pred FILE --truth FILE [--json]</c>: scores a submission against the eval truth.</summary>
 public sealed class ScoreCommand : Command<ScoreCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : JsonSettings
     {
         [CommandOption("--pred <FILE>")]
         [Description("Submission to score: CSV with columns ImageID,ans")]
@@ -17,10 +17,6 @@ public sealed class ScoreCommand : Command<ScoreCommand.Settings>
         [CommandOption("--truth <FILE>")]
         [Description("Eval truth with the same columns, e.g. DIR/eval/answers.csv")]
         public string? Truth { get; set; }
-
-        [CommandOption("--json")]
-        [Description("Also print the scores as one JSON object on the last line of stdout")]
-        public bool Json { get; set; }
 
         public override ValidationResult Validate() =>
             string.IsNullOrWhiteSpace(Pred) ? ValidationResult.Error("score needs --pred FILE")
