@@ -24,6 +24,24 @@ public sealed class CtrlC : IDisposable
 
     public CancellationToken Token => _cts.Token;
 
+    /// <summary>
+    /// The one Ctrl+C path of every verb and Slurm task: runs <paramref name="work"/> with Ctrl+C and SIGTERM turned into
+    /// its token. A run so stopped ends with <paramref name="interrupted"/>'s line (what is kept, how to go on) and exit
+    /// 130 or 143; every other error goes on to Program.cs, the one error path.
+    /// </summary>
+    public static int Run(CancellationToken outer, Func<CancellationToken, int> work, Func<string> interrupted)
+    {
+        using var ctrlC = new CtrlC(outer);
+        try
+        {
+            return work(ctrlC.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return Cli.Fail(interrupted(), ctrlC.ExitCode);
+        }
+    }
+
     /// <summary>The signal that stopped the run (2 for Ctrl+C, 15 for SIGTERM), 0 while none has.</summary>
     public int Signal { get; private set; }
 

@@ -1,7 +1,9 @@
 using MaskLab;
 using MaskLab.Cli;
 using MaskLab.Cli.Commands;
+using MaskLab.Data;
 using MaskLab.Platform;
+using MaskLab.Training;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -14,13 +16,35 @@ app.Configure(c =>
     c.PropagateExceptions();
     c.UseStrictParsing();
     c.ValidateExamples();
+    // Help and Spectre's own messages on the console every verb writes to.
+    c.ConfigureConsole(AnsiConsole.Console);
+    c.SetHelpProvider(new VerbHelp(c.Settings, new Dictionary<string, string[][]>
+    {
+        ["train"] = [["train"], ["train", "--config", "configs/baseline.yaml", "--set", "epochs=5"], ["train", "--data", "/data/mask", "--set", "model=resnet34", "--set", "age_cuts=30,58"]],
+        ["sweep"] = [["sweep", "--config", "configs/loss-study.yaml", "--out", "runs/loss-study"]],
+    }));
     // One line per verb; each verb lives in Commands/<Verb>Command.cs.
     c.AddCommand<SynthCommand>("synth").WithDescription("Write the look-alike synthetic data set in the competition layout");
-    c.AddCommand<TrainCommand>("train").WithDescription("Train a model (default: the embedded ImageNet ResNet18, fine-tuned on the embedded synthetic set), then predict and score its eval set")
-        .WithExample("train").WithExample("train", "--config", "configs/baseline.yaml", "--set", "epochs=5")
-        .WithExample("train", "--data", "/data/mask", "--set", "model=resnet34", "--set", "age_cuts=30,58");
-    c.AddCommand<SweepCommand>("sweep").WithDescription("Train every setting of a sweep file at every seed; results.csv and a mean ± std table that marks differences within the seed spread")
-        .WithExample("sweep", "--config", "configs/loss-study.yaml", "--out", "runs/loss-study");
+    // sweep and train are branches: their own form is the default command, the modes are sub-commands, and what Slurm
+    // jobs run is hidden. The own form's examples are shown by VerbHelp (see there why not through WithExample).
+    c.AddBranch("train", train =>
+    {
+        train.SetDescription("Train a model (default: the embedded ImageNet ResNet18, fine-tuned on the embedded synthetic set), then predict and score its eval set");
+        train.SetDefaultCommand<TrainCommand>();
+        train.AddCommand<TrainGatherCommand>("gather").WithDescription("Gather the finished folds of a k-fold run into oof.csv, summary.json and the eval prediction, training nothing (what the Slurm gathering job runs)")
+            .WithExample("train", "gather", "--out", "runs/kfold");
+        train.AddCommand<TrainFoldCommand>("fold").IsHidden().WithDescription("Train fold K of the k-fold run in --out and nothing else (what each Slurm array task runs)");
+    });
+    c.AddBranch("sweep", sweep =>
+    {
+        sweep.SetDescription("Train every setting of a sweep file at every seed; results.csv and a mean ± std table that marks differences within the seed spread");
+        sweep.SetDefaultCommand<SweepCommand>();
+        sweep.AddCommand<SweepStatusCommand>("status").WithDescription("Each run's state in a sweep folder or k-fold run from its run directories, plus squeue / sacct where they answer: done, running, pending, failed with the failure's first line")
+            .WithExample("sweep", "status", "runs/loss-study");
+        sweep.AddCommand<SweepGatherCommand>("gather").WithDescription("Write results.csv and summary.md of a sweep folder from its run directories, training nothing (what the Slurm gathering job runs)")
+            .WithExample("sweep", "gather", "--out", "runs/loss-study");
+        sweep.AddCommand<SweepTaskCommand>("task").IsHidden().WithDescription("Train run I of the sweep in --out and nothing else (what each Slurm array task runs)");
+    });
     c.AddCommand<EvalCommand>("eval").WithDescription("Score a trained run on labelled data");
     c.AddCommand<PredictCommand>("predict").WithDescription("Write a submission for an eval set; several --run soft-vote an ensemble");
     c.AddCommand<AuditCommand>("audit").WithDescription("List likely mislabeled photos from a k-fold run's out-of-fold predictions (confidently wrong, by person)")
@@ -46,7 +70,7 @@ try
     // libtorch is chosen before anything touches TorchSharp (a build without the bundled one finds another).
     LibTorchRuntime.Load();
     NativeSetup.FlushDenormalsFromNowOn();
-    return app.Run(args);
+    return app.Run(OwnForm(args));
 }
 catch (Exception thrown)
 {
@@ -55,8 +79,13 @@ catch (Exception thrown)
     {
         case CommandParseException or CommandRuntimeException:
             return Cli.Fail(Cli.NameTheOption(e.Message, args));
+        case BadImagesException bad:
+            return Cli.Fail(bad);
         case MaskLabInputException:
             return Cli.Fail(e.Message);
+        case TrainingStoppedException:
+            // Training diverged or was stopped by its own rule: the input was fine, the run failed.
+            return Cli.Fail(e.Message, 1);
         case IOException or UnauthorizedAccessException:
             // A full disk, a read-only or vanished folder: the environment's doing, which the user can fix; .NET names the path.
             return Cli.Fail($"cannot read or write: {e.Message}");
@@ -66,6 +95,13 @@ catch (Exception thrown)
             return Cli.Fail($"internal error: {e.GetType().Name}: {Cli.FirstLine(e.Message)}", 1);
     }
 }
+
+// `masklab sweep --config ...` is the sweep branch's own form, its default command (so for train). Spectre 0.57 reaches it
+// only after the line failed to parse as the bare branch, and a mistyped option then comes back as that first failure,
+// naming a valid option ("Unknown option 'config'"). Naming the default command (Spectre's name for it) when the verb is
+// followed by an option makes the error the form's own; VerbHelp shows its help as the verb's.
+static string[] OwnForm(string[] args) =>
+    args.Length > 1 && args[0] is "train" or "sweep" && args[1].StartsWith('-') ? [args[0], "__default_command", .. args[1..]] : args;
 
 // The error inside a parallel loop's AggregateException (a bad input among them first), a reflective call's wrapper, or
 // Spectre's wrapper of an option value refused while parsing.

@@ -106,7 +106,8 @@ public class SlurmClusterTests
         var script = File.ReadAllText(Path.Combine(onSlurm, "slurm", "sweep.sbatch"));
         Assert.Contains("#SBATCH --array=0-3%2\n", script);
         Assert.Contains($"#SBATCH --output={onSlurm}/slurm/%A_%a.out\n", script);
-        Assert.Contains($"sweep --out {onSlurm} --run-index \"$SLURM_ARRAY_TASK_ID\"\n", script);
+        Assert.Contains($"sweep task --out {onSlurm} --run-index \"$SLURM_ARRAY_TASK_ID\"\n", script);
+        Assert.Contains($"sweep gather --out {onSlurm}\n", File.ReadAllText(Path.Combine(onSlurm, "slurm", "gather.sbatch")));
         Assert.Contains($"#SBATCH --dependency=afterany:{first.ArrayJob}\n", File.ReadAllText(Path.Combine(onSlurm, "slurm", "gather.sbatch")));
 
         // Submitted again while its tasks queue or run: no run gets a second task.
@@ -136,7 +137,7 @@ public class SlurmClusterTests
             Assert.Equal(1, machine.GetProperty("logical_cores").GetInt32());
         }
 
-        var shown = CliHarness.Run("sweep", "--status", onSlurm);
+        var shown = CliHarness.Run("sweep", "status", onSlurm);
         Assert.True(shown.ExitCode == 0, shown.Stderr);
         Assert.Contains("4 runs: 4 done", shown.Stdout);
         Assert.Contains($"gathering job {first.GatherJob}: COMPLETED", shown.Stdout);
@@ -156,7 +157,10 @@ public class SlurmClusterTests
         Assert.Equal(SlurmBatch.Kinds.Folds, batch.Kind);
         var first = Assert.Single(batch.Submissions());
         Assert.Equal([0, 1, 2], first.Runs);
-        Assert.Contains("#SBATCH --array=0-2%2\n", File.ReadAllText(Path.Combine(onSlurm, "slurm", "folds.sbatch")));
+        var folds = File.ReadAllText(Path.Combine(onSlurm, "slurm", "folds.sbatch"));
+        Assert.Contains("#SBATCH --array=0-2%2\n", folds);
+        Assert.Contains($"train fold --out {onSlurm} --fold-index \"$SLURM_ARRAY_TASK_ID\"\n", folds);
+        Assert.Contains($"train gather --out {onSlurm}\n", File.ReadAllText(Path.Combine(onSlurm, "slurm", "gather.sbatch")));
 
         var local = dir.Combine("local");
         var l = CliHarness.Run(["train", .. config, "--out", local]);
@@ -170,7 +174,7 @@ public class SlurmClusterTests
         foreach (var key in new[] { "oof_macro_f1", "oof_accuracy", "best_val_macro_f1", "eval_macro_f1" })
             Assert.Equal(a.RootElement.GetProperty(key).GetDouble(), b.RootElement.GetProperty(key).GetDouble());
         Assert.True(File.Exists(Path.Combine(onSlurm, "report.html")));
-        var shown = CliHarness.Run("sweep", "--status", onSlurm);
+        var shown = CliHarness.Run("sweep", "status", onSlurm);
         Assert.Contains("3 runs: 3 done", shown.Stdout);
         Assert.Contains("fold-2", shown.Stdout);
     }
@@ -214,7 +218,7 @@ public class SlurmClusterTests
         Assert.Contains(",\"loss became", results[1]);
         Assert.Contains($",task {first.ArrayJob}_1 CANCELLED", results[2]);
         Assert.EndsWith(",", results[3]);      // the finished run has no failure
-        var shown = CliHarness.Run("sweep", "--status", outDir);
+        var shown = CliHarness.Run("sweep", "status", outDir);
         Assert.Contains("1 done", shown.Stdout);
         Assert.Contains("2 failed", shown.Stdout);
 

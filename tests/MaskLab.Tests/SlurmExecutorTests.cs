@@ -27,25 +27,25 @@ public class SlurmScriptTests
     [Fact]
     public void ScriptAsksForWhatTheOptionsSayAndNothingElse()
     {
-        var text = SlurmScript.Text(Job(new SlurmOptions { CpusPerRun = 4 }, ["masklab", "sweep", "--run-index"]));
+        var text = SlurmScript.Text(Job(new SlurmOptions { CpusPerRun = 4 }, ["masklab", "sweep", "task", "--run-index"]));
         var sbatch = text.Split('\n').Where(l => l.StartsWith("#SBATCH")).ToArray();
         Assert.Equal([
             "#SBATCH --job-name=masklab-sweep", "#SBATCH --array=0-3%2", "#SBATCH --output=\"/shared/sweep dir/slurm/%A_%a.out\"",
             "#SBATCH --chdir=/home/u/work", "#SBATCH --ntasks=1", "#SBATCH --cpus-per-task=4"], sbatch);
         Assert.StartsWith("#!/bin/bash\n# a sweep\n# second line\n", text);
         Assert.Contains("export OMP_NUM_THREADS=\"${SLURM_CPUS_PER_TASK:-1}\" DOTNET_PROCESSOR_COUNT=\"${SLURM_CPUS_PER_TASK:-1}\"\n", text);
-        Assert.EndsWith("exec masklab sweep --run-index \"$SLURM_ARRAY_TASK_ID\"\n", text);
+        Assert.EndsWith("exec masklab sweep task --run-index \"$SLURM_ARRAY_TASK_ID\"\n", text);
 
         var full = SlurmScript.Text(Job(new SlurmOptions
         {
             Partition = "gpu", GpusPerRun = 1, CpusPerRun = 2, Mem = "8G", Time = "1:30:00", SbatchArgs = ["--account=lab", "--qos=high"],
-        }, ["masklab", "train", "--gather"], array: null, dependency: "afterany:12:15"));
+        }, ["masklab", "train", "gather"], array: null, dependency: "afterany:12:15"));
         foreach (var line in new[] { "#SBATCH --partition=gpu", "#SBATCH --gres=gpu:1", "#SBATCH --mem=8G", "#SBATCH --time=1:30:00",
                      "#SBATCH --dependency=afterany:12:15", "#SBATCH --account=lab", "#SBATCH --qos=high", "#SBATCH --cpus-per-task=2" })
             Assert.Contains(line + "\n", full);
         Assert.DoesNotContain("--array", full);
         // A single job gets no task index.
-        Assert.EndsWith("exec masklab train --gather\n", full);
+        Assert.EndsWith("exec masklab train gather\n", full);
     }
 
     [Fact]
@@ -302,14 +302,21 @@ public class SlurmCliArgumentTests
             (["sweep", "--config", sweep, "--out", outDir, "--executor", "pbs"], "--executor 'pbs'"),
             (["sweep", "--config", sweep, "--out", outDir, "--partition", "gpu"], "--partition is for --executor slurm"),
             (["sweep", "--config", sweep, "--out", outDir, "--executor", "slurm", "--max-parallel", "0"], "--max-parallel '0'"),
-            (["sweep", "--run-index", "0"], "--run-index needs --out"),
-            (["sweep", "--out", outDir, "--gather", "--config", sweep], "read the sweep from --out"),
-            (["sweep", "--out", outDir, "--run-index", "0"], "holds no sweep.yaml"),
-            (["sweep", "--status", outDir], "neither a sweep folder"),
+            (["sweep", "task", "--run-index", "0"], "--out DIR is required"),
+            (["sweep", "task", "--out", outDir], "--run-index I is required"),
+            (["sweep", "gather", "--out", outDir, "--config", sweep], "Unknown option 'config'"),
+            (["sweep", "task", "--out", outDir, "--run-index", "0"], "holds no sweep.yaml"),
+            (["sweep", "gather", "--out", outDir], "holds no sweep.yaml"),
+            (["sweep", "status", outDir], "neither a sweep folder"),
+            // The modes are sub-commands now: their old flags are unknown to the verb's own form.
+            (["sweep", "--config", sweep, "--out", outDir, "--run-index", "0"], "Unknown option 'run-index'"),
+            (["sweep", "--status", outDir], "Unknown option 'status'"),
             (["train", "--executor", "slurm", "--set", "model=baseline", "--out", outDir], "set folds"),
             (["train", "--executor", "slurm", "--set", "folds=3", "--set", "fold=1", "--out", outDir], "leave fold at -1"),
-            (["train", "--fold-index", "0"], "--fold-index needs --out"),
-            (["train", "--out", outDir, "--gather", "--set", "epochs=2"], "own config.yaml"),
+            (["train", "fold", "--fold-index", "0"], "--out RUNDIR is required"),
+            (["train", "fold", "--out", outDir], "--fold-index K is required"),
+            (["train", "gather", "--out", outDir, "--set", "epochs=2"], "Unknown option 'set'"),
+            (["train", "--out", outDir, "--gather"], "Unknown option 'gather'"),
         })
         {
             var r = CliHarness.Run(args);
@@ -333,7 +340,7 @@ public class SlurmCliArgumentTests
         var e = Assert.Throws<MaskLabInputException>(() => SlurmExecutor.PrepareFolds(RunConfig.Load(null, ["model=baseline", "folds=3", "epochs=3", $"data={dir.Path}"]), root, new SlurmOptions()));
         Assert.Contains("epochs=2, not 3", e.Message);
 
-        var r = CliHarness.Run("train", "--out", root.Path, "--gather");
+        var r = CliHarness.Run("train", "gather", "--out", root.Path);
         Assert.Equal(1, r.ExitCode);
         Assert.Contains("not finished: fold-0: not submitted; fold-1: not submitted; fold-2: not submitted", r.Stderr);
         Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));

@@ -29,44 +29,16 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
         [CommandOption("--dry-run"), Description("List the runs and whether each is finished, unfinished or not started; train nothing")]
         public bool DryRun { get; init; }
 
-        [CommandOption("--status <DIR>"), Description("Each run's state in a sweep folder (or k-fold run) from its run directories, plus squeue / sacct where they answer: done, running, pending, failed with the failure's first line")]
-        public string? Status { get; init; }
-
-        [CommandOption("--run-index <I>"), Description("Train run I (0-based) of the sweep already in --out (its sweep.yaml) and nothing else: what each Slurm array task runs")]
-        public int? RunIndex { get; init; }
-
-        [CommandOption("--gather"), Description("Write results.csv and summary.md of --out from its run directories, training nothing: what the Slurm gathering job runs")]
-        public bool Gather { get; init; }
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellation)
     {
-        if (s.Status is not null)
-        {
-            var batch = SlurmBatch.Open(s.Status);
-            SlurmView.ShowStatus(batch, SlurmStatus.Of(batch));
-            return 0;
-        }
-        if (s.RunIndex is not null || s.Gather)
-        {
-            if (s.Out is null) return Cli.Fail($"{(s.Gather ? "--gather" : "--run-index")} needs --out DIR, a sweep folder holding sweep.yaml");
-            if (s.Config is not null || s.Set.Length > 0 || s.Data is not null || s.OnSlurm || (s.RunIndex is not null && s.Gather))
-                return Cli.Fail("--run-index and --gather read the sweep from --out DIR/sweep.yaml; give neither --config, --set, --data, --executor slurm nor both");
-        }
-        else
-        {
-            if (s.Config is null) return Cli.Fail("--config FILE is required (a sweep file, e.g. configs/loss-study.yaml)");
-            if (s.Out is null) return Cli.Fail("--out DIR is required (the sweep folder)");
-            OutFolder.Check(s.Out, FolderKind.Sweep);
-        }
+        if (s.Config is null) return Cli.Fail("--config FILE is required (a sweep file, e.g. configs/loss-study.yaml)");
+        if (s.Out is null) return Cli.Fail("--out DIR is required (the sweep folder)");
+        OutFolder.Check(s.Out, FolderKind.Sweep);
         if (!s.OnSlurm && s.SlurmOnlyOptionGiven() is { } slurmOnly) return Cli.Fail($"{slurmOnly} is for --executor slurm");
-        var folder = new SweepDirectory(s.Out);
-        var spec = s.Config is null
-            ? File.Exists(folder.SpecFile) ? SweepSpec.Load(folder.SpecFile) : throw new MaskLabInputException($"'{folder.Path}' holds no sweep.yaml: submit the sweep first")
-            : SweepSpec.Load(s.Config, s.Set, s.Data);
+        var spec = SweepSpec.Load(s.Config, s.Set, s.Data);
         var plan = SweepPlan.Expand(spec);
-        if (s.RunIndex is { } index) return RunOne(s, plan, index, cancellation);
-        if (s.Gather) return GatherRuns(plan, folder);
         int settings = plan.SettingCount;
         AnsiConsole.MarkupLine($"[bold]masklab sweep[/] {settings} setting(s) x {spec.Seeds.Count} seed(s) = {plan.Runs.Count} runs → {Cli.Esc(Path.GetFullPath(s.Out))}");
         if (s.OnSlurm && !s.DryRun) return Submit(s, spec, plan);
@@ -78,11 +50,10 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
             return 0;
         }
 
-        using var ctrlC = new CtrlC(cancellation);
         var observer = new SweepView();
-        try
+        return CtrlC.Run(cancellation, token =>
         {
-            var rows = TrainingView.Run(() => new Sweep(plan, s.Out, TrainingView.Observer, observer, s.Tta).Run(spec, ctrlC.Token));
+            var rows = TrainingView.Run(() => new Sweep(plan, s.Out, TrainingView.Observer, observer, s.Tta).Run(spec, token));
             ShowTable(plan, rows);
             AnsiConsole.MarkupLine($"[grey]≈ best: within the seed spread of the best (best mean - mean <= best std + own std)[/]");
             AnsiConsole.MarkupLine($"sweep: [bold]{Cli.Esc(Path.GetFullPath(s.Out))}[/] (results.csv, summary.md, sweep.yaml, one run directory per run)");
@@ -90,61 +61,23 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
             if (failed.Count > 0)
                 return Cli.Fail($"{failed.Count} of {plan.Runs.Count} runs failed ({string.Join("; ", failed.Select(f => $"{f.Name}: {f.Failure}"))}); the table holds the others. To retry one with other settings, change the sweep file; to retry as it is, delete its run folder", 1);
             return 0;
-        }
-        catch (OperationCanceledException)
-        {
-            return Cli.Fail($"interrupted after {observer.Finished} of {plan.Runs.Count} runs; continue with ./masklab sweep --config {s.Config} --out {s.Out}", ctrlC.ExitCode);
-        }
-        catch (BadImagesException e)
-        {
-            return Cli.Fail(e);
-        }
+        }, () => $"interrupted after {observer.Finished} of {plan.Runs.Count} runs; continue with ./masklab sweep --config {s.Config} --out {s.Out}");
     }
 
     static int Submit(Settings s, SweepSpec spec, SweepPlan plan)
     {
         var options = s.SlurmOptions();
         var batch = SlurmExecutor.PrepareSweep(spec, plan, s.Out!, options);
-        string[] task = [.. SlurmView.Self(), "sweep", "--out", batch.Folder, .. (s.Tta ? new[] { "--tta" } : []), "--run-index"];
-        string[] gather = [.. SlurmView.Self(), "sweep", "--out", batch.Folder, "--gather"];
+        // The array index goes last: each task's script appends it.
+        string[] task = [.. SlurmView.Self(), "sweep", "task", "--out", batch.Folder, .. (s.Tta ? new[] { "--tta" } : []), "--run-index"];
+        string[] gather = [.. SlurmView.Self(), "sweep", "gather", "--out", batch.Folder];
         var submission = SlurmExecutor.Submit(batch, options, task, gather, Environment.CurrentDirectory);
-        SlurmView.ShowSubmission(batch, submission, $"masklab sweep --status {batch.Folder}");
+        SlurmView.ShowSubmission(batch, submission, $"masklab sweep status {batch.Folder}");
         return 0;
     }
 
-    /// <summary>One run of the sweep in --out: a Slurm array task. Exit 1 when the run diverged (recorded in failure.txt).</summary>
-    static int RunOne(Settings s, SweepPlan plan, int index, CancellationToken cancellation)
-    {
-        using var ctrlC = new CtrlC(cancellation);
-        try
-        {
-            var row = TrainingView.Run(() => new Sweep(plan, s.Out!, TrainingView.Observer, new SweepView(), s.Tta).RunOne(index, ctrlC.Token));
-            return row.Failure is null ? 0 : Cli.Fail($"run {index} ({row.Name}) failed: {row.Failure}", 1);
-        }
-        catch (OperationCanceledException)
-        {
-            return Cli.Fail($"run {index} interrupted; the last finished epoch is kept and the next submission resumes it", ctrlC.ExitCode);
-        }
-        catch (BadImagesException e)
-        {
-            return Cli.Fail(e);
-        }
-    }
-
-    /// <summary>results.csv and summary.md from the run directories; a run whose task ended without finishing it is listed as failed.</summary>
-    static int GatherRuns(SweepPlan plan, SweepDirectory folder)
-    {
-        var status = SlurmStatus.Of(SlurmBatch.ForSweep(folder, plan));
-        var failures = status.Runs.Where(r => r.EndedUnfinished).ToDictionary(r => r.Unit.Index, r => r.Detail);
-        var rows = new Sweep(plan, folder.Path).Gather(failures);
-        ShowTable(plan, rows);
-        var failed = rows.Where(r => r.Failure is not null).ToList();
-        AnsiConsole.MarkupLine($"gathered {rows.Count - failed.Count} finished and {failed.Count} failed of {plan.Runs.Count} runs into {Cli.Esc(folder.ResultsFile)} and {Cli.Esc(folder.SummaryFile)}");
-        foreach (var f in failed) AnsiConsole.MarkupLine($"  [red]failed:[/] {Cli.Esc(f.Name)}: {Cli.Esc(f.Failure!)}");
-        return 0;
-    }
-
-    static void ShowTable(SweepPlan plan, IReadOnlyList<SweepRow> rows)
+    /// <summary>Mean ± std of val macro F1 over seeds, one row per setting.</summary>
+    internal static void ShowTable(SweepPlan plan, IReadOnlyList<SweepRow> rows)
     {
         var summary = SweepStatistics.Summarize(rows);
         var (header, body) = SweepReport.SummaryTable(plan.VariedKeys, summary);
@@ -154,7 +87,8 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
         AnsiConsole.Write(table);
     }
 
-    sealed class SweepView : ISweepObserver
+    /// <summary>A line per run as the sweep reaches it, and its result.</summary>
+    internal sealed class SweepView : ISweepObserver
     {
         public int Finished { get; private set; }
         public string? Current { get; private set; }

@@ -34,26 +34,14 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [CommandOption("--tta"), Description("Average the flipped view when predicting the eval set")]
         public bool Tta { get; init; }
 
+        // The one --json outside JsonSettings: a verb's settings have one base class, and train's is ExecutorSettings.
         [CommandOption("--json"), Description("Print summary.json as one JSON line at the end")]
         public bool Json { get; init; }
-
-        [CommandOption("--fold-index <K>"), Description("Train fold K of the k-fold run in --out (its config.yaml) and nothing else: what each Slurm array task runs")]
-        public int? FoldIndex { get; init; }
-
-        [CommandOption("--gather"), Description("Gather the finished folds of the k-fold run in --out into oof.csv and summary.json: what the Slurm gathering job runs")]
-        public bool Gather { get; init; }
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellation)
     {
         if (!s.OnSlurm && s.SlurmOnlyOptionGiven() is { } slurmOnly) return Cli.Fail($"{slurmOnly} is for --executor slurm");
-        if (s.FoldIndex is not null || s.Gather)
-        {
-            if (s.Out is null) return Cli.Fail($"{(s.Gather ? "--gather" : "--fold-index")} needs --out RUNDIR, a k-fold run holding config.yaml");
-            if (s.Config is not null || s.Set.Length > 0 || s.Data is not null || s.Resume is not null || s.OnSlurm || (s.FoldIndex is not null && s.Gather))
-                return Cli.Fail("--fold-index and --gather read the k-fold run's own config.yaml; give neither --config, --set, --data, --resume, --executor slurm nor both");
-            return FoldTask(s, cancellation);
-        }
         RunConfig config;
         RunDirectory run;
         if (s.Resume is not null)
@@ -76,8 +64,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         }
         if (s.OnSlurm) return Submit(s, config, run);
 
-        using var ctrlC = new CtrlC(cancellation);
-        try
+        return CtrlC.Run(cancellation, token =>
         {
             if (config.Split == SplitKind.Image)
                 AnsiConsole.MarkupLine("[yellow]warning:[/] split: image puts photos of the same person in train and validation; its validation score is inflated. Use it only for the split study, never to pick models.");
@@ -86,7 +73,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             RunOutcome outcome;
             if (config.Folds > 1)
             {
-                if (TrainingView.Run(() => new CrossValidation(config, run, TrainingView.Observer).Run(ctrlC.Token, end)) is not { } cv)
+                if (TrainingView.Run(() => new CrossValidation(config, run, TrainingView.Observer).Run(token, end)) is not { } cv)
                 {
                     AnsiConsole.MarkupLine($"fold {config.Fold} trained into [bold]{Cli.Esc(run.Fold(config.Fold).Path)}[/]; out-of-fold scores follow once every fold has run (same --out, fold=-1 trains the rest)");
                     return 0;
@@ -95,24 +82,12 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             }
             else
             {
-                outcome = TrainingView.Run(() => new RunJob(config, run, TrainingView.Observer).Run(ctrlC.Token, end: end));
+                outcome = TrainingView.Run(() => new RunJob(config, run, TrainingView.Observer).Run(token, end: end));
             }
             TrainingView.ShowOutcome(outcome, run);
             if (s.Json) Cli.WriteJsonLine(outcome.Summary.ToJsonObject());
             return 0;
-        }
-        catch (OperationCanceledException)
-        {
-            return Cli.Fail($"interrupted; the last finished epoch is kept: continue with ./masklab train --resume {run.Path}", ctrlC.ExitCode);
-        }
-        catch (TrainingStoppedException e)
-        {
-            return Cli.Fail(e.Message, 1);
-        }
-        catch (BadImagesException e)
-        {
-            return Cli.Fail(e);
-        }
+        }, () => $"interrupted; the last finished epoch is kept: continue with ./masklab train --resume {run.Path}");
     }
 
     /// <summary>A k-fold run's folds as a Slurm job array, one task per fold, then the out-of-fold gather.</summary>
@@ -121,52 +96,12 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         if (config.Folds < 2) return Cli.Fail("--executor slurm trains a k-fold run's folds as tasks: set folds (2 or more); a sweep's runs go with masklab sweep --executor slurm");
         var options = s.SlurmOptions();
         var batch = SlurmExecutor.PrepareFolds(config, run, options);
-        string[] task = [.. SlurmView.Self(), "train", "--out", run.Path, "--fold-index"];
-        string[] gather = [.. SlurmView.Self(), "train", "--out", run.Path, "--gather", .. (s.Tta ? new[] { "--tta" } : [])];
+        // The array index goes last: each task's script appends it.
+        string[] task = [.. SlurmView.Self(), "train", "fold", "--out", run.Path, "--fold-index"];
+        string[] gather = [.. SlurmView.Self(), "train", "gather", "--out", run.Path, .. (s.Tta ? new[] { "--tta" } : [])];
         AnsiConsole.MarkupLine($"[bold]masklab train[/] {config.Folds} folds of {Cli.Esc(config.Model)} on Slurm → {Cli.Esc(run.Path)}");
         var submission = SlurmExecutor.Submit(batch, options, task, gather, Environment.CurrentDirectory);
-        SlurmView.ShowSubmission(batch, submission, $"masklab sweep --status {run.Path}");
+        SlurmView.ShowSubmission(batch, submission, $"masklab sweep status {run.Path}");
         return 0;
-    }
-
-    /// <summary>One fold (a Slurm array task) or the out-of-fold gather (the gathering job) of the k-fold run in --out.</summary>
-    static int FoldTask(Settings s, CancellationToken cancellation)
-    {
-        var run = new RunDirectory(s.Out!);
-        var config = run.ReadConfig();
-        if (config.Folds < 2) return Cli.Fail($"'{run.Path}' is not a k-fold run (folds {config.Folds})");
-        var cv = new CrossValidation(config, run, TrainingView.Observer);
-        // A Slurm task's time limit sends SIGTERM: the fold stops at its next safe point and the next submission resumes it.
-        using var ctrlC = new CtrlC(cancellation);
-        try
-        {
-            if (s.FoldIndex is { } k)
-            {
-                TrainingView.Run(() => { cv.RunFold(k, ctrlC.Token); return 0; });
-                AnsiConsole.MarkupLine($"fold {k} trained into [bold]{Cli.Esc(run.Fold(k).Path)}[/]");
-                return 0;
-            }
-            var missing = cv.MissingFolds();
-            if (missing.Count > 0)
-            {
-                var status = SlurmStatus.Of(SlurmBatch.ForFolds(run, config));
-                return Cli.Fail($"out-of-fold scores need every fold; not finished: {string.Join("; ", missing.Select(m => $"fold-{m}: {(status.Runs[m].Phase == SlurmRunPhase.Failed ? "failed: " : "")}{status.Runs[m].Detail}"))}", 1);
-            }
-            var outcome = TrainingView.Run(() => cv.GatherFolds(ctrlC.Token, new RunEnd(Tta: s.Tta, PredictProgress: TrainingView.PredictProgress)));
-            TrainingView.ShowOutcome(outcome, run);
-            return 0;
-        }
-        catch (OperationCanceledException)
-        {
-            return Cli.Fail("interrupted; the last finished epoch is kept and the next submission resumes it", ctrlC.ExitCode);
-        }
-        catch (TrainingStoppedException e)
-        {
-            return Cli.Fail(e.Message, 1);
-        }
-        catch (BadImagesException e)
-        {
-            return Cli.Fail(e);
-        }
     }
 }
