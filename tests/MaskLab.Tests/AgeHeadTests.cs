@@ -51,6 +51,29 @@ public class AgeHeadTests
         Assert.Equal(new[] { 0.2 / 1.1, 0, 0.9 / 1.1 }, crossed.Select(v => Math.Round(v, 5)), new RoundedEquality(5));
     }
 
+    [Fact]
+    public void An_over_threshold_below_one_half_calls_the_upper_band_from_that_probability_on()
+    {
+        var logits = zeros(2, 42);
+        logits[.., AgeOrdinal.IndexOf(30)] = tensor(5f);                                // P(age >= 30) near 1
+        logits[0, AgeOrdinal.IndexOf(60)] = tensor((float)Math.Log(0.35 / 0.65));      // P(age >= 60) = 0.35
+        logits[1, AgeOrdinal.IndexOf(60)] = tensor((float)Math.Log(0.25 / 0.75));      // P(age >= 60) = 0.25
+        static long[] Bands(Tensor p) => p.argmax(1).data<long>().ToArray();
+
+        Assert.Equal([1L, 1L], Bands(AgeOrdinal.BandProbabilities(logits, AgeCuts.Scoring)));
+        Assert.Equal([2L, 1L], Bands(AgeOrdinal.BandProbabilities(logits, AgeCuts.Scoring, 0.3)));
+        Assert.Equal([2L, 2L], Bands(AgeOrdinal.BandProbabilities(logits, AgeCuts.Scoring, 0.2)));
+        // At 0.3 the upper band's probability is what a threshold of 0.5 would see: P = 0.35 reads as 0.35 / 0.3 odds-shifted.
+        var shifted = AgeOrdinal.BandProbabilities(logits, AgeCuts.Scoring, 0.3).data<float>().ToArray();
+        Assert.Equal(Sigmoid(Math.Log(0.35 / 0.65) + Math.Log(0.7 / 0.3)), shifted[2], 3);
+        // 0.5 is the output as it comes, to the bit.
+        Assert.Equal(AgeOrdinal.BandProbabilities(logits, AgeCuts.Scoring).data<float>().ToArray(),
+            AgeOrdinal.BandProbabilities(logits, AgeCuts.Scoring, AgeOrdinal.EvenThreshold).data<float>().ToArray());
+        // The run's setting reaches the head, and is checked.
+        Assert.Equal(0.3, Head("age_over_threshold=0.3").Spec.OverThreshold);
+        Assert.Contains("age_over_threshold", Assert.Throws<MaskLabInputException>(() => RunConfig.Load(null, ["age_over_threshold=1"]).Validate()).Message);
+    }
+
     sealed class RoundedEquality(int digits) : IEqualityComparer<double>
     {
         public bool Equals(double a, double b) => Math.Round(a, digits) == Math.Round(b, digits);

@@ -90,11 +90,12 @@ public sealed class OnnxExportTests : IDisposable
     }
 
     [Theory]
-    [InlineData(ExportHead.Single, 30, 60)]
-    [InlineData(ExportHead.Multi, 30, 58)]
-    public void The_ordinal_age_output_exports_the_band_cut_at_the_age_cuts(ExportHead kind, int lower, int upper)
+    [InlineData(ExportHead.Single, 30, 60, 0.5)]
+    [InlineData(ExportHead.Multi, 30, 58, 0.5)]
+    [InlineData(ExportHead.Single, 30, 60, 0.3)]
+    public void The_ordinal_age_output_exports_the_band_cut_at_the_age_cuts(ExportHead kind, int lower, int upper, double overThreshold)
     {
-        var spec = new ExportSpec(32, 32, TaskClasses.Count) { Head = kind, OrdinalAge = new AgeCuts(lower, upper) };
+        var spec = new ExportSpec(32, 32, TaskClasses.Count) { Head = kind, OrdinalAge = new AgeCuts(lower, upper), AgeOverThreshold = overThreshold };
         using var model = ModelRegistry.Create("baseline", new ModelSpec(spec.Logits, 32, 32));
         var check = ExportAndCheck(model, "baseline", spec);
 

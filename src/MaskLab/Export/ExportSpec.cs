@@ -58,6 +58,9 @@ public sealed record ExportSpec(int Width, int Height, int NumClasses)
     /// </summary>
     public AgeCuts? OrdinalAge { get; init; }
 
+    /// <summary>The ordinal age output's upper-band threshold (<see cref="Models.AgeHeadSpec.OverThreshold"/>).</summary>
+    public double AgeOverThreshold { get; init; } = Models.AgeOrdinal.EvenThreshold;
+
     /// <summary>Logits of the class head: the class count, or mask + gender + age for the multi head.</summary>
     public int ClassLogits => Head == ExportHead.Multi
         ? Models.MultiHead.MaskClasses + Models.MultiHead.GenderClasses + Models.MultiHead.AgeClasses

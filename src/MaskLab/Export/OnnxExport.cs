@@ -122,20 +122,23 @@ public static class OnnxExport
     {
         var classLogits = spec.OrdinalAge is null ? logits : g.Narrow("head/classes", logits, 1, 0, spec.ClassLogits);
         var p = spec.Head == ExportHead.Multi ? MultiHeadProbabilities(g, classLogits) : g.Softmax("head", classLogits, 1);
-        return spec.OrdinalAge is { } cuts ? OrdinalAgeProbabilities(g, p, logits, spec.ClassLogits, cuts) : p;
+        return spec.OrdinalAge is { } cuts ? OrdinalAgeProbabilities(g, p, logits, spec.ClassLogits, cuts, spec.AgeOverThreshold) : p;
     }
 
     /// <summary>
     /// <see cref="Models.OrdinalAgeHead.Probabilities"/> as a graph: the head's mask x gender marginal [batch, 6, 1]
     /// times the band probabilities [batch, 1, 3] cut from the ordinal logits at <paramref name="cuts"/>.
     /// </summary>
-    static OnnxValue OrdinalAgeProbabilities(OnnxGraph g, OnnxValue p, OnnxValue logits, int offset, Data.AgeCuts cuts)
+    static OnnxValue OrdinalAgeProbabilities(OnnxGraph g, OnnxValue p, OnnxValue logits, int offset, Data.AgeCuts cuts, double overThreshold)
     {
         const string scope = "head/age";
         int groups = Models.MultiHead.MaskClasses * Models.MultiHead.GenderClasses, bands = Models.MultiHead.AgeClasses;
         var maskGender = g.ReduceSum(scope, g.Reshape(scope, p, 0, groups, bands), 2, keepDims: true);
         var lower = g.Unary("Sigmoid", scope, g.Narrow(scope, logits, 1, offset + Models.AgeOrdinal.IndexOf(cuts.Lower), 1));
-        var upper = g.Unary("Sigmoid", scope, g.Narrow(scope, logits, 1, offset + Models.AgeOrdinal.IndexOf(cuts.Upper), 1));
+        var upperLogit = g.Narrow(scope, logits, 1, offset + Models.AgeOrdinal.IndexOf(cuts.Upper), 1);
+        if (overThreshold != Models.AgeOrdinal.EvenThreshold)
+            upperLogit = g.Binary("Add", scope, upperLogit, g.Scalar(scope + "/over_shift", (float)Models.AgeOrdinal.UpperShift(overThreshold)));
+        var upper = g.Unary("Sigmoid", scope, upperLogit);
         var under = g.Binary("Sub", scope, g.Scalar(scope + "/one", 1f), lower);
         var middle = g.Unary("Relu", scope, g.Binary("Sub", scope, lower, upper));
         var band = g.Concat(scope, [under, middle, upper], 1);
@@ -232,7 +235,8 @@ public static class OnnxExport
             list.Add(("logits_layout", "mask 0..2, gender 3..4, age 5..7"));
         if (spec.OrdinalAge is { } cuts)
             list.Add(("age_output", $"ordinal: logits {spec.ClassLogits}..{spec.Logits - 1} are P(age >= t) for t = {Models.AgeOrdinal.MinAge + 1}..{Models.AgeOrdinal.MaxAge} (sigmoid); " +
-                $"the probabilities take the age band from them, cut at {cuts.Lower} and {cuts.Upper}"));
+                $"the probabilities take the age band from them, cut at {cuts.Lower} and {cuts.Upper}" +
+                (spec.AgeOverThreshold == Models.AgeOrdinal.EvenThreshold ? "" : $", the upper band from P(age >= {cuts.Upper}) > {spec.AgeOverThreshold.ToString(CultureInfo.InvariantCulture)} on"))); 
         if (spec.ClassNames is not null)
             list.Add(("class_names", string.Join(",", spec.ClassNames)));
         return list;

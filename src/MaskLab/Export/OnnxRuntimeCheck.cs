@@ -82,7 +82,7 @@ internal static class OnnxRuntimeCheck
         }
         var logits = model.call(x.to_type(p?.dtype ?? ScalarType.Float32)).to_type(ScalarType.Float32);
         IOutputHead head = spec.Head == ExportHead.Multi ? new MultiHead() : new SingleHead(spec.NumClasses);
-        if (spec.OrdinalAge is { } cuts) head = new OrdinalAgeHead(head, new AgeHeadSpec(AgeHeadKind.Ordinal, 1, cuts));
+        if (spec.OrdinalAge is { } cuts) head = new OrdinalAgeHead(head, new AgeHeadSpec(AgeHeadKind.Ordinal, 1, cuts, spec.AgeOverThreshold));
         var probabilities = head.Probabilities(logits);
         return (Flat(logits), Flat(probabilities));
 

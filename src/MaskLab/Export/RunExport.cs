@@ -16,6 +16,7 @@ public static class RunExport
         {
             Head = run.Config.Head == HeadKind.Multi ? ExportHead.Multi : ExportHead.Single,
             OrdinalAge = run.Head is OrdinalAgeHead ordinal ? ordinal.Spec.Cuts : null,
+            AgeOverThreshold = run.Head is OrdinalAgeHead o ? o.Spec.OverThreshold : Models.AgeOrdinal.EvenThreshold,
             Input = run.Config.Input,
             ClassNames = run.Result.ClassNames.Count == run.Classes ? run.Result.ClassNames : null,
         };

@@ -1,4 +1,5 @@
 using MaskLab.Data;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MaskLab.Models;
@@ -11,10 +12,11 @@ namespace MaskLab.Models;
 public enum AgeHeadKind { None, Ordinal, Auto }
 
 /// <summary>
-/// The ordinal age output: its loss weight beside the class loss, and the age cuts its prediction is cut at (the
-/// run's training age cuts, so that moving the upper cut to 58 moves where the ordinal output starts saying 60+).
+/// The ordinal age output: its loss weight beside the class loss, the age cuts its prediction is cut at (the
+/// run's training age cuts, so that moving the upper cut to 58 moves where the ordinal output starts saying 60+), and
+/// <paramref name="OverThreshold"/>: the P(age &gt;= upper cut) above which a photo is called the upper band.
 /// </summary>
-public sealed record AgeHeadSpec(AgeHeadKind Kind, double Weight, AgeCuts Cuts)
+public sealed record AgeHeadSpec(AgeHeadKind Kind, double Weight, AgeCuts Cuts, double OverThreshold = AgeOrdinal.EvenThreshold)
 {
     public static readonly AgeHeadSpec None = new(AgeHeadKind.None, 0, AgeCuts.Scoring);
 }
@@ -27,6 +29,15 @@ public sealed record AgeHeadSpec(AgeHeadKind Kind, double Weight, AgeCuts Cuts)
 public static class AgeOrdinal
 {
     public const int MinAge = 18, MaxAge = 60;
+
+    /// <summary>The threshold at which P(age &gt;= upper cut) is read as it comes: no shift.</summary>
+    public const double EvenThreshold = 0.5;
+
+    /// <summary>
+    /// The logit shift that moves the upper band's decision threshold from 0.5 to <paramref name="threshold"/>:
+    /// sigmoid(logit + shift) &gt; 0.5 exactly where sigmoid(logit) &gt; threshold.
+    /// </summary>
+    public static double UpperShift(double threshold) => Math.Log((1 - threshold) / threshold);
 
     /// <summary>Thresholds, and so logits, of the ordinal output: 42.</summary>
     public const int Thresholds = MaxAge - MinAge;
@@ -48,13 +59,17 @@ public static class AgeOrdinal
     /// Age band probabilities [N, 3] of ordinal logits [N, 42] cut at <paramref name="cuts"/>:
     /// p(under) = 1 - P(age &gt;= lower), p(over) = P(age &gt;= upper), the middle band what lies between. The
     /// thresholds are learned apart, so P(age &gt;= upper) may exceed P(age &gt;= lower) a little: the middle band is
-    /// clamped at 0 and the three renormalised.
+    /// clamped at 0 and the three renormalised. With an <paramref name="overThreshold"/> other than 0.5 the upper
+    /// cut's logit is shifted by <see cref="UpperShift"/>, so that the upper band wins from that probability on: a rare
+    /// band's F1 is best served by a threshold below 0.5 (about half the F1 it reaches; Lipton et al., 2014).
     /// </summary>
-    public static Tensor BandProbabilities(Tensor ordinalLogits, AgeCuts cuts)
+    public static Tensor BandProbabilities(Tensor ordinalLogits, AgeCuts cuts, double overThreshold = EvenThreshold)
     {
         using var scope = NewDisposeScope();
         var atLeastLower = ordinalLogits.narrow(1, IndexOf(cuts.Lower), 1).sigmoid();
-        var atLeastUpper = ordinalLogits.narrow(1, IndexOf(cuts.Upper), 1).sigmoid();
+        var upperLogit = ordinalLogits.narrow(1, IndexOf(cuts.Upper), 1);
+        using var shift = UpperShift(overThreshold).ToScalar();
+        var atLeastUpper = (overThreshold == EvenThreshold ? upperLogit : upperLogit.add(shift)).sigmoid();
         var bands = cat([1 - atLeastLower, (atLeastLower - atLeastUpper).clamp_min(0), atLeastUpper], 1);
         return (bands / bands.sum(1, keepdim: true)).MoveToOuterDisposeScope();
     }
@@ -108,7 +123,7 @@ public sealed class OrdinalAgeHead(IOutputHead inner, AgeHeadSpec spec) : IOutpu
         var (classes, ordinal) = Split(logits.to_type(ScalarType.Float32));
         var p = inner.Probabilities(classes).view(-1, MultiHead.MaskClasses * MultiHead.GenderClasses, MultiHead.AgeClasses);
         var maskGender = p.sum(2, keepdim: true);
-        var age = AgeOrdinal.BandProbabilities(ordinal, spec.Cuts).unsqueeze(1);
+        var age = AgeOrdinal.BandProbabilities(ordinal, spec.Cuts, spec.OverThreshold).unsqueeze(1);
         // Row-major [mask x gender, age] is mask * 6 + gender * 3 + age, the task's class code.
         return (maskGender * age).reshape(-1, TaskClasses.Count).MoveToOuterDisposeScope();
     }

@@ -52,6 +52,8 @@ public sealed class RunConfig
     public AgeHeadKind AgeHead { get; set; } = AgeHeadKind.Auto;
     /// <summary>The ordinal age loss's weight beside the class loss.</summary>
     public double AgeHeadWeight { get; set; } = 1.0;
+    /// <summary>The P(age &gt;= upper age cut) from which the ordinal output calls a photo the upper band (60+); 0.5 reads it as it comes.</summary>
+    public double AgeOverThreshold { get; set; } = 0.5;
 
     public int Epochs { get; set; } = 10;
     public int BatchSize { get; set; } = 32;
@@ -127,7 +129,7 @@ public sealed class RunConfig
     public MixOptions Mixing => new(Cutmix, CutmixVertical, Mixup, Cutout, MixupAlpha, CutmixAlpha);
     public HeadSpec HeadSection => new(Head, MultiHead.ParseWeights(HeadWeights))
     {
-        AgeHead = AgeHead == AgeHeadKind.None ? AgeHeadSpec.None : new AgeHeadSpec(AgeHead, AgeHeadWeight, AgeCuts),
+        AgeHead = AgeHead == AgeHeadKind.None ? AgeHeadSpec.None : new AgeHeadSpec(AgeHead, AgeHeadWeight, AgeCuts, AgeOverThreshold),
     };
     public LossSpec LossSection => new(Loss, LossAlpha, Smoothing, FocalGamma);
     public OptimizerSpec Optimization => new(Optimizer, Lr, WeightDecay, Momentum);
@@ -183,6 +185,7 @@ public sealed class RunConfig
         if (Threads is < 0 or > MaxThreads) throw Bad("threads", Threads, $"0 (all cores) up to {MaxThreads}");
         _ = HeadSection;
         if (!(AgeHeadWeight >= 0 && AgeHeadWeight <= 1e3)) throw Bad("age_head_weight", AgeHeadWeight, "0..1000");
+        if (!(AgeOverThreshold > 0 && AgeOverThreshold < 1)) throw Bad("age_over_threshold", AgeOverThreshold, "must be above 0 and below 1");
         if (AgeHead != AgeHeadKind.None && !AgeOrdinal.CanCut(AgeCuts))
             throw new MaskLabInputException($"age_cuts {AgeCuts} cannot cut the ordinal age output (age_head {ConfigValues.EnumText(AgeHead)}), which learns ages {AgeOrdinal.MinAge + 1}..{AgeOrdinal.MaxAge}: use cuts inside that range (e.g. 30,58), or age_head: none");
         if (Head == HeadKind.Multi && ClassWeights is { Length: > 0 } and not "none")
