@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using MaskLab;
-using MaskLab.Data;
+using MaskLab.Data.Faces;
 using MaskLab.Synthetic;
 using SkiaSharp;
 

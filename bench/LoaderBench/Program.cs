@@ -5,7 +5,8 @@
 // Prints results only; recorded figures belong in bench/ result files, written by whoever runs it on a quiet machine.
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using MaskLab.Data;
+using MaskLab.Data.Layout;
+using MaskLab.Data.Loading;
 using MaskLab.Models;
 using MaskLab.Platform;
 using SkiaSharp;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using MaskLab.Data;
+using MaskLab.Data.Loading;
 using Spectre.Console;
 
 namespace MaskLab.Cli;

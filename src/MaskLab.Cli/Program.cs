@@ -1,7 +1,7 @@
 using MaskLab;
 using MaskLab.Cli;
 using MaskLab.Cli.Commands;
-using MaskLab.Data;
+using MaskLab.Data.Loading;
 using MaskLab.Platform;
 using MaskLab.Training;
 using Spectre.Console;

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.RegularExpressions;
-using MaskLab.Data;
+using MaskLab.Data.Layout;
 using MaskLab.Evaluation;
 using MaskLab.Runs;
 

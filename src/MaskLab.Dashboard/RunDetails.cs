@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
-using MaskLab.Data;
+using MaskLab.Data.Layout;
 using MaskLab.Evaluation;
 using MaskLab.Runs;
 

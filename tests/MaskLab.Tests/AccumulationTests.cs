@@ -1,3 +1,4 @@
+using MaskLab.Data.Layout;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

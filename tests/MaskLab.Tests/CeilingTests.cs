@@ -1,4 +1,5 @@
 using System.Text.Json;
+using MaskLab.Data.Layout;
 
 namespace MaskLab.Tests;
 

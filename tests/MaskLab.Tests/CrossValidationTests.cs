@@ -1,3 +1,4 @@
+using MaskLab.Data.Layout;
 
 namespace MaskLab.Tests;
 

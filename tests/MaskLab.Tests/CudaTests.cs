@@ -1,4 +1,4 @@
-using MaskLab.Data;
+using MaskLab.Data.Loading;
 using MaskLab.Losses;
 using MaskLab.Models;
 using MaskLab.Platform;

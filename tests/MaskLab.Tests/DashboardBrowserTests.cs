@@ -1,5 +1,6 @@
 using System.Text.Json;
 using MaskLab.Dashboard;
+using MaskLab.Data.Layout;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Playwright;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using MaskLab.Dashboard;
+using MaskLab.Data.Layout;
 
 namespace MaskLab.Tests;
 

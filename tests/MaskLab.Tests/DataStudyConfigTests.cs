@@ -1,3 +1,5 @@
+using MaskLab.Data.Faces;
+
 namespace MaskLab.Tests;
 
 /// <summary>The face crop, label fix and pseudo-label study files compare what they say they compare.</summary>

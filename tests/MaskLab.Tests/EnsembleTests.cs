@@ -1,4 +1,5 @@
-using MaskLab.Data;
+using MaskLab.Data.Layout;
+using MaskLab.Data.Loading;
 using MaskLab.Evaluation;
 using MaskLab.Models;
 using MaskLab.Training;

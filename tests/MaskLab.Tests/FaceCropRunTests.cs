@@ -1,5 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
+using MaskLab.Data.Faces;
+using MaskLab.Data.Layout;
+using MaskLab.Data.Loading;
 
 namespace MaskLab.Tests;
 

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
-using MaskLab.Data;
+using MaskLab.Data.Faces;
+using MaskLab.Data.Loading;
 using MaskLab.Synthetic;
 using SkiaSharp;
 

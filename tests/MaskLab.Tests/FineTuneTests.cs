@@ -1,3 +1,5 @@
+using MaskLab.Data.Layout;
+using MaskLab.Data.Loading;
 using TorchSharp;
 using static TorchSharp.torch;
 

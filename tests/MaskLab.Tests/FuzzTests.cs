@@ -1,4 +1,5 @@
 using System.Text;
+using MaskLab.Data.Faces;
 using Xunit.Abstractions;
 
 namespace MaskLab.Tests;

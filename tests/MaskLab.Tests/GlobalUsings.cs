@@ -1,6 +1,8 @@
 // The tests exercise every layer of the library.
 global using MaskLab.Benchmarks;
-global using MaskLab.Data;
+global using MaskLab.Data.Faces;
+global using MaskLab.Data.Layout;
+global using MaskLab.Data.Loading;
 global using MaskLab.Evaluation;
 global using MaskLab.Experiments;
 global using MaskLab.Losses;

@@ -1,4 +1,4 @@
-using MaskLab.Data;
+using MaskLab.Data.Loading;
 using MaskLab.Platform;
 using TorchSharp;
 using static TorchSharp.torch;

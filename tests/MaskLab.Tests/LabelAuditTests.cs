@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using MaskLab.Data.Layout;
 
 namespace MaskLab.Tests;
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using MaskLab.Data.Layout;
 
 namespace MaskLab.Tests;
 

@@ -1,4 +1,4 @@
-using MaskLab.Data;
+using MaskLab.Data.Loading;
 using MaskLab.Training;
 using static TorchSharp.torch;
 

@@ -1,5 +1,6 @@
 using Google.Protobuf;
-using MaskLab.Data;
+using MaskLab.Data.Faces;
+using MaskLab.Data.Loading;
 using MaskLab.Models;
 using MaskLab.Platform;
 using MaskLab.Synthetic;

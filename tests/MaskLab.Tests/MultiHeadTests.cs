@@ -57,7 +57,7 @@ public class MultiHeadTests
             double sum = 0;
             for (var c = 0; c < 18; c++)
             {
-                var (m, g, a) = Data.TaskClasses.Decode(c);
+                var (m, g, a) = Data.Layout.TaskClasses.Decode(c);
                 Assert.Equal(pm[(int)m] * pg[(int)g] * pa[(int)a], probs[n * 18 + c], 5);
                 sum += probs[n * 18 + c];
             }
@@ -74,7 +74,7 @@ public class MultiHeadTests
         double expected = 0;
         for (var n = 0; n < 4; n++)
         {
-            var (m, g, a) = Data.TaskClasses.Decode((int)labels[n]);
+            var (m, g, a) = Data.Layout.TaskClasses.Decode((int)labels[n]);
             expected += (w[0] * CrossEntropyByHand(x, n, 0, 3, (int)m)
                 + w[1] * CrossEntropyByHand(x, n, 3, 2, (int)g)
                 + w[2] * CrossEntropyByHand(x, n, 5, 3, (int)a)) / 4;
@@ -90,7 +90,7 @@ public class MultiHeadTests
 
         // A weight of 0 drops that attribute.
         using var maskOnly = Head("cross_entropy", 1, 0, 0).Loss(tensor(x), tensor(labels));
-        var maskExpected = Enumerable.Range(0, 4).Average(n => CrossEntropyByHand(x, n, 0, 3, (int)Data.TaskClasses.MaskOf((int)labels[n])));
+        var maskExpected = Enumerable.Range(0, 4).Average(n => CrossEntropyByHand(x, n, 0, 3, (int)Data.Layout.TaskClasses.MaskOf((int)labels[n])));
         Assert.Equal(maskExpected, maskOnly.item<float>(), 4);
     }
 

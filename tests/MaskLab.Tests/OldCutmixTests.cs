@@ -1,4 +1,6 @@
 using System.Runtime.InteropServices;
+using MaskLab.Data.Layout;
+using MaskLab.Data.Loading;
 using SkiaSharp;
 using static TorchSharp.torch;
 

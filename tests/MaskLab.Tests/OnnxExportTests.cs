@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using MaskLab.Data.Layout;
+using MaskLab.Data.Loading;
 using MaskLab.Export;
 using Onnx;
 using TorchSharp;

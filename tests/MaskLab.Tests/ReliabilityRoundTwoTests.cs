@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Text;
+using MaskLab.Data.Faces;
+using MaskLab.Data.Layout;
 
 namespace MaskLab.Tests;
 

@@ -1,3 +1,4 @@
+using MaskLab.Data.Layout;
 using MaskLab.Evaluation;
 
 namespace MaskLab.Tests;

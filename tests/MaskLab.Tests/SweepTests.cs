@@ -1,3 +1,4 @@
+using MaskLab.Data.Layout;
 using MaskLab.Training;
 
 namespace MaskLab.Tests;

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using MaskLab.Data;
+using MaskLab.Data.Faces;
 using MaskLab.Synthetic;
 using SkiaSharp;
 

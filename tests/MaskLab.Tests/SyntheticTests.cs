@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
-using MaskLab.Data;
+using MaskLab.Data.Loading;
 using MaskLab.Synthetic;
 using SkiaSharp;
 

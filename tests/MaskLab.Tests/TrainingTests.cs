@@ -1,4 +1,3 @@
-using MaskLab.Data;
 using MaskLab.Training;
 
 namespace MaskLab.Tests;

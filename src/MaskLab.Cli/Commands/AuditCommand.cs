@@ -1,6 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
-using MaskLab.Data;
+using MaskLab.Data.Layout;
 using MaskLab.Evaluation;
 using MaskLab.Runs;
 using Spectre.Console;

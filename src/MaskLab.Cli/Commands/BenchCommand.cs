@@ -1,5 +1,6 @@
 using System.ComponentModel;
-using MaskLab.Data;
+using MaskLab.Data.Layout;
+using MaskLab.Data.Loading;
 using MaskLab.Synthetic;
 using MaskLab.Benchmarks;
 using MaskLab.Platform;
@@ -57,7 +58,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         if (!Models.ModelRegistry.Contains(s.Model)) throw new MaskLabInputException($"unknown model '{s.Model}'; known: {string.Join(", ", Models.ModelRegistry.Names)}");
         if (s.Threads is > 0) TorchSharp.torch.set_num_threads(s.Threads.Value);
         // A size the model cannot take is refused here with one line, as train refuses it, not by libtorch mid-timing.
-        MaskLab.Training.MemoryEstimate.ActivationsPerImage(s.Model, MaskLab.Data.TaskClasses.Count, size);
+        MaskLab.Training.MemoryEstimate.ActivationsPerImage(s.Model, MaskLab.Data.Layout.TaskClasses.Count, size);
 
         BatchLoader? loader = null;
         if (s.Pipeline)

@@ -1,5 +1,7 @@
 using System.ComponentModel;
-using MaskLab.Data;
+using MaskLab.Data.Faces;
+using MaskLab.Data.Layout;
+using MaskLab.Data.Loading;
 using MaskLab.Evaluation;
 using MaskLab.Platform;
 using Spectre.Console;

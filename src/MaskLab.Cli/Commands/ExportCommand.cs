@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
-using MaskLab.Data;
+using MaskLab.Data.Layout;
+using MaskLab.Data.Loading;
 using MaskLab.Export;
 using MaskLab.Models;
 using MaskLab.Runs;

@@ -1,6 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
-using MaskLab.Data;
+using MaskLab.Data.Loading;
 using MaskLab.Synthetic;
 using Spectre.Console;
 using Spectre.Console.Cli;

@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using MaskLab.Data;
 using MaskLab.Evaluation;
 using MaskLab.Experiments;
 using MaskLab.Runs;

@@ -1,5 +1,5 @@
 using System.Text.Json.Serialization;
-using MaskLab.Data;
+using MaskLab.Data.Layout;
 using MaskLab.Synthetic;
 using Microsoft.ML;
 using Microsoft.ML.Data;

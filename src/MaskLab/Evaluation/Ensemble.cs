@@ -1,4 +1,5 @@
-using MaskLab.Data;
+using MaskLab.Data.Layout;
+using MaskLab.Data.Loading;
 
 namespace MaskLab.Evaluation;
 

@@ -1,4 +1,6 @@
-using MaskLab.Data;
+using MaskLab.Data.Faces;
+using MaskLab.Data.Layout;
+using MaskLab.Data.Loading;
 
 namespace MaskLab.Evaluation;
 

@@ -1,4 +1,4 @@
-using MaskLab.Data;
+using MaskLab.Data.Layout;
 
 namespace MaskLab.Evaluation;
 

@@ -1,4 +1,4 @@
-using MaskLab.Data;
+using MaskLab.Data.Layout;
 using MaskLab.Evaluation;
 using MaskLab.Platform;
 using MaskLab.Runs;

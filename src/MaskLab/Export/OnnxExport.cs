@@ -1,5 +1,6 @@
 using System.Globalization;
 using Google.Protobuf;
+using MaskLab.Data.Layout;
 using Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -129,7 +130,7 @@ public static class OnnxExport
     /// <see cref="Models.OrdinalAgeHead.Probabilities"/> as a graph: the head's mask x gender marginal [batch, 6, 1]
     /// times the band probabilities [batch, 1, 3] cut from the ordinal logits at <paramref name="cuts"/>.
     /// </summary>
-    static OnnxValue OrdinalAgeProbabilities(OnnxGraph g, OnnxValue p, OnnxValue logits, int offset, Data.AgeCuts cuts, double overThreshold)
+    static OnnxValue OrdinalAgeProbabilities(OnnxGraph g, OnnxValue p, OnnxValue logits, int offset, Data.Layout.AgeCuts cuts, double overThreshold)
     {
         const string scope = "head/age";
         int groups = Models.MultiHead.MaskClasses * Models.MultiHead.GenderClasses, bands = Models.MultiHead.AgeClasses;
@@ -229,7 +230,7 @@ public static class OnnxExport
             ("head", spec.Head.ToString().ToLowerInvariant()),
             ("num_classes", spec.NumClasses.ToString(CultureInfo.InvariantCulture)),
         };
-        if (spec.NumClasses == Data.TaskClasses.Count && spec.ClassNames is null)
+        if (spec.NumClasses == Data.Layout.TaskClasses.Count && spec.ClassNames is null)
             list.Add(("class_code", "class = mask * 6 + gender * 3 + age; mask 0 wear, 1 incorrect, 2 not worn; gender 0 male, 1 female; age 0 <30, 1 30-59, 2 >=60"));
         if (spec.Head == ExportHead.Multi)
             list.Add(("logits_layout", "mask 0..2, gender 3..4, age 5..7"));

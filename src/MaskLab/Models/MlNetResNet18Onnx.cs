@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Google.Protobuf;
-using MaskLab.Data;
+using MaskLab.Data.Loading;
 using Onnx;
 using static TorchSharp.torch;
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using MaskLab.Data;
+using MaskLab.Data.Layout;
 using MaskLab.Losses;
 using static TorchSharp.torch;
 

@@ -1,3 +1,4 @@
+using MaskLab.Data.Layout;
 using MaskLab.Losses;
 using static TorchSharp.torch;
 
@@ -22,7 +23,7 @@ public interface IOutputHead
     Tensor Loss(Tensor logits, Tensor target, Tensor? aux) => Loss(logits, target);
 
     /// <summary>Each photo's auxiliary targets (e.g. the ordinal age targets from the person's age), or null when the head has no auxiliary output.</summary>
-    Func<Data.Sample, float[]>? AuxTargets => null;
+    Func<Data.Layout.Sample, float[]>? AuxTargets => null;
 
     /// <summary>Class probabilities [N, classes] in float32.</summary>
     Tensor Probabilities(Tensor logits);
@@ -65,9 +66,9 @@ public static class OutputHeads
     public static IOutputHead Create(HeadSpec spec, int classes, bool taskClasses, LossSpec? loss = null, float[]? classWeights = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        if (spec.AgeHead.Kind == AgeHeadKind.Ordinal || (spec.AgeHead.Kind == AgeHeadKind.Auto && taskClasses && classes == Data.TaskClasses.Count))
+        if (spec.AgeHead.Kind == AgeHeadKind.Ordinal || (spec.AgeHead.Kind == AgeHeadKind.Auto && taskClasses && classes == Data.Layout.TaskClasses.Count))
         {
-            if (!taskClasses || classes != Data.TaskClasses.Count)
+            if (!taskClasses || classes != Data.Layout.TaskClasses.Count)
                 throw new MaskLabInputException(
                     $"age_head 'ordinal' learns the people's ages in years: it needs the 18 task classes of the competition layout, but the data has {classes} other classes; use age_head: none");
             return new OrdinalAgeHead(Create(spec with { AgeHead = AgeHeadSpec.None }, classes, taskClasses, loss, classWeights),
@@ -78,7 +79,7 @@ public static class OutputHeads
             case HeadKind.Single:
                 return new SingleHead(classes, loss?.Create(classes, classWeights));
             case HeadKind.Multi:
-                if (!taskClasses || classes != Data.TaskClasses.Count)
+                if (!taskClasses || classes != Data.Layout.TaskClasses.Count)
                     throw new MaskLabInputException(
                         $"head 'multi' needs the 18 mask x gender x age task classes, but the data has {classes} other classes; use head: single");
                 Func<int, LossFunction>? attributeLoss = loss is null ? null : n => loss.Create(n);

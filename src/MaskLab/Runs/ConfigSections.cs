@@ -1,4 +1,5 @@
-using MaskLab.Data;
+using MaskLab.Data.Faces;
+using MaskLab.Data.Loading;
 
 namespace MaskLab.Runs;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
-using MaskLab.Data;
+using MaskLab.Data.Layout;
+using MaskLab.Data.Loading;
 using MaskLab.Platform;
 
 namespace MaskLab.Runs;

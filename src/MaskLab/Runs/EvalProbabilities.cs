@@ -1,5 +1,4 @@
 using System.Globalization;
-using MaskLab.Data;
 
 namespace MaskLab.Runs;
 

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Reflection;
-using MaskLab.Data;
+using MaskLab.Data.Faces;
+using MaskLab.Data.Layout;
+using MaskLab.Data.Loading;
 using MaskLab.Losses;
 using MaskLab.Models;
 using MaskLab.Platform;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using MaskLab.Data;
+using MaskLab.Data.Layout;
 
 namespace MaskLab.Synthetic;
 

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using MaskLab.Data;
+using MaskLab.Data.Layout;
 using SkiaSharp;
 
 namespace MaskLab.Synthetic;

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using MaskLab.Data;
 using MaskLab.Evaluation;
 using MaskLab.Runs;
 using SkiaSharp;

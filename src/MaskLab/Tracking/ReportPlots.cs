@@ -1,4 +1,3 @@
-using MaskLab.Data;
 using ScottPlot;
 
 namespace MaskLab.Tracking;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using MaskLab.Data;
+using MaskLab.Data.Layout;
 using MaskLab.Evaluation;
 using MaskLab.Runs;
 

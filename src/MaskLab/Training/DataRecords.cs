@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using MaskLab.Data;
+using MaskLab.Data.Faces;
+using MaskLab.Data.Layout;
 
 namespace MaskLab.Training;
 

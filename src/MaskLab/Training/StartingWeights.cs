@@ -1,4 +1,4 @@
-using MaskLab.Data;
+using MaskLab.Data.Layout;
 using MaskLab.Models;
 using MaskLab.Runs;
 

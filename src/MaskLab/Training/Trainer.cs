@@ -1,5 +1,6 @@
 using System.Diagnostics;
-using MaskLab.Data;
+using MaskLab.Data.Layout;
+using MaskLab.Data.Loading;
 using MaskLab.Evaluation;
 using MaskLab.Losses;
 using MaskLab.Models;

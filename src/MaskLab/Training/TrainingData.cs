@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
+using MaskLab.Data.Faces;
+using MaskLab.Data.Layout;
+using MaskLab.Data.Loading;
 using MaskLab.Evaluation;
-using MaskLab.Data;
 using MaskLab.Runs;
 using MaskLab.Synthetic;
 
@@ -87,7 +89,7 @@ public sealed class TrainingData
         LabelFixRecord? fixes = null;
         if (o.LabelFixes is { } fixSource)
         {
-            var result = Data.LabelFixes.Apply(set, Data.LabelFixes.Load(fixSource));
+            var result = Data.Layout.LabelFixes.Apply(set, Data.Layout.LabelFixes.Load(fixSource));
             set = result.Set;
             fixes = new LabelFixRecord(fixSource, result.Applied, result.Skipped);
             foreach (var a in result.Applied)

@@ -1,4 +1,4 @@
-using MaskLab.Data;
+using MaskLab.Data.Loading;
 using MaskLab.Tracking;
 using TorchSharp.Modules;
 
