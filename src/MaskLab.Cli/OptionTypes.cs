@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using MaskLab.Evaluation;
+using MaskLab.Runs;
 using MaskLab.Platform;
 
 namespace MaskLab.Cli;

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using MaskLab.Evaluation;
+using MaskLab.Runs;
 using MaskLab.Platform;
 using Spectre.Console;
 using Spectre.Console.Cli;

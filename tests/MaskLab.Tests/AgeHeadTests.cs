@@ -190,7 +190,7 @@ public class AgeHeadTests
         run.Create();
         run.WriteConfig(config);
         new Trainer(config, run).Train(data, CancellationToken.None, resume: false);
-        using var trained = Evaluation.TrainedRun.Load(run.Path, Evaluation.CheckpointChoice.Last);
+        using var trained = Evaluation.TrainedRun.Load(run.Path, CheckpointChoice.Last);
         var head = Assert.IsType<OrdinalAgeHead>(trained.Head);
         var loader = Evaluation.Inference.Loader(data.Set.Samples, data.ValIndices, data.Cache, config.ImageSize, 1, config.Input);
         var scores = new List<double>();

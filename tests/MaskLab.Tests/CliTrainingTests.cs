@@ -62,6 +62,28 @@ public class CliTrainingTests
     }
 
     [Fact]
+    public void EvalCheckpointLastPredictsTheEvalSetWithTheLastEpochsWeights()
+    {
+        var run = Path.Combine(NewDir("last"), "run");
+        var r = Train(TinySynthetic.Root, run, "--set", "epochs=2", "--set", "eval_checkpoint=last", "--json");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using (var json = JsonDocument.Parse(r.LastStdoutLine))
+            Assert.Equal("last", json.RootElement.GetProperty("eval_checkpoint").GetString());
+        var last = Path.Combine(NewDir("last-pred"), "last.csv");
+        Assert.Equal(0, CliHarness.Run("predict", "--run", run, "--data", TinySynthetic.Root, "--out", last, "--checkpoint", "last").ExitCode);
+        Assert.Equal(File.ReadAllLines(last), File.ReadAllLines(Path.Combine(run, "submission.csv")));
+
+        // The eval prediction reads last.ckpt alone: a damaged best.ckpt does not stop it, and under best it does.
+        var dir = new RunDirectory(run);
+        File.WriteAllText(dir.BestCheckpoint, "damaged");
+        var summary = dir.ReadSummary()!;
+        var outcome = MaskLab.Experiments.RunJob.PredictEvalSet(dir, summary, new MaskLab.Experiments.RunEnd(Report: false), CancellationToken.None);
+        Assert.Equal("last", outcome.Summary.Eval!.Checkpoint);
+        File.WriteAllText(dir.ConfigFile, File.ReadAllText(dir.ConfigFile).Replace("eval_checkpoint: last", "eval_checkpoint: best"));
+        Assert.Throws<MaskLabInputException>(() => MaskLab.Experiments.RunJob.PredictEvalSet(dir, summary, new MaskLab.Experiments.RunEnd(Report: false), CancellationToken.None));
+    }
+
+    [Fact]
     public void ResumeContinuesFromTheLastCheckpointAndNaNKeepsIt()
     {
         var run = Path.Combine(NewDir("resume"), "run");

@@ -7,9 +7,6 @@ using static TorchSharp.torch;
 
 namespace MaskLab.Evaluation;
 
-/// <summary>Which of a run's checkpoints to load: the best validation epoch's (the default) or the last epoch's.</summary>
-public enum CheckpointChoice { Best, Last }
-
 /// <summary>A finished run loaded for inference: its config, training result and chosen weights.</summary>
 public sealed class TrainedRun : IDisposable
 {

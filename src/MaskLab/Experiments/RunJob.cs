@@ -125,7 +125,8 @@ public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver
             || DataLocator.Locate(dataDir).EvalDir is not { } evalDir)
             return new RunOutcome(summary, null);
         EvalSet.Result result;
-        using (var trained = TrainedEnsemble.Load([run.Path], device: device))
+        var checkpoint = run.ReadConfig().EvalCheckpoint;
+        using (var trained = TrainedEnsemble.Load([run.Path], checkpoint, device))
             result = EvalSet.Predict(trained.Runs, evalDir, run.SubmissionFile, end.Tta, progress: end.PredictProgress, ct: ct, caches: end.EvalCaches);
         var score = result.Score;
         summary = summary with
@@ -134,6 +135,7 @@ public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver
             {
                 MacroF1 = score?.MacroF1, Accuracy = score?.Accuracy, MaskF1 = score?.MaskF1,
                 GenderF1 = score?.GenderF1, AgeF1 = score?.AgeF1, Submission = run.SubmissionFile,
+                Checkpoint = ConfigValues.EnumText(checkpoint),
                 FaceCropFallbacks = result.FaceCrop?.Fallbacks,
             },
         };

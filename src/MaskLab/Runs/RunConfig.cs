@@ -67,6 +67,11 @@ public sealed class RunConfig
     public int StepSize { get; set; } = 20;
     public double StepGamma { get; set; } = 0.5;
     public double WarmupEpochs { get; set; } = 1;
+    /// <summary>
+    /// The weights that predict the eval set (submission.csv and the eval scores) when training ends: best (the epoch
+    /// of the best val macro F1) or last (the last epoch's, which the cosine schedule has brought to rest).
+    /// </summary>
+    public CheckpointChoice EvalCheckpoint { get; set; } = CheckpointChoice.Best;
     /// <summary>Epochs without a better val macro F1 before stopping; 0 never stops early.</summary>
     public int Patience { get; set; } = 0;
 

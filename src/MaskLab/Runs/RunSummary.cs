@@ -53,6 +53,8 @@ public sealed record EvalScores
     [JsonPropertyName("eval_gender_f1")] public double? GenderF1 { get; init; }
     [JsonPropertyName("eval_age_f1")] public double? AgeF1 { get; init; }
     [JsonPropertyName("submission")] public string? Submission { get; init; }
+    /// <summary>The checkpoint that made the submission: best or last (the run's eval_checkpoint).</summary>
+    [JsonPropertyName("eval_checkpoint"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Checkpoint { get; init; }
     /// <summary>Eval photos that got the centred fallback crop (no face found), where the run crops faces.</summary>
     [JsonPropertyName("eval_face_crop_fallbacks"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? FaceCropFallbacks { get; init; }
 }
