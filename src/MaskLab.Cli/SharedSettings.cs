@@ -56,6 +56,6 @@ public abstract class TrainedRunSettings : RunSettings
     [CommandOption(DeviceOption.Template), Description(DeviceOption.Help), TypeConverter(typeof(DeviceOption)), DefaultValue("auto")]
     public DeviceChoice Device { get; init; } = DeviceChoice.Auto;
 
-    [CommandOption("--checkpoint <best|last>"), Description("Weights of each run: best (the best validation epoch's, default) or last"), TypeConverter(typeof(CheckpointOption))]
-    public CheckpointChoice Checkpoint { get; init; } = CheckpointChoice.Best;
+    [CommandOption("--checkpoint <best|last>"), Description("Weights of each run: best (the best validation epoch's) or last; default: the run's eval_checkpoint, the weights of its own eval prediction"), TypeConverter(typeof(CheckpointOption))]
+    public CheckpointChoice? Checkpoint { get; init; }
 }

@@ -98,6 +98,25 @@ public class TrainConfigTests
     }
 
     [Fact]
+    public void A_recorded_config_without_the_later_keys_reads_back_as_it_was_trained()
+    {
+        var dir = Directory.CreateTempSubdirectory("masklab-recorded-").FullName;
+        try
+        {
+            var file = Path.Combine(dir, "config.yaml");
+            var lines = RunConfig.Load(null).ToYaml().Split('\n')
+                .Where(l => !l.StartsWith("age_over_threshold:") && !l.StartsWith("eval_checkpoint:") && !l.StartsWith("face_crop:") && !l.StartsWith("age_head:"));
+            File.WriteAllText(file, string.Join('\n', lines));
+            var old = RunConfig.LoadRecorded(file);
+            Assert.Equal(0.5, old.AgeOverThreshold);
+            Assert.Equal(CheckpointChoice.Best, old.EvalCheckpoint);
+            Assert.Equal(FaceCropMode.None, old.FaceCrop);
+            Assert.Equal(AgeHeadKind.None, old.AgeHead);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
     public void DifferencesFrom_names_each_changed_key_with_both_values()
     {
         var a = RunConfig.Load(null, ["epochs=3", "lr=0.01"]);

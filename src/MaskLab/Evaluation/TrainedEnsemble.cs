@@ -24,12 +24,12 @@ public sealed class TrainedEnsemble : IDisposable
     public IReadOnlyList<double> Weights { get; }
 
     /// <summary>
-    /// Loads every member with the checkpoint asked for onto <paramref name="device"/>. A member that cannot be loaded
+    /// Loads every member with the checkpoint asked for (null: each run's own eval_checkpoint) onto <paramref name="device"/>. A member that cannot be loaded
     /// is a <see cref="MaskLabInputException"/>, and what was loaded before it is disposed.
     /// </summary>
     /// <param name="memberWeights">One non-negative weight per member; null weighs them equally.</param>
     /// <param name="loaded">Told of each run as it is loaded (for a line naming its weights).</param>
-    public static TrainedEnsemble Load(IReadOnlyList<string> members, CheckpointChoice choice = CheckpointChoice.Best, Device? device = null,
+    public static TrainedEnsemble Load(IReadOnlyList<string> members, CheckpointChoice? choice = null, Device? device = null,
         IReadOnlyList<double>? memberWeights = null, Action<TrainedRun>? loaded = null)
     {
         ArgumentNullException.ThrowIfNull(members);

@@ -26,11 +26,12 @@ public sealed class TrainedRun : IDisposable
     public string CheckpointDescription => $"{Path.GetFileName(CheckpointFile)} (epoch {CheckpointEpoch})";
 
     /// <summary>
-    /// Loads the run with the checkpoint asked for onto <paramref name="device"/> (the CPU when null; checkpoints are
+    /// Loads the run with the checkpoint asked for (null: the run's own <see cref="RunConfig.EvalCheckpoint"/>, the
+    /// weights its eval prediction used) onto <paramref name="device"/> (the CPU when null; checkpoints are
     /// device-neutral). A missing checkpoint is refused, never replaced by the other: the best and the last epoch's
     /// weights are different models. A run that ended before any better epoch has both.
     /// </summary>
-    public static TrainedRun Load(string path, CheckpointChoice choice = CheckpointChoice.Best, Device? device = null)
+    public static TrainedRun Load(string path, CheckpointChoice? chosen = null, Device? device = null)
     {
         var run = new RunDirectory(path);
         if (!run.Exists) throw new MaskLabInputException($"run directory '{path}' does not exist");
@@ -40,6 +41,7 @@ public sealed class TrainedRun : IDisposable
         catch (System.Text.Json.JsonException e) { throw new MaskLabInputException(e.Message); }
         result = result
             ?? throw new MaskLabInputException($"run '{path}' has no summary.json: it has not finished an epoch (resume it with train --resume)");
+        var choice = chosen ?? config.EvalCheckpoint;
         var checkpoint = choice == CheckpointChoice.Best ? run.BestCheckpoint : run.LastCheckpoint;
         if (!File.Exists(checkpoint))
             throw new MaskLabInputException(choice == CheckpointChoice.Best && File.Exists(run.LastCheckpoint)

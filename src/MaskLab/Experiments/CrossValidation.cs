@@ -184,7 +184,7 @@ public sealed class CrossValidation(RunConfig config, RunDirectory root, ITraini
                 $"this config asks for folds {config.Folds}, seed {config.Seed}, model {config.Model}: use another --out");
     }
 
-    /// <summary>Scores each photo with its held-out fold's best weights, writes oof.csv and the k-fold summary.json.</summary>
+    /// <summary>Scores each photo with its held-out fold's weights (the fold's eval_checkpoint), writes oof.csv and the k-fold summary.json.</summary>
     RunSummary Gather(TrainingData data, int[] foldOf, TorchSharp.torch.Device device, CancellationToken ct)
     {
         var set = data.Set;

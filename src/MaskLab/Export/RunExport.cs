@@ -8,7 +8,7 @@ namespace MaskLab.Export;
 /// <summary>What exporting a trained run did: the file, and how far ONNX Runtime's probabilities were from MaskLab's on real photos.</summary>
 public sealed record RunExportResult(OnnxExportResult File, ExportSpec Spec, int PhotosChecked, double MaxProbabilityDiff);
 
-/// <summary>Exports a trained run as it predicts: its best weights, input size, head and input normalisation.</summary>
+/// <summary>Exports a trained run as it predicts: the weights of its eval prediction (its eval_checkpoint), input size, head and input normalisation.</summary>
 public static class RunExport
 {
     /// <summary>The export spec that reproduces the run's predictions: its size, class count, head and normalisation.</summary>

@@ -254,6 +254,8 @@ public sealed class RunConfig
         ["face_margin"] = "0.3",
         ["age_head"] = "none",
         ["age_head_weight"] = "1",
+        ["age_over_threshold"] = "0.5",
+        ["eval_checkpoint"] = "best",
     };
 
     /// <summary>
