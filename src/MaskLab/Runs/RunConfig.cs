@@ -54,8 +54,11 @@ public sealed class RunConfig
     public AgeHeadKind AgeHead { get; set; } = AgeHeadKind.Auto;
     /// <summary>The ordinal age loss's weight beside the class loss.</summary>
     public double AgeHeadWeight { get; set; } = 1.0;
-    /// <summary>The P(age &gt;= upper age cut) from which the ordinal output calls a photo the upper band (60+); 0.5 reads it as it comes.</summary>
-    public double AgeOverThreshold { get; set; } = 0.5;
+    /// <summary>
+    /// The P(age &gt;= upper age cut) from which the ordinal output calls a photo the upper band (60+); 0.5 reads it as
+    /// it comes. 0.3 by default: the rare band's F1 is best served below 0.5 (docs/STUDIES.md, the recipe study).
+    /// </summary>
+    public double AgeOverThreshold { get; set; } = 0.3;
 
     public int Epochs { get; set; } = 10;
     public int BatchSize { get; set; } = 32;
