@@ -37,6 +37,16 @@ public class StudyConfigTests
     }
 
     [Fact]
+    public void AgeReadoutStudyTrainsAtTheThresholdItStartedFrom()
+    {
+        var configs = Expand(Path.Combine(ConfigsDir(), "age-readout-study.yaml"));
+        Assert.Equal(9, configs.Count);
+        Assert.All(configs, c => Assert.Equal(0.5, c.AgeOverThreshold));
+        Assert.All(configs, c => Assert.Equal(CheckpointChoice.Best, c.EvalCheckpoint));
+        Assert.Equal(new[] { 1, 2, 3 }, configs.Select(c => c.Seed).Distinct().Order());
+    }
+
+    [Fact]
     public void AgeCutStudyMovesOnlyTheUpperCut()
     {
         var configs = Expand(Path.Combine(ConfigsDir(), "age-cut-study.yaml"));
