@@ -15,6 +15,8 @@ public sealed class TrainedRun : IDisposable
     public required TrainingResult Result { get; init; }
     public required nn.Module<Tensor, Tensor> Model { get; init; }
     public required IOutputHead Head { get; init; }
+    /// <summary>Which checkpoint the weights came from: the one asked for, else the run's eval_checkpoint.</summary>
+    public required CheckpointChoice Checkpoint { get; init; }
     /// <summary>The checkpoint file the weights came from.</summary>
     public required string CheckpointFile { get; init; }
     /// <summary>The epoch after which that checkpoint was written.</summary>
@@ -49,7 +51,7 @@ public sealed class TrainedRun : IDisposable
                 : $"run '{path}' has no {Path.GetFileName(checkpoint)} (checkpoints/{Path.GetFileName(checkpoint)})");
         var (model, head) = RunModel.Create(config, result.Classes, result.TaskClasses);
         TrainingState state;
-        try { state = Checkpoint.Load(checkpoint, model); }
+        try { state = Runs.Checkpoint.Load(checkpoint, model); }
         catch
         {
             model.Dispose();
@@ -60,7 +62,7 @@ public sealed class TrainedRun : IDisposable
         return new TrainedRun
         {
             Directory = run, Config = config, Result = result, Model = model, Head = head,
-            CheckpointFile = checkpoint, CheckpointEpoch = state.EpochsDone,
+            Checkpoint = choice, CheckpointFile = checkpoint, CheckpointEpoch = state.EpochsDone,
         };
     }
 

@@ -125,9 +125,13 @@ public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver
             || DataLocator.Locate(dataDir).EvalDir is not { } evalDir)
             return new RunOutcome(summary, null);
         EvalSet.Result result;
-        var checkpoint = run.ReadConfig().EvalCheckpoint;
-        using (var trained = TrainedEnsemble.Load([run.Path], checkpoint, device))
+        CheckpointChoice checkpoint;
+        using (var trained = TrainedEnsemble.Load([run.Path], device: device))
+        {
+            // Each run (each fold of a k-fold root) loads the weights its own eval_checkpoint names.
+            checkpoint = trained.Runs[0].Checkpoint;
             result = EvalSet.Predict(trained.Runs, evalDir, run.SubmissionFile, end.Tta, progress: end.PredictProgress, ct: ct, caches: end.EvalCaches);
+        }
         var score = result.Score;
         summary = summary with
         {

@@ -16,8 +16,8 @@ public static class RunExport
         new(run.Config.ImageSize.Width, run.Config.ImageSize.Height, run.Classes)
         {
             Head = run.Config.Head == HeadKind.Multi ? ExportHead.Multi : ExportHead.Single,
-            OrdinalAge = run.Head is OrdinalAgeHead ordinal ? ordinal.Spec.Cuts : null,
-            AgeOverThreshold = run.Head is OrdinalAgeHead o ? o.Spec.OverThreshold : Models.AgeOrdinal.EvenThreshold,
+            OrdinalAge = (run.Head as OrdinalAgeHead)?.Spec.Cuts,
+            AgeOverThreshold = (run.Head as OrdinalAgeHead)?.Spec.OverThreshold ?? Models.AgeOrdinal.EvenThreshold,
             Input = run.Config.Input,
             ClassNames = run.Result.ClassNames.Count == run.Classes ? run.Result.ClassNames : null,
         };

@@ -52,6 +52,14 @@ public static class AgeOrdinal
         return t;
     }
 
+    /// <summary>The upper cut's logit moved by <see cref="UpperShift"/>; as it is at 0.5. The Scalar is held for the native call.</summary>
+    static Tensor Shifted(Tensor upperLogit, double overThreshold)
+    {
+        if (overThreshold == EvenThreshold) return upperLogit;
+        using var shift = UpperShift(overThreshold).ToScalar();
+        return upperLogit.add(shift);
+    }
+
     /// <summary>Whether both cuts have a threshold of their own (19..60).</summary>
     public static bool CanCut(AgeCuts cuts) => cuts.Lower > MinAge && cuts.Upper <= MaxAge;
 
@@ -67,9 +75,7 @@ public static class AgeOrdinal
     {
         using var scope = NewDisposeScope();
         var atLeastLower = ordinalLogits.narrow(1, IndexOf(cuts.Lower), 1).sigmoid();
-        var upperLogit = ordinalLogits.narrow(1, IndexOf(cuts.Upper), 1);
-        using var shift = UpperShift(overThreshold).ToScalar();
-        var atLeastUpper = (overThreshold == EvenThreshold ? upperLogit : upperLogit.add(shift)).sigmoid();
+        var atLeastUpper = Shifted(ordinalLogits.narrow(1, IndexOf(cuts.Upper), 1), overThreshold).sigmoid();
         var bands = cat([1 - atLeastLower, (atLeastLower - atLeastUpper).clamp_min(0), atLeastUpper], 1);
         return (bands / bands.sum(1, keepdim: true)).MoveToOuterDisposeScope();
     }
