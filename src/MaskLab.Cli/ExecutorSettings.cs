@@ -9,7 +9,8 @@ namespace MaskLab.Cli;
 public abstract class ExecutorSettings : CommandSettings
 {
     [CommandOption("--executor <local|slurm>"), Description("local: train the runs here, one after another (default); slurm: submit a job array, one task per run, and a gathering job, then return")]
-    public string Executor { get; init; } = "local";
+    [TypeConverter(typeof(ExecutorOption)), DefaultValue("local")]
+    public ExecutorKind Executor { get; init; } = ExecutorKind.Local;
 
     [CommandOption("--partition <P>"), Description("Slurm: the partition the tasks run in")]
     public string? Partition { get; init; }
@@ -32,10 +33,7 @@ public abstract class ExecutorSettings : CommandSettings
     [CommandOption("--sbatch-arg <ARG>"), Description("Slurm: one more sbatch option for every job, repeatable (e.g. --account=lab)")]
     public string[] SbatchArgs { get; init; } = [];
 
-    public bool OnSlurm => Executor == "slurm";
-
-    public override ValidationResult Validate() =>
-        Executor is "local" or "slurm" ? ValidationResult.Success() : ValidationResult.Error($"--executor '{Executor}' is not local or slurm");
+    public bool OnSlurm => Executor == ExecutorKind.Slurm;
 
     /// <summary>The Slurm options given; an option that only Slurm reads is refused with the local executor.</summary>
     public SlurmOptions SlurmOptions()

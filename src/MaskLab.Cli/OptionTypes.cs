@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using MaskLab.Evaluation;
+using MaskLab.Export;
 using MaskLab.Runs;
 using MaskLab.Platform;
 
@@ -38,3 +39,42 @@ public sealed class CheckpointOption : OptionConverter<CheckpointChoice>
         _ => throw new MaskLabInputException($"--checkpoint '{text}' is not best or last"),
     };
 }
+
+/// <summary>
+/// An option whose value is one of a closed set, read into the enum <typeparamref name="T"/> with the config's
+/// spellings (lower-case names): a wrong value is refused while the command line is parsed, naming the choices.
+/// </summary>
+public abstract class EnumOption<T> : OptionConverter<T> where T : struct, Enum
+{
+    /// <summary>The option as the user types it, for the message (<c>--vote</c>).</summary>
+    protected abstract string Option { get; }
+
+    protected override T Parse(string text) => (T)ConfigValues.Parse(text, typeof(T), Option)!;
+}
+
+/// <summary><c>--vote soft|hard</c>.</summary>
+public sealed class VoteOption : EnumOption<Vote> { protected override string Option => "--vote"; }
+
+/// <summary><c>--precision fp32|bf16|fp16|auto</c>.</summary>
+public sealed class PrecisionOption : EnumOption<Precision> { protected override string Option => "--precision"; }
+
+/// <summary><c>--executor local|slurm</c>.</summary>
+public sealed class ExecutorOption : EnumOption<ExecutorKind> { protected override string Option => "--executor"; }
+
+/// <summary><c>--sort f1|name|speed</c>.</summary>
+public sealed class CompareOrderOption : EnumOption<CompareOrder> { protected override string Option => "--sort"; }
+
+/// <summary><c>--head single|multi</c>.</summary>
+public sealed class ExportHeadOption : EnumOption<ExportHead> { protected override string Option => "--head"; }
+
+/// <summary><c>--normalization task|imagenet</c>.</summary>
+public sealed class NormalizationOption : EnumOption<NormalizationName> { protected override string Option => "--normalization"; }
+
+/// <summary>Where a sweep's runs or a k-fold run's folds train.</summary>
+public enum ExecutorKind { Local, Slurm }
+
+/// <summary>The order of <c>compare</c>'s rows: best val macro F1 first, by name, or fastest first.</summary>
+public enum CompareOrder { F1, Name, Speed }
+
+/// <summary>The mean / std an exported model's inputs had in training: the task's per-channel statistics or ImageNet's.</summary>
+public enum NormalizationName { Task, ImageNet }

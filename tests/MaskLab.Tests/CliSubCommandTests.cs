@@ -65,6 +65,22 @@ public class CliSubCommandTests
     }
 
     [Fact]
+    public void ClosedSetOptionsAreEnumsThatNameTheirChoices()
+    {
+        // Each is refused while the command line is read, before any file is looked at, with the values it takes.
+        OneLine(CliHarness.Run("predict", "--run", "r", "--data", "d", "--out", "o.csv", "--vote", "maybe"), "--vote 'maybe' is not one of soft, hard");
+        OneLine(CliHarness.Run("ensemble", "--run", "r", "--vote", "all"), "--vote 'all' is not one of soft, hard");
+        OneLine(CliHarness.Run("compare", "r", "--sort", "size"), "--sort 'size' is not one of f1, name, speed");
+        OneLine(CliHarness.Run("bench", "--precision", "fp8"), "--precision 'fp8' is not one of fp32, bf16, fp16, auto");
+        OneLine(CliHarness.Run("sweep", "--config", "s.yaml", "--out", "o", "--executor", "pbs"), "--executor 'pbs' is not one of local, slurm");
+        OneLine(CliHarness.Run("train", "--executor", "pbs"), "--executor 'pbs' is not one of local, slurm");
+        OneLine(CliHarness.Run("export", "--model", "baseline", "--size", "32x32", "--out", "x.onnx", "--normalization", "coco"),
+            "--normalization 'coco' is not one of task, imagenet");
+        // A value in another case is the same choice: the verb goes on to the missing run, not to a refused option.
+        OneLine(CliHarness.Run("predict", "--run", "no-such-run", "--data", "no-such-data", "--out", "o.csv", "--vote", "HARD"), "no-such-data");
+    }
+
+    [Fact]
     public void SweepGatherAndTaskReadTheSweepTheFolderHolds()
     {
         using var dir = new TempDir();

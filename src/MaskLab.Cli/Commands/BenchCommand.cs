@@ -30,7 +30,8 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         public int Warmup { get; init; } = 3;
 
         [CommandOption("--precision <P>"), Description("fp32, bf16, fp16 or auto (mixed precision as `precision` trains: low-precision compute, fp32 master weights, fp16 with loss scaling; inference runs the low-precision copy; auto: bf16 where the CPU has native bf16, else fp32)"), DefaultValue("fp32")]
-        public string Precision { get; init; } = "fp32";
+        [TypeConverter(typeof(PrecisionOption))]
+        public Precision Precision { get; init; } = Precision.Fp32;
 
         [CommandOption("--threads <N>"), Description("libtorch threads (default: all cores)")]
         public int? Threads { get; init; }
@@ -48,7 +49,6 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
             Batch <= 0 ? ValidationResult.Error($"--batch {Batch} must be positive")
             : Steps <= 0 ? ValidationResult.Error($"--steps {Steps} must be positive")
             : Warmup < 0 ? ValidationResult.Error($"--warmup {Warmup} must not be negative")
-            : Precision is not ("fp32" or "bf16" or "fp16" or "auto") ? ValidationResult.Error($"--precision '{Precision}': use fp32, bf16, fp16 or auto")
             : ValidationResult.Success();
     }
 
@@ -88,8 +88,8 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         int total = 2 * (s.Steps + s.Warmup);
         var device = DeviceResolution.Resolve(s.Device);
         AnsiConsole.MarkupLine($"[grey]device: {Cli.Esc(device.Info.Describe())}[/]");
-        var resolved = PrecisionChoice.Resolve((Precision)ConfigValues.Parse(s.Precision, typeof(Precision), "--precision")!, device.IsCuda, CpuFeatures.OfThisMachine);
-        if (s.Precision == "auto") AnsiConsole.MarkupLine($"[grey]{Cli.Esc(resolved.Describe())}[/]");
+        var resolved = PrecisionChoice.Resolve(s.Precision, device.IsCuda, CpuFeatures.OfThisMachine);
+        if (s.Precision == Precision.Auto) AnsiConsole.MarkupLine($"[grey]{Cli.Esc(resolved.Describe())}[/]");
         var precision = resolved.Precision;
         var result = TrainingView.Run(() => Throughput.Measure(s.Model, size, s.Batch, s.Steps, s.Warmup, loader,
             new SyncProgress<int>(d => TrainingView.Observer.Progress($"timing {s.Model}", d, total)), precision, s.Profile, device.Device, s.ChannelsLast));

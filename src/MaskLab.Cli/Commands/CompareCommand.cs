@@ -17,11 +17,11 @@ public sealed class CompareCommand : Command<CompareCommand.Settings>
         [CommandOption("--sort <COLUMN>")]
         [Description("Sort by: f1 (best val macro F1, the default, highest first), name, or speed (train images/s)")]
         [DefaultValue("f1")]
-        public string Sort { get; set; } = "f1";
+        [TypeConverter(typeof(CompareOrderOption))]
+        public CompareOrder Sort { get; set; } = CompareOrder.F1;
 
         public override ValidationResult Validate() =>
             Runs.Length == 0 ? ValidationResult.Error("compare needs at least one RUNDIR")
-            : Sort is not ("f1" or "name" or "speed") ? ValidationResult.Error($"--sort '{Sort}' is not one of f1, name, speed")
             : ValidationResult.Success();
     }
 
@@ -30,8 +30,8 @@ public sealed class CompareCommand : Command<CompareCommand.Settings>
         var cmp = new RunComparison(RunSet.Expand(settings.Runs));
         var rows = settings.Sort switch
         {
-            "name" => cmp.Rows.OrderBy(r => r.Run.Name, StringComparer.Ordinal).ToList(),
-            "speed" => cmp.Rows.OrderByDescending(r => r.ImagesPerSecond ?? double.MinValue).ToList(),
+            CompareOrder.Name => cmp.Rows.OrderBy(r => r.Run.Name, StringComparer.Ordinal).ToList(),
+            CompareOrder.Speed => cmp.Rows.OrderByDescending(r => r.ImagesPerSecond ?? double.MinValue).ToList(),
             _ => cmp.Rows.OrderByDescending(r => r.MacroF1 ?? double.MinValue).ToList(),
         };
         var table = new Table().Border(TableBorder.Rounded).AddColumn("run");

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using MaskLab.Evaluation;
+using MaskLab.Runs;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -18,18 +19,18 @@ public sealed class EnsembleCommand : Command<EnsembleCommand.Settings>
         public double Step { get; init; } = 0.1;
 
         [CommandOption("--vote <soft|hard>"), Description("How the blend combines the runs (default soft)")]
-        public string Vote { get; init; } = "soft";
+        [TypeConverter(typeof(VoteOption)), DefaultValue("soft")]
+        public Vote Vote { get; init; } = Vote.Soft;
 
         protected override ValidationResult ValidateOptions() =>
             Runs.Length == 0 ? ValidationResult.Error("--run is required (a k-fold run directory; repeat it)")
             : !(Step > 0 && Step <= 1) ? ValidationResult.Error($"--step {Step} must be in (0, 1]")
-            : Vote is not ("soft" or "hard") ? ValidationResult.Error($"--vote '{Vote}' is not soft or hard")
             : ValidationResult.Success();
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellation)
     {
-        var result = OofBlend.Fit(s.Runs, s.Step, s.Vote == "hard" ? Vote.Hard : Vote.Soft);
+        var result = OofBlend.Fit(s.Runs, s.Step, s.Vote);
         var table = new Table().Border(TableBorder.Rounded).Title("[bold]out-of-fold blend[/]");
         table.AddColumn("run").AddColumn(new TableColumn("OOF macro F1").RightAligned()).AddColumn(new TableColumn("weight").RightAligned());
         for (int k = 0; k < s.Runs.Length; k++)
@@ -42,7 +43,7 @@ public sealed class EnsembleCommand : Command<EnsembleCommand.Settings>
             Cli.WriteJsonLine(new
             {
                 runs = s.Runs, run_oof_macro_f1 = result.RunMacroF1, weights = result.Weights,
-                oof_macro_f1 = result.BlendMacroF1, vote = s.Vote,
+                oof_macro_f1 = result.BlendMacroF1, vote = ConfigValues.EnumText(s.Vote),
             });
         return 0;
     }

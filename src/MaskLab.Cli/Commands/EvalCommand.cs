@@ -4,6 +4,7 @@ using MaskLab.Data.Layout;
 using MaskLab.Data.Loading;
 using MaskLab.Evaluation;
 using MaskLab.Platform;
+using MaskLab.Runs;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -29,22 +30,11 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
     {
         var device = DeviceResolution.Resolve(s.Device);
         // A k-fold run is scored as predict uses it: its folds soft-voted with equal weights.
-        var runs = new List<TrainedRun>();
-        try
-        {
-            var dirs = MaskLab.Runs.RunDirectory.ExpandFolds([s.Run!]);
-            bool folds = dirs.Count > 1 || dirs[0] != s.Run;
-            foreach (var dir in dirs)
-            {
-                runs.Add(TrainedRun.Load(dir, s.Checkpoint, device.Device));
-                AnsiConsole.MarkupLine($"[grey]weights: {Cli.Esc(folds ? dir + ": " : "")}{Cli.Esc(runs[^1].CheckpointDescription)} on {Cli.Esc(device.Info.Device)}[/]");
-            }
-            return Evaluate(s, runs, cancellation);
-        }
-        finally
-        {
-            foreach (var r in runs) r.Dispose();
-        }
+        var dirs = RunDirectory.ExpandFolds([s.Run!]);
+        bool folds = dirs.Count > 1 || dirs[0] != s.Run;
+        using var ensemble = TrainedEnsemble.Load([s.Run!], s.Checkpoint, device.Device, loaded: r =>
+            AnsiConsole.MarkupLine($"[grey]weights: {Cli.Esc(folds ? r.Directory.Path + ": " : "")}{Cli.Esc(r.CheckpointDescription)} on {Cli.Esc(device.Info.Device)}[/]"));
+        return Evaluate(s, ensemble.Runs, cancellation);
     }
 
     static int Evaluate(Settings s, IReadOnlyList<TrainedRun> runs, CancellationToken cancellation)

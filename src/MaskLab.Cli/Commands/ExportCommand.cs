@@ -49,12 +49,14 @@ public sealed class ExportCommand : Command<ExportCommand.Settings>
         [CommandOption("--head <HEAD>")]
         [Description("single (one softmax) or multi (mask / gender / age softmaxes multiplied into 18 classes)")]
         [DefaultValue("single")]
-        public string Head { get; set; } = "single";
+        [TypeConverter(typeof(ExportHeadOption))]
+        public ExportHead Head { get; set; } = ExportHead.Single;
 
         [CommandOption("--normalization <NAME>")]
         [Description("Mean / std the model was trained with: task (default) or imagenet")]
         [DefaultValue("task")]
-        public string Normalization { get; set; } = "task";
+        [TypeConverter(typeof(NormalizationOption))]
+        public NormalizationName Normalization { get; set; } = NormalizationName.Task;
 
         [CommandOption("--normalize-outside")]
         [Description("Leave the mean / std out of the graph: the caller feeds normalised input (default: the graph takes RGB in 0..1)")]
@@ -75,8 +77,6 @@ public sealed class ExportCommand : Command<ExportCommand.Settings>
             : Run is null && string.IsNullOrWhiteSpace(Size) ? ValidationResult.Error("export needs --size WxH, the size the model was trained at")
             : Photos < 0 ? ValidationResult.Error($"--photos must be 0 or more, got {Photos}")
             : string.IsNullOrWhiteSpace(Out) ? ValidationResult.Error("export needs --out FILE")
-            : Head is not ("single" or "multi") ? ValidationResult.Error($"--head must be single or multi, got '{Head}'")
-            : Normalization is not ("task" or "imagenet") ? ValidationResult.Error($"--normalization must be task or imagenet, got '{Normalization}'")
             : Check < 0 ? ValidationResult.Error($"--check must be 0 or more, got {Check}")
             : ValidationResult.Success();
     }
@@ -118,8 +118,8 @@ public sealed class ExportCommand : Command<ExportCommand.Settings>
         var size = ImageSize.Parse(settings.Size!);
         var spec = new ExportSpec(size.Width, size.Height, settings.Classes)
         {
-            Head = settings.Head == "multi" ? ExportHead.Multi : ExportHead.Single,
-            Normalization = settings.Normalization == "imagenet" ? ImageNormalization.ImageNet : ImageNormalization.Task,
+            Head = settings.Head,
+            Normalization = settings.Normalization == NormalizationName.ImageNet ? ImageNormalization.ImageNet : ImageNormalization.Task,
             NormalizationInGraph = !settings.NormalizeOutside,
         };
         using var model = ModelRegistry.Create(settings.Model!, new ModelSpec(spec.Logits, size.Width, size.Height));

@@ -3,6 +3,7 @@ using System.Globalization;
 using MaskLab.Data.Layout;
 using MaskLab.Evaluation;
 using MaskLab.Platform;
+using MaskLab.Runs;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -27,7 +28,8 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         public string? Weights { get; init; }
 
         [CommandOption("--vote <soft|hard>"), Description("soft: weighted mean of probabilities (default); hard: weighted majority of each run's top class")]
-        public string Vote { get; init; } = "soft";
+        [TypeConverter(typeof(VoteOption)), DefaultValue("soft")]
+        public Vote Vote { get; init; } = Vote.Soft;
 
         [CommandOption("--probs <FILE>"), Description("Also write the (ensembled) class probabilities: ImageID,p0..p17, the file pseudo_labels reads")]
         public string? Probs { get; init; }
@@ -36,7 +38,6 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
             Runs.Length == 0 ? ValidationResult.Error("--run is required (repeat it to ensemble)")
             : Data is null ? ValidationResult.Error("--data is required")
             : Out is null ? ValidationResult.Error("--out is required")
-            : Vote is not ("soft" or "hard") ? ValidationResult.Error($"--vote '{Vote}' is not soft or hard")
             : ValidationResult.Success();
     }
 
@@ -53,48 +54,31 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
                 throw new MaskLabInputException($"--out or --probs names '{input}', an input of the prediction: write the submission elsewhere");
         double[]? weights = s.Weights?.Split(',').Select(w => double.TryParse(w, CultureInfo.InvariantCulture, out var v) && v >= 0
             ? v : throw new MaskLabInputException($"--weights '{s.Weights}' is not a list of non-negative numbers")).ToArray();
+        if (weights is not null && weights.Length != s.Runs.Length)
+            throw new MaskLabInputException($"--weights has {weights.Length} values for {s.Runs.Length} --run");
         var device = DeviceResolution.Resolve(s.Device).Device;
-        var runs = new List<TrainedRun>();
-        try
+        // A k-fold run counts as one member: the ensemble shares its weight out among its folds.
+        using var ensemble = TrainedEnsemble.Load(s.Runs, s.Checkpoint, device, weights,
+            loaded: r => AnsiConsole.MarkupLine($"[grey]weights: {Cli.Esc(r.Directory.Path)}: {Cli.Esc(r.CheckpointDescription)}[/]"));
+        var runs = ensemble.Runs;
+        var dir = Path.GetDirectoryName(Path.GetFullPath(s.Out!));
+        if (dir is not null) Directory.CreateDirectory(dir);
+        var result = TrainingView.Predict(runs, evalDir, s.Out!, s.Tta, cancellation, [.. ensemble.Weights], s.Vote);
+        AnsiConsole.MarkupLine($"wrote [bold]{Cli.Esc(s.Out!)}[/]: {result.Answers.Length} rows from {runs.Count} run(s), {ConfigValues.EnumText(s.Vote)} vote{(s.Tta ? " with flip TTA" : "")}");
+        if (s.Probs is { } probsFile)
         {
-            if (weights is not null && weights.Length != s.Runs.Length)
-                throw new MaskLabInputException($"--weights has {weights.Length} values for {s.Runs.Length} --run");
-            // A k-fold run counts as one member: its weight is shared out among its folds.
-            var expandedWeights = new List<double>();
-            for (int k = 0; k < s.Runs.Length; k++)
-            {
-                var folds = MaskLab.Runs.RunDirectory.ExpandFolds([s.Runs[k]]);
-                foreach (var r in folds)
-                {
-                    runs.Add(TrainedRun.Load(r, s.Checkpoint, device));
-                    AnsiConsole.MarkupLine($"[grey]weights: {Cli.Esc(r)}: {Cli.Esc(runs[^1].CheckpointDescription)}[/]");
-                    expandedWeights.Add((weights?[k] ?? 1.0) / folds.Count);
-                }
-            }
-            weights = expandedWeights.ToArray();
-            var dir = Path.GetDirectoryName(Path.GetFullPath(s.Out!));
-            if (dir is not null) Directory.CreateDirectory(dir);
-            var result = TrainingView.Predict(runs, evalDir, s.Out!, s.Tta, cancellation, weights, s.Vote == "hard" ? Vote.Hard : Vote.Soft);
-            AnsiConsole.MarkupLine($"wrote [bold]{Cli.Esc(s.Out!)}[/]: {result.Answers.Length} rows from {runs.Count} run(s), {s.Vote} vote{(s.Tta ? " with flip TTA" : "")}");
-            if (s.Probs is { } probsFile)
-            {
-                MaskLab.Runs.EvalProbabilities.Write(probsFile, result.Images.Select(i => i.ImageId).ToArray(), result.Probabilities);
-                AnsiConsole.MarkupLine($"wrote [bold]{Cli.Esc(probsFile)}[/]: class probabilities of {result.Answers.Length} photos");
-            }
-            if (result.FaceCrop is { } crop)
-                AnsiConsole.MarkupLine($"face crop: {crop.Faces} photo(s) cut around a face, {crop.Fallbacks} centred fallback(s) where no face was found");
-            if (result.Score is { } score)
-            {
-                AnsiConsole.MarkupLine("[bold]scored against answers.csv[/]");
-                EvaluationView.Write(score);
-                if (s.Json) Cli.WriteJsonLine(score.ToJsonObject());
-            }
-            else if (s.Json) Cli.WriteJsonLine(new { rows = result.Answers.Length });
-            return 0;
+            MaskLab.Runs.EvalProbabilities.Write(probsFile, result.Images.Select(i => i.ImageId).ToArray(), result.Probabilities);
+            AnsiConsole.MarkupLine($"wrote [bold]{Cli.Esc(probsFile)}[/]: class probabilities of {result.Answers.Length} photos");
         }
-        finally
+        if (result.FaceCrop is { } crop)
+            AnsiConsole.MarkupLine($"face crop: {crop.Faces} photo(s) cut around a face, {crop.Fallbacks} centred fallback(s) where no face was found");
+        if (result.Score is { } score)
         {
-            foreach (var r in runs) r.Dispose();
+            AnsiConsole.MarkupLine("[bold]scored against answers.csv[/]");
+            EvaluationView.Write(score);
+            if (s.Json) Cli.WriteJsonLine(score.ToJsonObject());
         }
+        else if (s.Json) Cli.WriteJsonLine(new { rows = result.Answers.Length });
+        return 0;
     }
 }
