@@ -44,7 +44,7 @@ public class SweepSpecTests
         }, plan.Runs.Select(r => r.Name));
 
         var last = plan.Runs[^1];
-        Assert.Equal("f1+cross_entropy", last.Config.Loss);
+        Assert.Equal("f1+cross_entropy", last.Config.Loss.ToString());
         Assert.Equal(0.2, last.Config.LossAlpha);
         Assert.Equal(2, last.Config.Seed);
         Assert.Equal(2, last.Config.Epochs);           // set applies to every run

@@ -67,7 +67,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         {
             if (config.Split == SplitKind.Image)
                 AnsiConsole.MarkupLine("[yellow]warning:[/] split: image puts photos of the same person in train and validation; its validation score is inflated. Use it only for the split study, never to pick models.");
-            AnsiConsole.MarkupLine($"[bold]masklab train[/] {Cli.Esc(config.Model)} · loss {Cli.Esc(config.Loss)} · {config.ImageSize} · {config.Epochs} epochs · batch {config.BatchSize} · {ConfigValues.EnumText(config.Optimizer)} lr {config.Lr} · {ConfigValues.EnumText(config.Precision)} → {Cli.Esc(run.Path)}");
+            AnsiConsole.MarkupLine($"[bold]masklab train[/] {Cli.Esc(config.Model)} · loss {Cli.Esc(config.Loss.ToString())} · {config.ImageSize} · {config.Epochs} epochs · batch {config.BatchSize} · {ConfigValues.EnumText(config.Optimizer)} lr {config.Lr} · {ConfigValues.EnumText(config.Precision)} → {Cli.Esc(run.Path)}");
             var end = new RunEnd(Tta: s.Tta, PredictProgress: TrainingView.PredictProgress);
             RunOutcome outcome;
             if (config.Folds > 1)

@@ -53,7 +53,7 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
             WriteSpec(spec);
             var rows = new List<SweepRow>();
             // Runs that read the same photos at the same size share one decode; each seed splits them its own way.
-            var loaded = new Dictionary<string, TrainingData>();
+            var loaded = new Dictionary<DataLoadKey, TrainingData>();
             var end = NewEnd(new ImageCaches());
             for (int i = 0; i < plan.Runs.Count; i++)
             {
@@ -97,7 +97,7 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
     /// skipped when finished, resumed when unfinished, recorded as failed (failure.txt) when its loss diverges.
     /// Returns its results.csv row. <paramref name="loaded"/> shares decoded photos between the runs of one process.
     /// </summary>
-    public SweepRow RunOne(int index, CancellationToken ct = default, RunEnd? end = null, Dictionary<string, TrainingData>? loaded = null)
+    public SweepRow RunOne(int index, CancellationToken ct = default, RunEnd? end = null, Dictionary<DataLoadKey, TrainingData>? loaded = null)
     {
         if (index < 0 || index >= plan.Runs.Count)
             throw new MaskLabInputException($"run index {index} is not in the sweep {Folder.SpecFile}, which has runs 0..{plan.Runs.Count - 1}");

@@ -28,28 +28,27 @@ public static class LossRegistry
 
     public static IReadOnlyList<string> Names => Entries.Keys.Order(StringComparer.Ordinal).ToArray();
 
-    public static LossFunction Create(string name, LossOptions options, double alpha = 0.5)
-    {
-        ArgumentNullException.ThrowIfNull(name);
-        ArgumentNullException.ThrowIfNull(options);
-        var parts = name.Split('+', StringSplitOptions.TrimEntries);
-        if (parts.Length == 2)
-        {
-            var first = Single(parts[0], options);
-            var second = Single(parts[1], options);
-            if (!(alpha is >= 0 and <= 1)) throw new MaskLabInputException($"loss_alpha {alpha} must be within 0..1");
-            return (logits, target) =>
-            {
-                using var scope = NewDisposeScope();
-                return (first(logits, target) * (1 - alpha) + second(logits, target) * alpha).MoveToOuterDisposeScope();
-            };
-        }
-        if (parts.Length != 1) throw new MaskLabInputException($"loss '{name}' mixes more than two losses; use a+b");
-        return Single(parts[0], options);
-    }
+    /// <summary>The registry's spelling of a loss name (names are matched without regard to case).</summary>
+    public static string CanonicalName(string name) =>
+        Entries.Keys.FirstOrDefault(k => string.Equals(k, name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new MaskLabInputException($"unknown loss '{Core.Echo.Of(name)}'; known: {string.Join(", ", Names)}");
 
-    static LossFunction Single(string name, LossOptions options) =>
-        Entries.TryGetValue(name, out var make)
-            ? make(options)
-            : throw new MaskLabInputException($"unknown loss '{name}'; known: {string.Join(", ", Names)}");
+    /// <summary>The loss a name or "a+b" mix names (see <see cref="LossChoice"/>).</summary>
+    public static LossFunction Create(string name, LossOptions options, double alpha = 0.5) =>
+        Create(LossChoice.Parse(name), options, alpha);
+
+    public static LossFunction Create(LossChoice choice, LossOptions options, double alpha = 0.5)
+    {
+        ArgumentNullException.ThrowIfNull(choice);
+        ArgumentNullException.ThrowIfNull(options);
+        var first = Entries[choice.First](options);
+        if (choice.Second is null) return first;
+        var second = Entries[choice.Second](options);
+        if (!(alpha is >= 0 and <= 1)) throw new MaskLabInputException($"loss_alpha {alpha} must be within 0..1");
+        return (logits, target) =>
+        {
+            using var scope = NewDisposeScope();
+            return (first(logits, target) * (1 - alpha) + second(logits, target) * alpha).MoveToOuterDisposeScope();
+        };
+    }
 }

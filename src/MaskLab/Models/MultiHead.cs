@@ -1,4 +1,3 @@
-using System.Globalization;
 using MaskLab.Data.Layout;
 using MaskLab.Losses;
 using static TorchSharp.torch;
@@ -80,22 +79,5 @@ public sealed class MultiHead : IOutputHead
             throw new ArgumentException($"soft targets must be [N, {TaskClasses.Count}], got [{string.Join(", ", target.shape)}]", nameof(target));
         var cube = target.view(-1, MaskClasses, GenderClasses, AgeClasses);
         return (cube.sum([2, 3]), cube.sum([1, 3]), cube.sum([1, 2]));
-    }
-
-    /// <summary>Parses head_weights "mask,gender,age", e.g. "1,1,1" or "1,0.5,2".</summary>
-    public static double[] ParseWeights(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        var items = text.Split(',', StringSplitOptions.TrimEntries);
-        if (items.Length != 3)
-            throw new MaskLabInputException($"head_weights '{text}' must be three numbers for mask, gender, age, e.g. 1,1,1");
-        var w = new double[3];
-        for (var i = 0; i < 3; i++)
-        {
-            if (!double.TryParse(items[i], NumberStyles.Float, CultureInfo.InvariantCulture, out w[i]) || !double.IsFinite(w[i]) || w[i] < 0)
-                throw new MaskLabInputException($"head_weights '{text}': '{items[i]}' is not a non-negative number");
-        }
-        if (w.All(x => x == 0)) throw new MaskLabInputException($"head_weights '{text}' are all 0");
-        return w;
     }
 }

@@ -46,9 +46,9 @@ public enum HeadKind { Single, Multi }
 /// The head a config asks for: one softmax, or mask / gender / age heads with their loss weights; either with an
 /// ordinal age output beside it (<see cref="AgeHead"/>).
 /// </summary>
-public sealed record HeadSpec(HeadKind Kind, IReadOnlyList<double> Weights)
+public sealed record HeadSpec(HeadKind Kind, HeadLossWeights Weights)
 {
-    public static readonly HeadSpec Single = new(HeadKind.Single, [1, 1, 1]);
+    public static readonly HeadSpec Single = new(HeadKind.Single, HeadLossWeights.Equal);
 
     public AgeHeadSpec AgeHead { get; init; } = AgeHeadSpec.None;
 }
@@ -83,7 +83,7 @@ public static class OutputHeads
                     throw new MaskLabInputException(
                         $"head 'multi' needs the 18 mask x gender x age task classes, but the data has {classes} other classes; use head: single");
                 Func<int, LossFunction>? attributeLoss = loss is null ? null : n => loss.Create(n);
-                return new MultiHead(attributeLoss, spec.Weights);
+                return new MultiHead(attributeLoss, spec.Weights.ToArray());
             default:
                 throw new ArgumentOutOfRangeException(nameof(spec), spec.Kind, "unknown head kind");
         }

@@ -1,6 +1,8 @@
 using System.Globalization;
 using MaskLab.Data.Layout;
 using MaskLab.Data.Loading;
+using MaskLab.Losses;
+using MaskLab.Models;
 using MaskLab.Platform;
 
 namespace MaskLab.Runs;
@@ -33,6 +35,9 @@ public static class ConfigValues
             if (t == typeof(ImageSize)) return ImageSize.Parse(text);
             if (t == typeof(AgeCuts)) return AgeCuts.Parse(text);
             if (t == typeof(DeviceChoice)) return DeviceChoice.Parse(text);
+            if (t == typeof(LossChoice)) return LossChoice.Parse(text);
+            if (t == typeof(ClassWeighting)) return ClassWeighting.Parse(text);
+            if (t == typeof(HeadLossWeights)) return HeadLossWeights.Parse(text);
         }
         catch (Exception e) when (e is FormatException or OverflowException)
         {

@@ -35,17 +35,18 @@ public sealed class RunConfig
     public int FreezeEpochs { get; set; } = 0;
     /// <summary>Keep the backbone's BatchNorm running statistics as loaded (its layers stay in eval mode).</summary>
     public bool FreezeBn { get; set; } = false;
-    public string Loss { get; set; } = "cross_entropy";
+    /// <summary>A loss of the registry by name, or "a+b": a mix of two weighted by loss_alpha.</summary>
+    public LossChoice Loss { get; set; } = LossChoice.CrossEntropy;
     /// <summary>Mix weight for "a+b" losses: a * (1 - alpha) + b * alpha.</summary>
     public double LossAlpha { get; set; } = 0.5;
     public double Smoothing { get; set; } = 0.0;
     public double FocalGamma { get; set; } = 2.0;
     /// <summary>Class weights for cross_entropy / focal: "balanced" (from the training split's counts), a comma list, or none.</summary>
-    public string? ClassWeights { get; set; }
+    public ClassWeighting? ClassWeights { get; set; }
     /// <summary>single (one softmax over the classes) or multi (mask, gender and age heads; 18 task classes only).</summary>
     public HeadKind Head { get; set; } = HeadKind.Single;
     /// <summary>Multi head: loss weights for mask, gender, age.</summary>
-    public string HeadWeights { get; set; } = "1,1,1";
+    public HeadLossWeights HeadWeights { get; set; } = HeadLossWeights.Equal;
     /// <summary>
     /// ordinal: an output beside the class head that learns each person's age in years ("age &gt;= t" for every year),
     /// whose prediction, cut at age_cuts, gives the age band; none; auto (the default): ordinal where the data has the
@@ -137,7 +138,7 @@ public sealed class RunConfig
     };
     public FaceCropSpec FaceCropSection => new(FaceCrop, new FaceCropOptions(FaceMargin));
     public MixOptions Mixing => new(Cutmix, CutmixVertical, Mixup, Cutout, MixupAlpha, CutmixAlpha);
-    public HeadSpec HeadSection => new(Head, MultiHead.ParseWeights(HeadWeights))
+    public HeadSpec HeadSection => new(Head, HeadWeights)
     {
         AgeHead = AgeHead == AgeHeadKind.None ? AgeHeadSpec.None : new AgeHeadSpec(AgeHead, AgeHeadWeight, AgeCuts, AgeOverThreshold),
     };
@@ -165,8 +166,7 @@ public sealed class RunConfig
     {
         if (!ModelRegistry.Contains(Model))
             throw new MaskLabInputException($"unknown model '{Echo.Of(Model)}'; known: {string.Join(", ", ModelRegistry.Names)}");
-        LossRegistry.Create(Loss, new LossOptions(18), LossAlpha); // names are checked here
-        if (ClassWeights is { Length: > 0 } w && w is not ("balanced" or "none")) Losses.ClassWeights.Parse(w, w.Split(',').Length);
+        if (Loss.Second is not null && !(LossAlpha is >= 0 and <= 1)) throw new MaskLabInputException($"loss_alpha {LossAlpha} must be within 0..1");
         if (Weights is { Length: > 0 } wf && !File.Exists(wf)) throw new MaskLabInputException($"weights file '{wf}' does not exist");
         if (Pretrained == PretrainedKind.Imagenet)
         {
@@ -198,7 +198,7 @@ public sealed class RunConfig
         if (!(AgeOverThreshold > 0 && AgeOverThreshold < 1)) throw Bad("age_over_threshold", AgeOverThreshold, "must be above 0 and below 1");
         if (AgeHead != AgeHeadKind.None && !AgeOrdinal.CanCut(AgeCuts))
             throw new MaskLabInputException($"age_cuts {AgeCuts} cannot cut the ordinal age output (age_head {ConfigValues.EnumText(AgeHead)}), which learns ages {AgeOrdinal.MinAge + 1}..{AgeOrdinal.MaxAge}: use cuts inside that range (e.g. 30,58), or age_head: none");
-        if (Head == HeadKind.Multi && ClassWeights is { Length: > 0 } and not "none")
+        if (Head == HeadKind.Multi && ClassWeights is not null)
             throw new MaskLabInputException($"class_weights '{ClassWeights}' weigh the 18 classes of head: single; head: multi weighs its losses with head_weights");
         if (SynthPeople < 10) throw Bad("synth_people", SynthPeople, "at least 10");
         if (SynthEvalPeople < 1) throw Bad("synth_eval_people", SynthEvalPeople);

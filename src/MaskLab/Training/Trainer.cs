@@ -130,7 +130,7 @@ public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserve
         var best = run.ReadMetrics().FirstOrDefault(r => r.Epoch == state.BestEpoch);
         return new TrainingResult
         {
-            Model = config.Model, Loss = config.Loss, Precision = precision.Name, ImageSize = config.ImageSize.ToString(),
+            Model = config.Model, Loss = config.Loss.ToString(), Precision = precision.Name, ImageSize = config.ImageSize.ToString(),
             BestValMacroF1 = state.BestMacroF1, BestValAccuracy = best?.ValAccuracy ?? 0,
             BestValMaskF1 = best?.ValMaskF1, BestValGenderF1 = best?.ValGenderF1, BestValAgeF1 = best?.ValAgeF1,
             BestEpoch = state.BestEpoch, EpochsRun = state.EpochsDone, StoppedEarly = stoppedEarly,

@@ -146,12 +146,7 @@ public sealed class TrainingSession : IDisposable
     {
         var cuts = config.AgeCuts;
         var samples = data.LoaderSamples;
-        return config.ClassWeights switch
-        {
-            null or "" or "none" => null,
-            "balanced" => ClassWeights.Balanced(data.LoaderTrainIndices.Select(i => samples[i].TrainingLabel(cuts)).ToArray(), data.Set.ClassCount),
-            var list => ClassWeights.Parse(list, data.Set.ClassCount),
-        };
+        return config.ClassWeights?.For(data.LoaderTrainIndices.Select(i => samples[i].TrainingLabel(cuts)).ToArray(), data.Set.ClassCount);
     }
 
     public void Dispose()
