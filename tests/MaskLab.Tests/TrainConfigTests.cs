@@ -1,3 +1,6 @@
+using MaskLab.Data.Faces;
+using MaskLab.Losses;
+using MaskLab.Models;
 using MaskLab.Training;
 
 namespace MaskLab.Tests;
@@ -23,6 +26,20 @@ public class TrainConfigTests
         // The main job fine-tunes the embedded ImageNet weights: nothing to download, nothing to set.
         Assert.Equal("resnet18_mlnet", defaults.Model);
         Assert.NotNull(defaults.EmbeddedWeights);
+    }
+
+    [Fact]
+    public void TheSectionRecordsDefaultsAreTheConfigsDefaults()
+    {
+        // Where a section record has defaults of its own (for callers without a config), they are the config's: a
+        // component built without a config trains as the main job would.
+        var defaults = new RunConfig();
+        Assert.Equal(new FineTuneSpec(), defaults.FineTune);
+        Assert.Equal(new LossSpec(LossChoice.CrossEntropy), defaults.LossSection);
+        Assert.Equal(new FaceCropOptions(), defaults.FaceCropSection.Options);
+        var loss = new LossOptions(18);
+        Assert.Equal((defaults.Smoothing, defaults.FocalGamma), (loss.Smoothing, loss.FocalGamma));
+        Assert.Equal(HeadSpec.Single with { AgeHead = defaults.HeadSection.AgeHead }, defaults.HeadSection);
     }
 
     [Fact]
