@@ -53,18 +53,7 @@ public static class ImageDecoder
         if (destination.Length < width * height * 3)
             throw new ArgumentException($"destination holds {destination.Length} bytes, {width}x{height} RGB needs {width * height * 3}", nameof(destination));
 
-        if (!File.Exists(path))
-        {
-            reason = Directory.Exists(path) ? "is a folder, not a file" : "file not found";
-            return false;
-        }
-        // A FIFO named like a photo would block the decoder forever, a device would never end.
-        if (InputFile.Problem(path, InputFile.MaxPhotoBytes) is { } problem)
-        {
-            reason = problem;
-            return false;
-        }
-
+        if (!CanOpen(path, out reason)) return false;
         try
         {
             return DecodeExisting(path, width, height, destination, crop, out reason);
@@ -74,6 +63,26 @@ public static class ImageDecoder
             reason = $"cannot open: {e.Message}";
             return false;
         }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="path"/> is a regular file of a photo's size that a decoder may open; else why not. A FIFO
+    /// named like a photo would block the decoder forever, a device would never end.
+    /// </summary>
+    internal static bool CanOpen(string path, out string reason)
+    {
+        reason = "";
+        if (!File.Exists(path))
+        {
+            reason = Directory.Exists(path) ? "is a folder, not a file" : "file not found";
+            return false;
+        }
+        if (InputFile.Problem(path, InputFile.MaxPhotoBytes) is { } problem)
+        {
+            reason = problem;
+            return false;
+        }
+        return true;
     }
 
     static bool DecodeExisting(string path, int width, int height, Span<byte> destination, IPhotoCrop? crop, out string reason)

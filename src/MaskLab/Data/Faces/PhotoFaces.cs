@@ -38,16 +38,7 @@ public static class PhotoFaces
     public static bool TryReadSize(string path, out int width, out int height, out string reason)
     {
         width = height = 0;
-        if (!File.Exists(path))
-        {
-            reason = Directory.Exists(path) ? "is a folder, not a file" : "file not found";
-            return false;
-        }
-        if (InputFile.Problem(path, InputFile.MaxPhotoBytes) is { } problem)
-        {
-            reason = problem;
-            return false;
-        }
+        if (!ImageDecoder.CanOpen(path, out reason)) return false;
         try
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 14);
