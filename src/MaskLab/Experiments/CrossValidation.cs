@@ -44,13 +44,12 @@ public sealed class CrossValidation(RunConfig config, RunDirectory root, ITraini
             return null;
         }
         if (whole is not null) return Finish(data, foldOf, end, ct);
-        using var gather = RunLock.TryAcquire(root.Path, out var holder);
+        using var gather = RunWriter.TryOpen(root.Path, out var holder);
         if (gather is null)
         {
             observer.Stage($"every fold has finished; {holder?.ToString() ?? "another process"} holds '{root.Path}' and gathers the out-of-fold scores");
             return null;
         }
-        RunDirectory.RemoveStaleTemporaryFiles(root.Path);
         return Finish(data, foldOf, end, ct);
     }
 
@@ -136,12 +135,7 @@ public sealed class CrossValidation(RunConfig config, RunDirectory root, ITraini
     static readonly TimeSpan RootWait = TimeSpan.FromSeconds(30);
 
     /// <summary>Makes this process the root's writer (waiting up to <paramref name="wait"/>); a dead writer's leftovers go.</summary>
-    RunLock LockRoot(TimeSpan? wait = null)
-    {
-        var held = wait is { } w ? RunLock.Acquire(root.Path, w) : RunLock.Acquire(root.Path);
-        RunDirectory.RemoveStaleTemporaryFiles(root.Path);
-        return held;
-    }
+    RunLock LockRoot(TimeSpan? wait = null) => RunWriter.Open(root.Path, wait);
 
     void TrainFold(int k, TrainingData data, int[] foldOf, CancellationToken ct)
     {
@@ -161,7 +155,7 @@ public sealed class CrossValidation(RunConfig config, RunDirectory root, ITraini
 
     RunOutcome Finish(TrainingData data, int[] foldOf, RunEnd end, CancellationToken ct)
     {
-        try
+        return RunWriter.Guard("k-fold run", root.Path, () =>
         {
             var device = DeviceResolution.Resolve(config.Device).Device;
             var summary = Gather(data, foldOf, device, ct);
@@ -169,11 +163,7 @@ public sealed class CrossValidation(RunConfig config, RunDirectory root, ITraini
             var outcome = RunJob.PredictEvalSet(root, summary, end with { EvalCaches = data.Caches }, ct, device);
             if (end.Report) RunJob.WriteReport(root);
             return outcome;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new MaskLabInputException($"cannot write k-fold run '{root.Path}': {e.Message}");
-        }
+        });
     }
 
     void CheckSameFolds(RunConfig existing)

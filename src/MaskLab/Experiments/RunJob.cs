@@ -49,16 +49,8 @@ public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver
         end ??= new RunEnd();
         config.Validate();
         OutFolder.Check(run.Path, FolderKind.Run);
-        using var writer = RunLock.Acquire(run.Path);
-        RunDirectory.RemoveStaleTemporaryFiles(run.Path);
-        try
-        {
-            return RunLocked(ct, data, end);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new MaskLabInputException($"cannot write run '{run.Path}': {e.Message}");
-        }
+        using var writer = RunWriter.Open(run.Path);
+        return RunWriter.Guard("run", run.Path, () => RunLocked(ct, data, end));
     }
 
     RunOutcome RunLocked(CancellationToken ct, TrainingData? data, RunEnd end)

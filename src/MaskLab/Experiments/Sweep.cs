@@ -44,8 +44,7 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
     {
         OutFolder.Check(Folder.Path, FolderKind.Sweep);
         bool existed = Directory.Exists(Folder.Path);
-        using var writer = RunLock.Acquire(Folder.Path);
-        RunDirectory.RemoveStaleTemporaryFiles(Folder.Path);
+        using var writer = RunWriter.Open(Folder.Path);
         try
         {
             // Finished runs are skipped without reading their checkpoints: a damaged one is refused now, not found later.
@@ -68,12 +67,12 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
         {
             // Nothing ran: the folder goes with the lock, as if the sweep had never been started.
             File.Delete(Folder.SpecFile);
-            if (e is IOException or UnauthorizedAccessException) throw new MaskLabInputException($"cannot write sweep '{Folder.Path}': {e.Message}");
+            if (e is IOException or UnauthorizedAccessException) throw RunWriter.Failure("sweep", Folder.Path, e);
             throw;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new MaskLabInputException($"cannot write sweep '{Folder.Path}': {e.Message}");
+            throw RunWriter.Failure("sweep", Folder.Path, e);
         }
     }
 
@@ -148,7 +147,7 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
     public IReadOnlyList<SweepRow> Gather(IReadOnlyDictionary<int, string>? failures = null)
     {
         // The tables are the folder's own files: one writer at a time (a second gatherer waits its turn).
-        using var writer = RunLock.Acquire(Folder.Path, TimeSpan.FromSeconds(30));
+        using var writer = RunWriter.Open(Folder.Path, TimeSpan.FromSeconds(30));
         var rows = new List<SweepRow>();
         for (int i = 0; i < plan.Runs.Count; i++)
         {
