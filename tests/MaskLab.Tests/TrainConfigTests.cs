@@ -1,4 +1,5 @@
 using MaskLab.Data.Faces;
+using MaskLab.Data.Loading;
 using MaskLab.Losses;
 using MaskLab.Models;
 using MaskLab.Training;
@@ -40,6 +41,34 @@ public class TrainConfigTests
         var loss = new LossOptions(18);
         Assert.Equal((defaults.Smoothing, defaults.FocalGamma), (loss.Smoothing, loss.FocalGamma));
         Assert.Equal(HeadSpec.Single with { AgeHead = defaults.HeadSection.AgeHead }, defaults.HeadSection);
+    }
+
+    [Fact]
+    public void TheFlatKeysAreAViewOverTheOptionRecords()
+    {
+        var c = RunConfig.Load(null, ["lr=0.01", "momentum=0.8", "epochs=4", "warmup_epochs=0.5", "cutmix=0.3", "smoothing=0.1", "face_margin=0.15", "freeze_epochs=2"]);
+        Assert.Equal(OptimizerSpec.Default with { Lr = 0.01, Momentum = 0.8 }, c.Optimization);
+        Assert.Equal(ScheduleSpec.Default with { Epochs = 4, WarmupEpochs = 0.5 }, c.Schedule);
+        Assert.Equal(MixOptions.None with { Cutmix = 0.3 }, c.Mixing);
+        Assert.Equal(LossSpec.Default with { Smoothing = 0.1 }, c.LossSection);
+        Assert.Equal(FaceCropSpec.Default with { Options = new FaceCropOptions(Margin: 0.15) }, c.FaceCropSection);
+        Assert.Equal(new FineTuneSpec(FreezeEpochs: 2), c.FineTune);
+        // A key set on the config is set on its record, and the record's value is what the key reads back.
+        c.Lr = 0.02;
+        Assert.Equal(0.02, c.Optimization.Lr);
+        Assert.Equal("0.02", c.ToMap()["lr"]);
+    }
+
+    [Fact]
+    public void EachOptionRecordValidatesItselfNamingTheKey()
+    {
+        Assert.Equal("lr -1 is not valid", Assert.Throws<MaskLabInputException>(() => (OptimizerSpec.Default with { Lr = -1 }).Validate()).Message);
+        Assert.Equal("epochs 0 is not valid: must be positive", Assert.Throws<MaskLabInputException>(() => (ScheduleSpec.Default with { Epochs = 0 }).Validate()).Message);
+        Assert.Equal("smoothing 1 is not valid", Assert.Throws<MaskLabInputException>(() => (LossSpec.Default with { Smoothing = 1 }).Validate()).Message);
+        Assert.Contains("freeze_epochs 3", Assert.Throws<MaskLabInputException>(() => new FineTuneSpec(FreezeEpochs: 3).Validate(epochs: 2)).Message);
+        Assert.Contains("cutmix 2", Assert.Throws<MaskLabInputException>(() => new MixOptions(Cutmix: 2).Validate()).Message);
+        // The config checks through them: the same messages.
+        Assert.Equal("lr -1 is not valid", Assert.Throws<MaskLabInputException>(() => RunConfig.Load(null, ["lr=-1"]).Validate()).Message);
     }
 
     [Fact]

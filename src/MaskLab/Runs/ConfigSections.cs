@@ -58,7 +58,20 @@ public readonly record struct DataLoadKey(string? Dir, int SynthPeople, int Synt
 public sealed record PseudoSpec(string Source, double Threshold);
 
 /// <summary>The optimiser and its base learning rate.</summary>
-public sealed record OptimizerSpec(OptimizerKind Kind, double Lr, double WeightDecay, double Momentum);
+public sealed record OptimizerSpec(OptimizerKind Kind, double Lr, double WeightDecay, double Momentum)
+{
+    /// <summary>The main job's: AdamW at 1e-3 with weight decay 5e-4 (momentum is SGD's).</summary>
+    public static readonly OptimizerSpec Default = new(OptimizerKind.AdamW, 1e-3, 5e-4, 0.9);
+
+    /// <summary>The first bad value as a <see cref="MaskLabInputException"/> naming its key.</summary>
+    public void Validate()
+    {
+        // The optimiser holds these in float32: a larger value would fail inside libtorch, not here.
+        if (!(Lr > 0) || Lr > float.MaxValue) throw MaskLabInputException.BadValue("lr", Lr);
+        if (WeightDecay is < 0 or > float.MaxValue) throw MaskLabInputException.BadValue("weight_decay", WeightDecay);
+        if (Momentum is < 0 or > float.MaxValue) throw MaskLabInputException.BadValue("momentum", Momentum);
+    }
+}
 
 /// <summary>
 /// How a pretrained backbone is fine-tuned: its learning rate as a fraction of the head's, the epochs it stays frozen
@@ -66,6 +79,13 @@ public sealed record OptimizerSpec(OptimizerKind Kind, double Lr, double WeightD
 /// </summary>
 public sealed record FineTuneSpec(double BackboneLrScale = 1.0, int FreezeEpochs = 0, bool FreezeBn = false)
 {
+    /// <summary>The first bad value as a <see cref="MaskLabInputException"/> naming its key; the freeze must end within <paramref name="epochs"/>.</summary>
+    public void Validate(int epochs)
+    {
+        if (!(BackboneLrScale >= 0 && BackboneLrScale <= 1e3)) throw MaskLabInputException.BadValue("backbone_lr_scale", BackboneLrScale, "a fraction of lr, e.g. 0.1");
+        if (FreezeEpochs < 0 || FreezeEpochs > epochs) throw MaskLabInputException.BadValue("freeze_epochs", FreezeEpochs, $"must be 0..epochs ({epochs})");
+    }
+
     /// <summary>Whether backbone and head are treated differently at all (else one parameter group, as from scratch).</summary>
     public bool Splits => BackboneLrScale != 1.0 || FreezeEpochs > 0 || FreezeBn;
 
@@ -74,4 +94,15 @@ public sealed record FineTuneSpec(double BackboneLrScale = 1.0, int FreezeEpochs
 }
 
 /// <summary>The learning-rate schedule over the epochs (see LrSchedule).</summary>
-public sealed record ScheduleSpec(SchedulerKind Kind, int Epochs, double WarmupEpochs, int StepSize, double StepGamma);
+public sealed record ScheduleSpec(SchedulerKind Kind, int Epochs, double WarmupEpochs, int StepSize, double StepGamma)
+{
+    /// <summary>The main job's: 10 epochs, one of linear warm-up, then cosine (step_size and step_gamma are the step schedule's).</summary>
+    public static readonly ScheduleSpec Default = new(SchedulerKind.Cosine, 10, 1, 20, 0.5);
+
+    /// <summary>The first bad value as a <see cref="MaskLabInputException"/> naming its key.</summary>
+    public void Validate()
+    {
+        if (Epochs <= 0) throw MaskLabInputException.BadValue("epochs", Epochs, "must be positive");
+        if (WarmupEpochs < 0) throw MaskLabInputException.BadValue("warmup_epochs", WarmupEpochs);
+    }
+}

@@ -20,6 +20,15 @@ namespace MaskLab.Runs;
 /// </summary>
 public sealed class RunConfig
 {
+    // The option records are the source of truth of the keys they hold, with their defaults; the flat properties of
+    // those keys below are a view over them (the keys of YAML and --set), and the sections hand them out whole.
+    LossSpec loss = LossSpec.Default;
+    OptimizerSpec optimization = OptimizerSpec.Default;
+    ScheduleSpec schedule = ScheduleSpec.Default;
+    FineTuneSpec fineTune = new();
+    MixOptions mixing = MixOptions.None;
+    FaceCropSpec faceCrop = FaceCropSpec.Default;
+
     /// <summary>Data folder; null means the embedded synthetic default.</summary>
     public string? Data { get; set; }
 
@@ -30,17 +39,17 @@ public sealed class RunConfig
     /// <summary>Pretrained weights to start from: a PyTorch state_dict (.pt / .pth) or .safetensors of the same architecture.</summary>
     public string? Weights { get; set; }
     /// <summary>The backbone's learning rate as a fraction of the head's (fine-tuning a pretrained backbone gently).</summary>
-    public double BackboneLrScale { get; set; } = 1.0;
+    public double BackboneLrScale { get => fineTune.BackboneLrScale; set => fineTune = fineTune with { BackboneLrScale = value }; }
     /// <summary>Epochs at the start during which only the head trains.</summary>
-    public int FreezeEpochs { get; set; } = 0;
+    public int FreezeEpochs { get => fineTune.FreezeEpochs; set => fineTune = fineTune with { FreezeEpochs = value }; }
     /// <summary>Keep the backbone's BatchNorm running statistics as loaded (its layers stay in eval mode).</summary>
-    public bool FreezeBn { get; set; } = false;
+    public bool FreezeBn { get => fineTune.FreezeBn; set => fineTune = fineTune with { FreezeBn = value }; }
     /// <summary>A loss of the registry by name, or "a+b": a mix of two weighted by loss_alpha.</summary>
-    public LossChoice Loss { get; set; } = LossChoice.CrossEntropy;
+    public LossChoice Loss { get => loss.Name; set => loss = loss with { Name = value }; }
     /// <summary>Mix weight for "a+b" losses: a * (1 - alpha) + b * alpha.</summary>
-    public double LossAlpha { get; set; } = 0.5;
-    public double Smoothing { get; set; } = 0.0;
-    public double FocalGamma { get; set; } = 2.0;
+    public double LossAlpha { get => loss.Alpha; set => loss = loss with { Alpha = value }; }
+    public double Smoothing { get => loss.Smoothing; set => loss = loss with { Smoothing = value }; }
+    public double FocalGamma { get => loss.FocalGamma; set => loss = loss with { FocalGamma = value }; }
     /// <summary>Class weights for cross_entropy / focal: "balanced" (from the training split's counts), a comma list, or none.</summary>
     public ClassWeighting? ClassWeights { get; set; }
     /// <summary>single (one softmax over the classes) or multi (mask, gender and age heads; 18 task classes only).</summary>
@@ -61,16 +70,16 @@ public sealed class RunConfig
     /// </summary>
     public double AgeOverThreshold { get; set; } = 0.3;
 
-    public int Epochs { get; set; } = 10;
+    public int Epochs { get => schedule.Epochs; set => schedule = schedule with { Epochs = value }; }
     public int BatchSize { get; set; } = 32;
-    public double Lr { get; set; } = 1e-3;
-    public double WeightDecay { get; set; } = 5e-4;
-    public double Momentum { get; set; } = 0.9;
-    public OptimizerKind Optimizer { get; set; } = OptimizerKind.AdamW;
-    public SchedulerKind Scheduler { get; set; } = SchedulerKind.Cosine;
-    public int StepSize { get; set; } = 20;
-    public double StepGamma { get; set; } = 0.5;
-    public double WarmupEpochs { get; set; } = 1;
+    public double Lr { get => optimization.Lr; set => optimization = optimization with { Lr = value }; }
+    public double WeightDecay { get => optimization.WeightDecay; set => optimization = optimization with { WeightDecay = value }; }
+    public double Momentum { get => optimization.Momentum; set => optimization = optimization with { Momentum = value }; }
+    public OptimizerKind Optimizer { get => optimization.Kind; set => optimization = optimization with { Kind = value }; }
+    public SchedulerKind Scheduler { get => schedule.Kind; set => schedule = schedule with { Kind = value }; }
+    public int StepSize { get => schedule.StepSize; set => schedule = schedule with { StepSize = value }; }
+    public double StepGamma { get => schedule.StepGamma; set => schedule = schedule with { StepGamma = value }; }
+    public double WarmupEpochs { get => schedule.WarmupEpochs; set => schedule = schedule with { WarmupEpochs = value }; }
     /// <summary>
     /// The weights that predict the eval set (submission.csv and the eval scores) when training ends: best (the epoch
     /// of the best val macro F1) or last (the last epoch's, which the cosine schedule has brought to rest).
@@ -104,17 +113,17 @@ public sealed class RunConfig
     /// <summary>person (stratified, no person on both sides) or image: the leaky image-level split, for the split study only.</summary>
     public SplitKind Split { get; set; } = SplitKind.Person;
     /// <summary>Per-image probabilities of the mixing augmentations (see MixOptions); cutmix + cutmix_vertical + mixup at most 1.</summary>
-    public double Cutmix { get; set; } = 0;
-    public double CutmixVertical { get; set; } = 0;
-    public double Mixup { get; set; } = 0;
-    public double Cutout { get; set; } = 0;
-    public double MixupAlpha { get; set; } = 0.4;
-    public double CutmixAlpha { get; set; } = 1.0;
+    public double Cutmix { get => mixing.Cutmix; set => mixing = mixing with { Cutmix = value }; }
+    public double CutmixVertical { get => mixing.CutmixVertical; set => mixing = mixing with { CutmixVertical = value }; }
+    public double Mixup { get => mixing.Mixup; set => mixing = mixing with { Mixup = value }; }
+    public double Cutout { get => mixing.Cutout; set => mixing = mixing with { Cutout = value }; }
+    public double MixupAlpha { get => mixing.MixupAlpha; set => mixing = mixing with { MixupAlpha = value }; }
+    public double CutmixAlpha { get => mixing.CutmixAlpha; set => mixing = mixing with { CutmixAlpha = value }; }
     public bool SkipBad { get; set; } = false;
     /// <summary>detect (the default): cut each photo around its face (BlazeFace, boxes kept under MASKLAB_HOME/face-boxes) at training, eval and predict; none: whole photos.</summary>
-    public FaceCropMode FaceCrop { get; set; } = FaceCropMode.Detect;
+    public FaceCropMode FaceCrop { get => faceCrop.Mode; set => faceCrop = faceCrop with { Mode = value }; }
     /// <summary>Face crop margin on every side, as a fraction of the face box.</summary>
-    public double FaceMargin { get; set; } = 0.3;
+    public double FaceMargin { get => faceCrop.Options.Margin; set => faceCrop = faceCrop with { Options = faceCrop.Options with { Margin = value } }; }
     /// <summary>Label corrections applied when the data is read: none, builtin (the public list for the competition's data), a CSV of fixes (person,field,value), or a synthetic set's train_truth.csv.</summary>
     public string? LabelFixes { get; set; }
     /// <summary>Eval photos to train on with predicted labels: a run directory (its eval prediction; a k-fold run's folds soft-voted) or a probability file (predict --probs).</summary>
@@ -136,16 +145,16 @@ public sealed class RunConfig
         FaceCrop = FaceCropSection, LabelFixes = NoneAsNull(LabelFixes),
         Pseudo = NoneAsNull(PseudoLabels) is { } pseudo ? new PseudoSpec(pseudo, PseudoThreshold) : null,
     };
-    public FaceCropSpec FaceCropSection => new(FaceCrop, new FaceCropOptions(FaceMargin));
-    public MixOptions Mixing => new(Cutmix, CutmixVertical, Mixup, Cutout, MixupAlpha, CutmixAlpha);
+    public FaceCropSpec FaceCropSection => faceCrop;
+    public MixOptions Mixing => mixing;
     public HeadSpec HeadSection => new(Head, HeadWeights)
     {
         AgeHead = AgeHead == AgeHeadKind.None ? AgeHeadSpec.None : new AgeHeadSpec(AgeHead, AgeHeadWeight, AgeCuts, AgeOverThreshold),
     };
-    public LossSpec LossSection => new(Loss, LossAlpha, Smoothing, FocalGamma);
-    public OptimizerSpec Optimization => new(Optimizer, Lr, WeightDecay, Momentum);
-    public ScheduleSpec Schedule => new(Scheduler, Epochs, WarmupEpochs, StepSize, StepGamma);
-    public FineTuneSpec FineTune => new(BackboneLrScale, FreezeEpochs, FreezeBn);
+    public LossSpec LossSection => loss;
+    public OptimizerSpec Optimization => optimization;
+    public ScheduleSpec Schedule => schedule;
+    public FineTuneSpec FineTune => fineTune;
 
     /// <summary>The embedded weights the run starts from, or null (random initialisation or a weights file).</summary>
     public IEmbeddedWeights? EmbeddedWeights => Pretrained switch
@@ -166,7 +175,7 @@ public sealed class RunConfig
     {
         if (!ModelRegistry.Contains(Model))
             throw new MaskLabInputException($"unknown model '{Echo.Of(Model)}'; known: {string.Join(", ", ModelRegistry.Names)}");
-        if (Loss.Second is not null && !(LossAlpha is >= 0 and <= 1)) throw new MaskLabInputException($"loss_alpha {LossAlpha} must be within 0..1");
+        loss.Validate();
         if (Weights is { Length: > 0 } wf && !File.Exists(wf)) throw new MaskLabInputException($"weights file '{wf}' does not exist");
         if (Pretrained == PretrainedKind.Imagenet)
         {
@@ -174,23 +183,16 @@ public sealed class RunConfig
             if (EmbeddedWeights is null)
                 throw new MaskLabInputException($"model '{Model}' has no embedded ImageNet weights; models with them: {string.Join(", ", ModelRegistry.Names.Where(n => ModelRegistry.Get(n).Embedded is not null))} (or use weights=FILE)");
         }
-        if (!(BackboneLrScale >= 0 && BackboneLrScale <= 1e3)) throw Bad("backbone_lr_scale", BackboneLrScale, "a fraction of lr, e.g. 0.1");
-        Positive(Epochs, "epochs"); // before the keys checked against it
-
-        if (FreezeEpochs < 0 || FreezeEpochs > Epochs) throw Bad("freeze_epochs", FreezeEpochs, $"must be 0..epochs ({Epochs})");
-        Mixing.Validate();
+        schedule.Validate(); // before the keys checked against its epochs
+        fineTune.Validate(Epochs);
+        mixing.Validate();
         if (Split == SplitKind.Image && Folds > 1) throw new MaskLabInputException("split 'image' is only for a holdout split; k-fold is always by person (set folds 0)");
         Positive(BatchSize, "batch_size");
-        // The optimiser holds these in float32: a larger value would fail inside libtorch, not here.
-        if (!(Lr > 0) || Lr > float.MaxValue) throw Bad("lr", Lr);
-        if (WeightDecay is < 0 or > float.MaxValue) throw Bad("weight_decay", WeightDecay);
-        if (Momentum is < 0 or > float.MaxValue) throw Bad("momentum", Momentum);
-        if (Smoothing is < 0 or >= 1) throw Bad("smoothing", Smoothing);
+        optimization.Validate();
         if (ValRatio is <= 0 or >= 1) throw Bad("val_ratio", ValRatio);
         if (Folds < 0 || Folds == 1) throw Bad("folds", Folds, "use 0 for a holdout split or 2 and more");
         if (Fold < -1 || (Folds > 1 && Fold >= Folds)) throw Bad("fold", Fold, $"must be -1 or 0..{Math.Max(0, Folds - 1)}");
         if (Patience < 0) throw Bad("patience", Patience);
-        if (WarmupEpochs < 0) throw Bad("warmup_epochs", WarmupEpochs);
         // libtorch starts a thread pool of this size: a typo such as 100000 would hang the machine, not fail.
         if (Threads is < 0 or > MaxThreads) throw Bad("threads", Threads, $"0 (all cores) up to {MaxThreads}");
         _ = HeadSection;
@@ -202,7 +204,7 @@ public sealed class RunConfig
             throw new MaskLabInputException($"class_weights '{ClassWeights}' weigh the 18 classes of head: single; head: multi weighs its losses with head_weights");
         if (SynthPeople < 10) throw Bad("synth_people", SynthPeople, "at least 10");
         if (SynthEvalPeople < 1) throw Bad("synth_eval_people", SynthEvalPeople);
-        FaceCropSection.Options.Validate();
+        faceCrop.Options.Validate();
         // label_fixes and pseudo_labels name files, like data: they are read (and a missing one reported) when the data is loaded.
         if (!(PseudoThreshold > 0 && PseudoThreshold <= 1)) throw Bad("pseudo_threshold", PseudoThreshold, "must be above 0 and at most 1");
         if (CutmixOld < 0 || CutmixOld > BatchSize) throw Bad("cutmix_old", CutmixOld, $"must be 0..batch_size ({BatchSize})");
@@ -217,8 +219,7 @@ public sealed class RunConfig
 
     static void Positive(int v, string key) { if (v <= 0) throw Bad(key, v, "must be positive"); }
 
-    static MaskLabInputException Bad(string key, object value, string? why = null) =>
-        new($"{key} {Convert.ToString(value, CultureInfo.InvariantCulture)} is not valid{(why is null ? "" : ": " + why)}");
+    static MaskLabInputException Bad(string key, object value, string? why = null) => MaskLabInputException.BadValue(key, value, why);
 
     // ---- text form: YAML files, --set, config.yaml ----
 

@@ -10,6 +10,9 @@ public sealed record FaceCropSpec(FaceCropMode Mode, FaceCropOptions Options)
 {
     public static readonly FaceCropSpec None = new(FaceCropMode.None, new FaceCropOptions());
 
+    /// <summary>The main job's: each photo cut around its detected face with the default margin.</summary>
+    public static readonly FaceCropSpec Default = new(FaceCropMode.Detect, new FaceCropOptions());
+
     public bool Active => Mode == FaceCropMode.Detect;
 
     /// <summary>Where runs keep their face boxes unless told otherwise: <c>MASKLAB_HOME/face-boxes</c>, shared by every run.</summary>
