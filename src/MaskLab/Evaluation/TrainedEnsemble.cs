@@ -7,7 +7,7 @@ namespace MaskLab.Evaluation;
 /// Several trained runs loaded to vote together: each member a run directory, a k-fold root counting as one member whose
 /// folds share its weight. Disposing it disposes every run it loaded.
 /// </summary>
-public sealed class TrainedEnsemble : IDisposable
+internal sealed class TrainedEnsemble : IDisposable
 {
     readonly List<TrainedRun> runs;
 
