@@ -8,7 +8,7 @@ namespace MaskLab.Core;
 /// Writes a file so that readers see either the old file or the complete new one, never a half-written
 /// one: an interrupted run must not leave a truncated submission that still looks valid.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     static readonly UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false);
 

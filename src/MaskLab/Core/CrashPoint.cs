@@ -9,7 +9,7 @@ namespace MaskLab.Core;
 /// kills itself (SIGKILL: no finally block, no flush) the n-th time it passes <c>name</c>. Without the variable a pass
 /// costs one comparison.
 /// </summary>
-public static class CrashPoint
+internal static class CrashPoint
 {
     public const string Variable = "MASKLAB_CRASH_AT";
 

@@ -3,7 +3,7 @@ using CsvHelper;
 namespace MaskLab.Core;
 
 /// <summary>The CSV dialect MaskLab writes and reads: comma separated, LF line ends, strict quoting on read.</summary>
-public static class CsvFormat
+internal static class CsvFormat
 {
     public static readonly CsvWriterOptions Writer = new() { NewLine = "\n" };
 

@@ -3,7 +3,7 @@ using CsvHelper;
 namespace MaskLab.Core;
 
 /// <summary>The one CSV writer of the library: rows of text fields in MaskLab's dialect (<see cref="CsvFormat"/>), quoted where needed.</summary>
-public static class CsvText
+internal static class CsvText
 {
     /// <summary>Writes a header and rows to <paramref name="writer"/>.</summary>
     public static void Write(TextWriter writer, IReadOnlyList<string> header, IEnumerable<IReadOnlyList<string>> rows)

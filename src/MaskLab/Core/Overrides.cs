@@ -1,7 +1,7 @@
 namespace MaskLab.Core;
 
 /// <summary>The <c>--set key=value</c> overrides of the command line, parsed once for every verb that takes them.</summary>
-public static class Overrides
+internal static class Overrides
 {
     /// <summary>Splits each item at its first '='; keys and values are trimmed. A later item for the same key wins.</summary>
     public static IReadOnlyList<KeyValuePair<string, string>> Parse(IEnumerable<string>? items)

@@ -1,7 +1,7 @@
 namespace MaskLab.Core;
 
 /// <summary>Small statistics shared by timing and study code.</summary>
-public static class Statistics
+internal static class Statistics
 {
     public static double Median(IReadOnlyList<double> values)
     {

@@ -8,7 +8,7 @@ namespace MaskLab.Experiments;
 /// Slurm's client commands (sbatch, squeue, sacct), run as processes with their arguments passed as they are. They
 /// find the cluster the usual way (slurm.conf, or SLURM_CONF, which the submitted jobs inherit).
 /// </summary>
-public static class SlurmClient
+internal static class SlurmClient
 {
     static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 

@@ -21,7 +21,7 @@ public sealed record SlurmTask(long JobId, int? Index, string State, string? Rea
 }
 
 /// <summary>squeue's and sacct's answers, parsed; pure functions.</summary>
-public static class SlurmQueue
+internal static class SlurmQueue
 {
     /// <summary>squeue's format for <see cref="ParseSqueue"/>: one task per line with -r.</summary>
     public const string SqueueFormat = "%i|%T|%r";

@@ -96,7 +96,9 @@ public sealed class Sweep(SweepPlan plan, string outDir, ITrainingObserver? obse
     /// skipped when finished, resumed when unfinished, recorded as failed (failure.txt) when its loss diverges.
     /// Returns its results.csv row. <paramref name="loaded"/> shares decoded photos between the runs of one process.
     /// </summary>
-    public SweepRow RunOne(int index, CancellationToken ct = default, RunEnd? end = null, Dictionary<DataLoadKey, TrainingData>? loaded = null)
+    public SweepRow RunOne(int index, CancellationToken ct = default) => RunOne(index, ct, null, null);
+
+    SweepRow RunOne(int index, CancellationToken ct, RunEnd? end, Dictionary<DataLoadKey, TrainingData>? loaded)
     {
         if (index < 0 || index >= plan.Runs.Count)
             throw new MaskLabInputException($"run index {index} is not in the sweep {Folder.SpecFile}, which has runs 0..{plan.Runs.Count - 1}");

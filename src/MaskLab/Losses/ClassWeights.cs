@@ -3,7 +3,7 @@ using System.Globalization;
 namespace MaskLab.Losses;
 
 /// <summary>Per-class loss weights for cross entropy and focal (LossOptions.ClassWeights).</summary>
-public static class ClassWeights
+internal static class ClassWeights
 {
     /// <summary>
     /// scikit-learn's 'balanced' weights from the training split's labels: n_samples / (n_classes * count_c),

@@ -6,7 +6,7 @@ namespace MaskLab.Losses;
 /// Cross entropy, mean over samples of sum_c -t_c log_softmax(x)_c, for hard or soft targets, with optional
 /// smoothing (the task's definition, <see cref="SoftTargets.Smooth"/>) and class weights (torch's weighted mean).
 /// </summary>
-public static class CrossEntropy
+internal static class CrossEntropy
 {
     public static LossFunction Create(LossOptions o)
     {

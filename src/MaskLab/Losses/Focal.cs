@@ -6,7 +6,7 @@ namespace MaskLab.Losses;
 /// Focal loss, the task's nll((1 - p)^gamma * log_softmax(x), y, weight); for soft targets
 /// -sum_c t_c (1 - p_c)^gamma log p_c, weighted as cross entropy is. Gamma 0 is cross entropy.
 /// </summary>
-public static class Focal
+internal static class Focal
 {
     /// <summary>
     /// Floor on 1 - p before the power: for gamma below 1 the power's derivative at 0 is infinite, and a

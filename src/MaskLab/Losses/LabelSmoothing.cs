@@ -5,7 +5,7 @@ namespace MaskLab.Losses;
 /// s / (C - 1) elsewhere, fixed to use the real class count. That is cross entropy on smoothed targets, so it is
 /// one: smoothing 0 gives plain cross entropy, and class weights apply as they do there.
 /// </summary>
-public static class LabelSmoothing
+internal static class LabelSmoothing
 {
     public static LossFunction Create(LossOptions o) => CrossEntropy.Create(o);
 }

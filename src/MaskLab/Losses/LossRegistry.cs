@@ -13,10 +13,10 @@ public delegate Tensor LossFunction(Tensor logits, Tensor target);
 /// focal. ClassWeights (one per class, e.g. from <see cref="Losses.ClassWeights"/>): cross_entropy,
 /// label_smoothing and focal; f1 is a macro average already.
 /// </summary>
-public sealed record LossOptions(int NumClasses, double Smoothing = 0.0, double FocalGamma = 2.0, float[]? ClassWeights = null);
+internal sealed record LossOptions(int NumClasses, double Smoothing = 0.0, double FocalGamma = 2.0, float[]? ClassWeights = null);
 
 /// <summary>Makes losses by name. "a+b" with alpha mixes two: a * (1 - alpha) + b * alpha.</summary>
-public static class LossRegistry
+internal static class LossRegistry
 {
     static readonly Dictionary<string, Func<LossOptions, LossFunction>> Entries = new(StringComparer.OrdinalIgnoreCase)
     {

@@ -8,7 +8,7 @@ namespace MaskLab.Losses;
 /// F1 = 2PR / (P + R + e) clamped to [e, 1 - e]; loss = 1 - mean over classes of F1, e = 1e-7.
 /// A class absent from the batch and never predicted sits at the clamp and adds no gradient.
 /// </summary>
-public static class SoftF1
+internal static class SoftF1
 {
     public const double Epsilon = 1e-7;
 

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace MaskLab.Losses;
 
 /// <summary>Every loss works on soft targets [N, C]; hard labels become one-hot rows first.</summary>
-public static class SoftTargets
+internal static class SoftTargets
 {
     /// <summary>
     /// The task's smoothing, t' = t (1 - s) + (1 - t) s / (C - 1): 1 - s on the true class and s / (C - 1) on

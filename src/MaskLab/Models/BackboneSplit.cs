@@ -8,7 +8,7 @@ namespace MaskLab.Models;
 /// A model that says which of its parameters are the (pretrainable) backbone and which the task head, so that
 /// fine-tuning can give them different learning rates or freeze the backbone for a while.
 /// </summary>
-public interface IBackboneSplit
+internal interface IBackboneSplit
 {
     IEnumerable<Parameter> BackboneParameters();
 
@@ -16,10 +16,10 @@ public interface IBackboneSplit
 }
 
 /// <summary>A model's parameters in two disjoint groups that together hold all of them, in registration order.</summary>
-public sealed record ParameterSplit(IReadOnlyList<Parameter> Backbone, IReadOnlyList<Parameter> Head);
+internal sealed record ParameterSplit(IReadOnlyList<Parameter> Backbone, IReadOnlyList<Parameter> Head);
 
 /// <summary>Splits any registry model into backbone and head.</summary>
-public static class BackboneSplit
+internal static class BackboneSplit
 {
     /// <summary>
     /// The model's own split where it implements <see cref="IBackboneSplit"/>; otherwise the head is the classifier

@@ -9,7 +9,7 @@ namespace MaskLab.Models;
 /// The competition's BaseModel: conv7x7-32, conv3x3-64, maxpool, dropout .25, conv3x3-128, maxpool, dropout .25,
 /// global average pool, linear 128 -> classes.
 /// </summary>
-public sealed class BaseModel : Module<Tensor, Tensor>
+internal sealed class BaseModel : Module<Tensor, Tensor>
 {
     readonly Conv2d conv1, conv2, conv3;
     readonly Dropout dropout1, dropout2;

@@ -6,7 +6,7 @@ using static TorchSharp.torch.nn;
 namespace MaskLab.Models;
 
 /// <summary>Compound-scaling coefficients of one EfficientNet variant (Tan and Le, 2019, table 2 and section 3.3).</summary>
-public sealed record EfficientNetConfig(string Name, double WidthMult, double DepthMult, double Dropout)
+internal sealed record EfficientNetConfig(string Name, double WidthMult, double DepthMult, double Dropout)
 {
     public static readonly EfficientNetConfig B0 = new("efficientnet_b0", 1.0, 1.0, 0.2);
     public static readonly EfficientNetConfig B1 = new("efficientnet_b1", 1.0, 1.1, 0.2);
@@ -21,7 +21,7 @@ public sealed record EfficientNetConfig(string Name, double WidthMult, double De
 /// state_dicts load unchanged; timm's names (<c>conv_stem</c>, <c>blocks.{s}.{b}.conv_dw</c>, ...) are mapped by
 /// <see cref="MapKey"/>. Any input size works (global average pooling).
 /// </summary>
-public sealed class EfficientNet : Module<Tensor, Tensor>, IFeatureModel, IWeightMapping
+internal sealed class EfficientNet : Module<Tensor, Tensor>, IFeatureModel, IWeightMapping
 {
     // Stage table of B0: expand ratio, kernel, stride, input channels, output channels, layers.
     static readonly (int Expand, int Kernel, int Stride, int In, int Out, int Layers)[] Stages =

@@ -25,7 +25,7 @@ namespace MaskLab.Models;
 /// through <see cref="Pretrained"/>. Any input size works (global average pooling); random initialisation is
 /// torchvision's.
 /// </summary>
-public sealed class MlNetResNet18 : Module<Tensor, Tensor>, IFeatureModel, IBackboneSplit
+internal sealed class MlNetResNet18 : Module<Tensor, Tensor>, IFeatureModel, IBackboneSplit
 {
     /// <summary>Basic blocks per stage (torchvision's resnet18 has 2, 2, 2, 2).</summary>
     public static IReadOnlyList<int> BlocksPerStage { get; } = [2, 2, 2, 3];

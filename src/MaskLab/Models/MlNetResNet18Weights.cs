@@ -11,7 +11,7 @@ namespace MaskLab.Models;
 /// <c>&lt;cache&gt;/weights/resnet18_mlnet-&lt;source hash&gt;.safetensors</c>; <c>ResNetPreprocess.onnx</c> gives the
 /// input normalisation (0..255 RGB minus the 224x224 ImageNet mean image).
 /// </summary>
-public sealed class MlNetResNet18Weights : IEmbeddedWeights
+internal sealed class MlNetResNet18Weights : IEmbeddedWeights
 {
     public const string ModelName = "resnet18_mlnet";
     public const string WeightsFileName = "ResNet18.onnx";

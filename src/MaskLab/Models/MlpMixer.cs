@@ -6,7 +6,7 @@ using static TorchSharp.torch.nn;
 namespace MaskLab.Models;
 
 /// <summary>Size of one MLP-Mixer variant (Tolstikhin et al. 2021, table 1).</summary>
-public sealed record MixerConfig(string Name, int EmbedDim, int Depth, double TokenRatio = 0.5, double ChannelRatio = 4.0)
+internal sealed record MixerConfig(string Name, int EmbedDim, int Depth, double TokenRatio = 0.5, double ChannelRatio = 4.0)
 {
     public static readonly MixerConfig S16 = new("mixer_s16", 512, 8);
     public static readonly MixerConfig B16 = new("mixer_b16", 768, 12);
@@ -19,7 +19,7 @@ public sealed record MixerConfig(string Name, int EmbedDim, int Depth, double To
 /// of 16) and a timm checkpoint loads only at the size it was trained at (224x224 for the reference weights).
 /// Names follow timm (<c>stem.proj</c>, <c>blocks.{i}.mlp_tokens.fc1</c>, <c>head</c>).
 /// </summary>
-public sealed class MlpMixer : Module<Tensor, Tensor>, IFeatureModel
+internal sealed class MlpMixer : Module<Tensor, Tensor>, IFeatureModel
 {
     readonly VisionTransformer.PatchEmbed stem;
     readonly ModuleList<MixerBlock> blocks;

@@ -8,7 +8,7 @@ namespace MaskLab.Models;
 /// A model whose pooled features (what its classifier reads) can be taken on their own, so that other heads
 /// (e.g. separate mask / gender / age heads) can sit on the same backbone.
 /// </summary>
-public interface IFeatureModel
+internal interface IFeatureModel
 {
     /// <summary>Width of the pooled feature vector (the classifier's in_features).</summary>
     long NumFeatures { get; }
@@ -21,7 +21,7 @@ public interface IFeatureModel
 /// A model whose parameter names differ from those of a reference checkpoint family (e.g. timm's EfficientNet),
 /// or whose tensors must be reshaped to load (e.g. a ViT position embedding trained at another size).
 /// </summary>
-public interface IWeightMapping
+internal interface IWeightMapping
 {
     /// <summary>The model's name for a checkpoint key; the key itself when it needs no rename.</summary>
     string MapKey(string key) => key;
@@ -34,7 +34,7 @@ public interface IWeightMapping
 }
 
 /// <summary>Helpers that find the parts of any model, ours or TorchVision's.</summary>
-public static class ModelParts
+internal static class ModelParts
 {
     /// <summary>
     /// The classifier: the last Linear (in registration order) with <paramref name="numClasses"/> outputs, as its

@@ -10,7 +10,7 @@ namespace MaskLab.Models;
 /// class probabilities are the product p(mask) p(gender) p(age), so metrics, prediction and ensembles see an
 /// ordinary 18-class distribution.
 /// </summary>
-public sealed class MultiHead : IOutputHead
+internal sealed class MultiHead : IOutputHead
 {
     public const int MaskClasses = 3, GenderClasses = 2, AgeClasses = 3;
 

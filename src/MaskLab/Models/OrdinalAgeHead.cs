@@ -26,7 +26,7 @@ public sealed record AgeHeadSpec(AgeHeadKind Kind, double Weight, AgeCuts Cuts, 
 /// <see cref="MinAge"/> + 1 to <see cref="MaxAge"/>, the encoding of ordinal regression by binary tasks (Niu et al.,
 /// CVPR 2016). The competition's ages run from 18 to 60; ages outside are clamped to that range.
 /// </summary>
-public static class AgeOrdinal
+internal static class AgeOrdinal
 {
     public const int MinAge = 18, MaxAge = 60;
 
@@ -88,7 +88,7 @@ public static class AgeOrdinal
 /// The 18 class probabilities keep the inner head's mask x gender distribution and take the age band from the
 /// ordinal output: p(mask, gender, age) = p(mask, gender) p(age band).
 /// </summary>
-public sealed class OrdinalAgeHead(IOutputHead inner, AgeHeadSpec spec) : IOutputHead
+internal sealed class OrdinalAgeHead(IOutputHead inner, AgeHeadSpec spec) : IOutputHead
 {
     public IOutputHead Inner => inner;
 

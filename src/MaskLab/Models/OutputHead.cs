@@ -30,7 +30,7 @@ public interface IOutputHead
 }
 
 /// <summary>One softmax over all classes: the usual classifier.</summary>
-public sealed class SingleHead(int classes, LossFunction? loss = null) : IOutputHead
+internal sealed class SingleHead(int classes, LossFunction? loss = null) : IOutputHead
 {
     public int Outputs => classes;
 
@@ -54,7 +54,7 @@ public sealed record HeadSpec(HeadKind Kind, HeadLossWeights Weights)
 }
 
 /// <summary>Makes the head a config asks for.</summary>
-public static class OutputHeads
+internal static class OutputHeads
 {
     public static IOutputHead Create(int classes, LossFunction? loss = null) => new SingleHead(classes, loss);
 

@@ -13,7 +13,7 @@ public sealed record PretrainedReport(int Loaded, IReadOnlyList<string> SkippedC
 /// <c>torch.save</c> (.pt / .pth / .bin, also a checkpoint holding it under <c>state_dict</c> or <c>model</c>) or
 /// a .safetensors file.
 /// </summary>
-public static class Pretrained
+internal static class Pretrained
 {
     const int ListedPerKind = 12;
 

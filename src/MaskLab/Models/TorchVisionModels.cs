@@ -7,7 +7,7 @@ namespace MaskLab.Models;
 /// Architectures TorchVision .NET already has, with the head sized to the task. Their submodule names are
 /// torchvision's, so torchvision state_dicts load through <see cref="Pretrained"/> without renames.
 /// </summary>
-public static class TorchVisionModels
+internal static class TorchVisionModels
 {
     public static nn.Module<Tensor, Tensor> ResNet18(int classes) => torchvision.models.resnet18(num_classes: classes);
     public static nn.Module<Tensor, Tensor> ResNet34(int classes) => torchvision.models.resnet34(num_classes: classes);

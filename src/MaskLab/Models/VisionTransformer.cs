@@ -6,7 +6,7 @@ using static TorchSharp.torch.nn;
 namespace MaskLab.Models;
 
 /// <summary>Size of one ViT variant (Dosovitskiy et al. 2020; the tiny / small widths of Touvron et al. 2021).</summary>
-public sealed record VitConfig(string Name, int EmbedDim, int Depth, int Heads, double MlpRatio = 4.0)
+internal sealed record VitConfig(string Name, int EmbedDim, int Depth, int Heads, double MlpRatio = 4.0)
 {
     public static readonly VitConfig Tiny16 = new("vit_tiny_patch16", 192, 12, 3);
     public static readonly VitConfig Small16 = new("vit_small_patch16", 384, 12, 6);
@@ -19,7 +19,7 @@ public sealed record VitConfig(string Name, int EmbedDim, int Depth, int Heads, 
 /// load unchanged; inputs of other sizes (sides multiples of 16) get it interpolated bicubically to their grid
 /// in each forward, which keeps it trainable at the stored size.
 /// </summary>
-public sealed class VisionTransformer : Module<Tensor, Tensor>, IFeatureModel, IWeightMapping
+internal sealed class VisionTransformer : Module<Tensor, Tensor>, IFeatureModel, IWeightMapping
 {
     public const int Patch = 16;
     const int ReferenceGrid = 224 / Patch;

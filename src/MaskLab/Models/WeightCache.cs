@@ -32,7 +32,7 @@ public sealed record WeightCacheResult(string File, WeightCacheOutcome Outcome, 
 /// again; both are replaced atomically (weights first, record last), so an interrupted write is only ever seen as
 /// a missing record.
 /// </summary>
-public static class WeightCache
+internal static class WeightCache
 {
     const int Format = 1;
 

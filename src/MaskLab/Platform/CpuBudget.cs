@@ -7,7 +7,7 @@ namespace MaskLab.Platform;
 /// two libtorch processes that each take every core slow each other 5-10x on a 2-core machine, so a task keeps to
 /// what it was given. Outside Slurm there is no limit and libtorch keeps its own default.
 /// </summary>
-public static class CpuBudget
+internal static class CpuBudget
 {
     /// <summary>The process's limit, read once from SLURM_CPUS_PER_TASK; null outside a Slurm allocation.</summary>
     public static int? Limit { get; } = Parse(Environment.GetEnvironmentVariable("SLURM_CPUS_PER_TASK"));

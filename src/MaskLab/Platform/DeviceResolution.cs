@@ -114,7 +114,7 @@ public sealed record DeviceInfo(string Device, string Reason, string? Name, stri
 }
 
 /// <summary>The GPU's name, driver and memory from <c>nvidia-smi</c>; TorchSharp 0.107 exposes none of them.</summary>
-public static class NvidiaSmi
+internal static class NvidiaSmi
 {
     public sealed record Gpu(string Name, string Driver, long? MemoryMiB);
 

@@ -12,7 +12,7 @@ namespace MaskLab.Platform;
 /// The files are memory-mapped and only the section headers, the symbol table and its strings are touched, so a
 /// 500 MB libtorch_cpu.so costs a few tens of megabytes of reading.
 /// </remarks>
-public static class ElfSymbols
+internal static class ElfSymbols
 {
     const uint ShtDynsym = 11;
     const uint ShtGnuVersym = 0x6fffffff;

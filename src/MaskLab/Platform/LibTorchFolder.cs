@@ -113,7 +113,7 @@ public sealed partial class LibTorchFolder
 }
 
 /// <summary>The TorchSharp in use and the libtorch it was built for, read without initialising TorchSharp.</summary>
-public static class TorchSharpBuild
+internal static class TorchSharpBuild
 {
     static Assembly Assembly => typeof(TorchSharp.torch).Assembly;
 

@@ -43,7 +43,7 @@ public sealed record DataSpec(string? Dir, ImageSize Size, double ValRatio, int 
     /// What decides the photos and labels of a load, not how they are split: runs whose keys are equal can share
     /// one decode (a sweep's seeds).
     /// </summary>
-    public DataLoadKey LoadKey => new(Dir, Dir is null ? SynthPeople : 0, Dir is null ? SynthEvalPeople : 0, Size, SkipBad,
+    internal DataLoadKey LoadKey => new(Dir, Dir is null ? SynthPeople : 0, Dir is null ? SynthEvalPeople : 0, Size, SkipBad,
         FaceCrop.Active ? FaceCrop : FaceCropSpec.None, LabelFixes, Pseudo);
 }
 
@@ -51,7 +51,7 @@ public sealed record DataSpec(string? Dir, ImageSize Size, double ValRatio, int 
 /// The settings of a <see cref="DataSpec"/> that decide which photos are read and with which labels, compared by value:
 /// the synthetic set's size only where no folder is named, the face crop's options only where it crops.
 /// </summary>
-public readonly record struct DataLoadKey(string? Dir, int SynthPeople, int SynthEvalPeople, ImageSize Size, bool SkipBad,
+internal readonly record struct DataLoadKey(string? Dir, int SynthPeople, int SynthEvalPeople, ImageSize Size, bool SkipBad,
     FaceCropSpec FaceCrop, string? LabelFixes, PseudoSpec? Pseudo);
 
 /// <summary>Where pseudo labels come from (a run directory or a probability file) and the confidence they need.</summary>

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace MaskLab.Runs;
 
 /// <summary>A run's network and output head, made from its config: what training and inference build alike.</summary>
-public static class RunModel
+internal static class RunModel
 {
     /// <summary>
     /// The head the config names for data of <paramref name="classes"/> classes (with its loss where <paramref name="loss"/>

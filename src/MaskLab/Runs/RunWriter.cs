@@ -5,7 +5,7 @@ namespace MaskLab.Runs;
 /// (<see cref="RunLock"/>), what a writer killed mid-write left goes (<see cref="RunDirectory.RemoveStaleTemporaryFiles"/>),
 /// and a failure to write (a full disk, a read-only folder) is one line naming the folder.
 /// </summary>
-public static class RunWriter
+internal static class RunWriter
 {
     /// <summary>Takes the folder's lock (waiting up to <paramref name="wait"/> where given) and clears a dead writer's leftovers.</summary>
     /// <exception cref="RunLockedException">Another live process holds it.</exception>

@@ -7,7 +7,7 @@ namespace MaskLab.Synthetic;
 /// One photo of a synthetic set with what the painter drew it from: the person's true gender and age, the mask
 /// placement it shows, and every latent cue of the person's look (numbers, or names for the categorical ones).
 /// </summary>
-public sealed record LatentPhoto(bool IsEval, int Person, string Path, int TrueClass, Gender Gender, int Age, string Placement,
+internal sealed record LatentPhoto(bool IsEval, int Person, string Path, int TrueClass, Gender Gender, int Age, string Placement,
     IReadOnlyList<double> Numbers, IReadOnlyList<string> Categories)
 {
     /// <summary>The mask state the placement shows: worn, worn wrongly (under the nose, on the chin) or none.</summary>
@@ -27,7 +27,7 @@ public sealed record LatentPhoto(bool IsEval, int Person, string Path, int TrueC
 /// model that saw every cue perfectly could reach. Like <c>train_truth.csv</c> it is never read by training, and it
 /// is computed from the set's options without painting, so an older set gets it on demand.
 /// </summary>
-public static class LatentTruth
+internal static class LatentTruth
 {
     public const string FileName = "latent_truth.csv";
 

@@ -9,7 +9,7 @@ namespace MaskLab.Synthetic;
 /// the photos like <c>train_truth.csv</c>, never read by training. Computed from the set's options without painting,
 /// so a set made before the file existed gets it on demand, and its photos stay untouched.
 /// </summary>
-public static class SyntheticFaceBoxes
+internal static class SyntheticFaceBoxes
 {
     public const string FileName = "face_boxes.csv";
 

@@ -3,7 +3,7 @@ using ScottPlot;
 namespace MaskLab.Tracking;
 
 /// <summary>The report's pictures, drawn with ScottPlot and returned as PNG bytes.</summary>
-public static class ReportPlots
+internal static class ReportPlots
 {
     public const int Width = 640, Height = 400;
 

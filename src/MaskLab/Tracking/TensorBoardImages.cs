@@ -10,7 +10,7 @@ namespace MaskLab.Tracking;
 /// Pictures for TensorBoard's Images tab: the validation confusion matrix and a grid of validation photos with
 /// truth and prediction, so a run can be judged by eye while it trains.
 /// </summary>
-public static class TensorBoardImages
+internal static class TensorBoardImages
 {
     public const int GridPhotos = 16;
 

@@ -4,7 +4,7 @@ using TorchSharp.Modules;
 namespace MaskLab.Tracking;
 
 /// <summary>The scalars of one epoch in TensorBoard's Scalars tab.</summary>
-public static class TensorBoardLog
+internal static class TensorBoardLog
 {
     public static void Epoch(SummaryWriter writer, EpochRecord r)
     {

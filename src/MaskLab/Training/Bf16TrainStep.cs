@@ -17,7 +17,7 @@ namespace MaskLab.Training;
 /// needed. Copying weights forward after each update costs one pass over the parameters, small next to the
 /// convolutions.
 /// </remarks>
-public sealed class Bf16TrainStep : ITrainStep
+internal sealed class Bf16TrainStep : ITrainStep
 {
     readonly WorkingCopy copy;
     readonly OptimizerHelper optimizer;

@@ -14,7 +14,7 @@ namespace MaskLab.Training;
 /// carry it through the network; the weights stay contiguous (converted by the convolution, a copy of a few MB a
 /// step), so their gradients, the optimiser's state and checkpoints keep the plain layout TorchSharp serialises.
 /// </remarks>
-public static class ChannelsLast
+internal static class ChannelsLast
 {
     /// <summary>A 4-d tensor in the channels-last layout (the same values and shape); other tensors unchanged.</summary>
     public static Tensor Of(Tensor x) =>

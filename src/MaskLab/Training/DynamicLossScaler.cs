@@ -9,7 +9,7 @@ namespace MaskLab.Training;
 /// <param name="GrowthFactor">Multiplies the scale after <paramref name="GrowthInterval"/> steps in a row without overflow.</param>
 /// <param name="BackoffFactor">Multiplies the scale after a step whose gradients overflowed.</param>
 /// <param name="GrowthInterval">Good steps in a row before the scale grows.</param>
-public sealed record LossScalerOptions(double InitScale = 65536, double GrowthFactor = 2, double BackoffFactor = 0.5, int GrowthInterval = 2000)
+internal sealed record LossScalerOptions(double InitScale = 65536, double GrowthFactor = 2, double BackoffFactor = 0.5, int GrowthInterval = 2000)
 {
     public void Validate()
     {
@@ -34,7 +34,7 @@ public sealed record LossScalerOptions(double InitScale = 65536, double GrowthFa
 /// <para>Scales are powers of two with the default factors, so unscaling multiplies by an exact reciprocal and
 /// gives the gradients of the unscaled loss bit for bit, barring underflow in the low-precision backward.</para>
 /// </remarks>
-public sealed class DynamicLossScaler
+internal sealed class DynamicLossScaler
 {
     readonly LossScalerOptions _options;
 

@@ -17,7 +17,7 @@ namespace MaskLab.Training;
 /// scaling small gradients flush to zero; that is the whole reason for the scaler. The loss value and the overflow
 /// flag are read back together, so a step waits for the device once, as GradScaler's step does.
 /// </remarks>
-public sealed class Fp16TrainStep : ITrainStep
+internal sealed class Fp16TrainStep : ITrainStep
 {
     readonly WorkingCopy copy;
     readonly OptimizerHelper optimizer;

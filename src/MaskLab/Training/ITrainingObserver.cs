@@ -14,7 +14,7 @@ public interface ITrainingObserver
     void EpochDone(EpochRecord record, bool improved) { }
 }
 
-public sealed class SilentObserver : ITrainingObserver
+internal sealed class SilentObserver : ITrainingObserver
 {
     public static readonly SilentObserver Instance = new();
 }

@@ -6,7 +6,7 @@ namespace MaskLab.Training;
 /// Learning rate as a pure function of training progress, so that a resumed run continues on exactly the
 /// curve it left: linear warm-up, then cosine to zero, step decay, or constant.
 /// </summary>
-public static class LrSchedule
+internal static class LrSchedule
 {
     /// <param name="lr">The base learning rate (the optimiser's).</param>
     /// <param name="epoch">0-based epoch.</param>

@@ -11,7 +11,7 @@ namespace MaskLab.Training;
 /// copied forward after an update, and the statistics training changed in the copy (normalisation buffers, which
 /// stay fp32 there) flow back so that validation sees the batches trained on.
 /// </summary>
-public sealed class WorkingCopy : IDisposable
+internal sealed class WorkingCopy : IDisposable
 {
     readonly nn.Module<Tensor, Tensor> master;
     readonly (Tensor Master, Tensor Work)[] parameters;
@@ -99,7 +99,7 @@ public sealed class WorkingCopy : IDisposable
 }
 
 /// <summary>Builds and pairs the bf16 working copy of an fp32 model.</summary>
-public static class MixedPrecision
+internal static class MixedPrecision
 {
     /// <summary>
     /// A bf16 copy of <paramref name="master"/> built by <paramref name="replica"/>, with the master's weights and

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace MaskLab.Training;
 
 /// <summary>Makes the optimiser a config names.</summary>
-public static class Optimizers
+internal static class Optimizers
 {
     /// <summary>
     /// An optimiser over parameter groups, each at its own fraction of the base learning rate (fine-tuning: the

@@ -9,7 +9,7 @@ namespace MaskLab.Training;
 /// the class it predicted. They are never validated on (validation stays labelled photos of held-out people), and
 /// where the data has eval/answers.csv the share of them that is right is measured.
 /// </summary>
-public static class PseudoLabels
+internal static class PseudoLabels
 {
     /// <summary>
     /// The eval photos of <paramref name="evalDir"/> whose top probability from <paramref name="spec"/>'s source is at

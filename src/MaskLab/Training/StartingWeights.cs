@@ -10,7 +10,7 @@ namespace MaskLab.Training;
 /// that cannot be read or does not fit, and a cache that cannot be written, are refused here, so such a run leaves no
 /// folder behind; the trainer loads them again (from the cache) when it starts.
 /// </summary>
-public static class StartingWeights
+internal static class StartingWeights
 {
     /// <summary>Loads the starting weights <paramref name="config"/> names into <paramref name="model"/> (nothing from scratch), saying which.</summary>
     public static void Load(RunConfig config, TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> model, int outputs, int classes,

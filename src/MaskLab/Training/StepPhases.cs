@@ -7,7 +7,7 @@ namespace MaskLab.Training;
 /// kernels run synchronously on the calling thread, so a stopwatch read between two calls times the work of the
 /// first: no device synchronisation is needed, and reading the clock costs nanoseconds next to a kernel.
 /// </summary>
-public sealed class StepPhases
+internal sealed class StepPhases
 {
     readonly Stopwatch clock = new();
     readonly List<string> order = [];

@@ -12,7 +12,7 @@ namespace MaskLab.Training;
 /// the optimiser. <see cref="TrainStepExtensions.Run"/> is one ordinary step (both, weight 1). The numeric precision
 /// (and, later, the device) of the step is the implementation's own concern.
 /// </summary>
-public interface ITrainStep : IDisposable
+internal interface ITrainStep : IDisposable
 {
     /// <summary>Puts the model in training mode (dropout, batch statistics) for the batches that follow; held gradients are dropped.</summary>
     void BeginEpoch();
@@ -36,7 +36,7 @@ public interface ITrainStep : IDisposable
     StepPhases? Phases { get; set; }
 }
 
-public static class TrainStepExtensions
+internal static class TrainStepExtensions
 {
     /// <summary>One ordinary step: forward, loss, backward and update on one batch. Returns the loss; a non-finite loss updates nothing.</summary>
     public static float Run(this ITrainStep step, Tensor images, Tensor target)
@@ -50,7 +50,7 @@ public static class TrainStepExtensions
 }
 
 /// <summary>Chooses the step for a precision setting.</summary>
-public static class TrainSteps
+internal static class TrainSteps
 {
     /// <summary>
     /// <paramref name="replica"/> builds a fresh model of the same architecture (any weights); mixed precision
@@ -67,7 +67,7 @@ public static class TrainSteps
 }
 
 /// <summary>The fp32 step: forward, loss, backward into the parameters' gradients, optimiser update.</summary>
-public sealed class TrainStep(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, IOutputHead head) : ITrainStep
+internal sealed class TrainStep(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, IOutputHead head) : ITrainStep
 {
     bool fresh = true;
 

@@ -19,7 +19,7 @@ namespace MaskLab.Training;
 /// (<see cref="DefaultCallbacks"/>). A run directory that already holds a checkpoint is continued from it when resuming.
 /// </summary>
 /// <param name="precision">The precision to train in, <c>auto</c> already resolved (RunJob logs and records it); null resolves it here.</param>
-public sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserver? observer = null, Device? device = null,
+internal sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserver? observer = null, Device? device = null,
     ResolvedPrecision? precision = null)
 {
     readonly ITrainingObserver observer = observer ?? SilentObserver.Instance;

@@ -16,7 +16,7 @@ namespace MaskLab.Training;
 /// output head, the optimiser (the backbone in a group of its own when fine-tuning splits it), the train step of the
 /// run's precision, the training and validation loaders, and the state, restored from last.ckpt when resuming.
 /// </summary>
-public sealed class TrainingSession : IDisposable
+internal sealed class TrainingSession : IDisposable
 {
     public required nn.Module<Tensor, Tensor> Model { get; init; }
     public required IOutputHead Head { get; init; }

@@ -3,14 +3,14 @@ using System.Globalization;
 namespace MaskLab.Data.Faces;
 
 /// <summary>One photo's face box, or none; <see cref="Score"/> is the detector's confidence where a detector made it.</summary>
-public sealed record FaceBoxRow(string Path, FaceBox? Box, float? Score = null);
+internal sealed record FaceBoxRow(string Path, FaceBox? Box, float? Score = null);
 
 /// <summary>
 /// The face box files: <c>path,x,y,w,h</c> in pixels (the synthetic set's truth), or with a <c>score</c> column
 /// (a detector's output). A photo without a face has empty x, y, w, h. Floats are written so that they read back
 /// to the same bits.
 /// </summary>
-public static class FaceBoxFile
+internal static class FaceBoxFile
 {
     static readonly string[] Columns = ["path", "x", "y", "w", "h"];
     const string ScoreColumn = "score";

@@ -4,7 +4,7 @@ namespace MaskLab.Data.Faces;
 public enum FaceCropMode { None, Detect }
 
 /// <summary>Reading the face crop settings, and preparing the crop an image cache uses.</summary>
-public static class FaceCropSetup
+internal static class FaceCropSetup
 {
     /// <summary>Parses <c>none</c> or <c>detect</c> (any case); anything else throws <see cref="MaskLabInputException"/> naming it.</summary>
     public static FaceCropMode ParseMode(string text) => text.Trim().ToLowerInvariant() switch

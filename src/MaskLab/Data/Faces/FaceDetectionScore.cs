@@ -3,14 +3,14 @@ using System.Diagnostics;
 namespace MaskLab.Data.Faces;
 
 /// <summary>A photo whose face box is known, with a group name for the report (e.g. the mask state).</summary>
-public sealed record FaceTruth(string Path, FaceBox Box, string Kind);
+internal sealed record FaceTruth(string Path, FaceBox Box, string Kind);
 
 /// <summary>How a detector did on one group of photos.</summary>
 /// <param name="Found">Photos where the detector returned a face at all.</param>
 /// <param name="Hits">Photos whose most confident face overlaps the truth by IoU at least the hit bound.</param>
 /// <param name="MeanIoU">Mean IoU of the most confident face with the truth, a photo without a face counting 0.</param>
 /// <param name="MeanIoUFound">The same over the photos with a face only.</param>
-public sealed record FaceKindScore(string Kind, int Photos, int Found, int Hits, double MeanIoU, double MeanIoUFound)
+internal sealed record FaceKindScore(string Kind, int Photos, int Found, int Hits, double MeanIoU, double MeanIoUFound)
 {
     public double HitRate => Photos > 0 ? (double)Hits / Photos : 0;
     public double FoundRate => Photos > 0 ? (double)Found / Photos : 0;
@@ -18,11 +18,11 @@ public sealed record FaceKindScore(string Kind, int Photos, int Found, int Hits,
 
 /// <summary>A detector measured against known face boxes: per group and over all, with its speed.</summary>
 /// <param name="PhotosPerSecond">Photos decoded and searched per second on <paramref name="Threads"/> threads (file reads included).</param>
-public sealed record FaceDetectionScore(string Detector, double HitIoU, IReadOnlyList<FaceKindScore> Kinds, FaceKindScore All,
+internal sealed record FaceDetectionScore(string Detector, double HitIoU, IReadOnlyList<FaceKindScore> Kinds, FaceKindScore All,
     double PhotosPerSecond, int Threads, int Unreadable);
 
 /// <summary>Measures a face detector where the truth is known (the synthetic set's <c>face_boxes.csv</c>).</summary>
-public static class FaceDetectionMeasure
+internal static class FaceDetectionMeasure
 {
     /// <summary>
     /// Runs <paramref name="detector"/> on every photo of <paramref name="photos"/> as the box store does

@@ -6,13 +6,13 @@ namespace MaskLab.Data.Faces;
 /// <param name="Reason">Why the photo could not be read; empty when it was.</param>
 /// <param name="Width">The photo's width in pixels (0 when unreadable).</param>
 /// <param name="Best">The most confident face, in the photo's pixels; null when none was found.</param>
-public readonly record struct PhotoFaceResult(string Reason, int Width, int Height, FaceDetection? Best)
+internal readonly record struct PhotoFaceResult(string Reason, int Width, int Height, FaceDetection? Best)
 {
     public bool Readable => Reason.Length == 0;
 }
 
 /// <summary>Runs a detector on photo files: decoded down to the detector's input once, boxes mapped back to the photo.</summary>
-public static class PhotoFaces
+internal static class PhotoFaces
 {
     /// <summary>
     /// Finds the most confident face in the photo at <paramref name="path"/>. The photo is decoded (with the same

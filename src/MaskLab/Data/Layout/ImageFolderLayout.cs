@@ -10,7 +10,7 @@ namespace MaskLab.Data.Layout;
 /// <see cref="MaxDepth"/> folders deep or <see cref="MaxEntries"/> entries, which no photo set comes near and a wrong
 /// <c>--data</c> (a system folder) soon reaches.
 /// </remarks>
-public static class ImageFolderLayout
+internal static class ImageFolderLayout
 {
     public static IReadOnlyList<string> Extensions { get; } = [".jpg", ".jpeg", ".png", ".bmp", ".webp"];
 

@@ -8,7 +8,7 @@ namespace MaskLab.Data.Layout;
 /// per person; the class for image-folder data) so each part sees the rare bands, such as the 60-year-olds, in
 /// proportion. Pure and deterministic for a seed: the same samples and seed give the same split on every machine.
 /// </summary>
-public static class PersonSplit
+internal static class PersonSplit
 {
     /// <summary>
     /// Holds out about <paramref name="valRatio"/> of the groups. In each stratum the groups are shuffled with the seed

@@ -8,7 +8,7 @@ namespace MaskLab.Data.Layout;
 /// The competition's submission file: <c>ImageID,ans</c>, one row per eval image in <c>info.csv</c> order, ans a
 /// task class 0..17. The eval truth (<c>answers.csv</c>) has the same form.
 /// </summary>
-public static class Submission
+internal static class Submission
 {
     public const string IdColumn = "ImageID";
     public const string AnswerColumn = "ans";

@@ -74,7 +74,7 @@ internal readonly record struct AugmentDraw(
 /// way for training. Runs for every image of every epoch on a 2-core machine, so it is two passes of plain loops
 /// over spans writing straight into the batch tensor's memory, with no allocation per image.
 /// </summary>
-public static class Augmentation
+internal static class Augmentation
 {
     // ITU-R 601 luma, the weights torchvision's rgb_to_grayscale uses for contrast and saturation.
     const float GreyR = 0.2989f, GreyG = 0.587f, GreyB = 0.114f;

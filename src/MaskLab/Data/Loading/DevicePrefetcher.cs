@@ -22,7 +22,7 @@ namespace MaskLab.Data.Loading;
 /// from the source are disposed here once copied, and any left when the loop is abandoned are disposed with the
 /// source's enumerator.</para>
 /// </remarks>
-public static class DevicePrefetcher
+internal static class DevicePrefetcher
 {
     /// <summary>The batches on <paramref name="device"/>: the same enumerable on the CPU, staged copies on a GPU.</summary>
     public static IEnumerable<Batch> ToDevice(IEnumerable<Batch> batches, Device device)

@@ -37,10 +37,10 @@ public sealed record MixOptions(double Cutmix = 0, double CutmixVertical = 0, do
 }
 
 /// <summary>What was done to one image of a batch (for tests and logs).</summary>
-public enum MixKind { None, Cutmix, CutmixVertical, Mixup }
+internal enum MixKind { None, Cutmix, CutmixVertical, Mixup }
 
 /// <summary>One image's mix: its partner in the batch, the weight of its own label, and the pasted box (x, y, w, h).</summary>
-public readonly record struct MixRecord(MixKind Kind, int Partner, double OwnWeight, (int X, int Y, int W, int H) Box, (int X, int Y, int W, int H)? Cutout);
+internal readonly record struct MixRecord(MixKind Kind, int Partner, double OwnWeight, (int X, int Y, int W, int H) Box, (int X, int Y, int W, int H)? Cutout);
 
 /// <summary>
 /// Applies <see cref="MixOptions"/> to a finished batch in place (as a <see cref="BatchTransform"/> on the loader's
@@ -48,7 +48,7 @@ public readonly record struct MixRecord(MixKind Kind, int Partner, double OwnWei
 /// (seed, epoch, batch, image), so a run repeats exactly. Partners are read from an untouched copy of the batch,
 /// so the order images are mixed in does not matter.
 /// </summary>
-public static class Mixing
+internal static class Mixing
 {
     // Kept apart from the loader's shuffle (1) and augmentation (2) streams.
     const ulong MixStream = 3;

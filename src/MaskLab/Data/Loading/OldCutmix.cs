@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace MaskLab.Data.Loading;
 
 /// <summary>What <see cref="OldCutmix"/> did to one image of a batch: its position, the 60+ sample pasted in, and which half.</summary>
-public readonly record struct OldCutmixRecord(int Position, int OldSample, bool LeftHalf);
+internal readonly record struct OldCutmixRecord(int Position, int OldSample, bool LeftHalf);
 
 /// <summary>
 /// The first cohort's winner's oversampling of the 60+ band (<c>cutmix_old</c>): in every batch, <c>count</c> images get
@@ -14,7 +14,7 @@ public readonly record struct OldCutmixRecord(int Position, int OldSample, bool 
 /// on this task, so the pasted half is half an older face. Works beside the weighted sampler and the other mixing.
 /// Every draw comes from (seed, epoch, batch, slot), so a run repeats exactly whatever the thread timing.
 /// </summary>
-public static class OldCutmix
+internal static class OldCutmix
 {
     // Kept apart from the loader's shuffle (1), augmentation (2), mixing (3) and sampler (4) streams.
     const ulong OldStream = 5;
@@ -105,7 +105,7 @@ public static class OldCutmix
 }
 
 /// <summary>Composition of loader hooks.</summary>
-public static class BatchTransforms
+internal static class BatchTransforms
 {
     /// <summary>Runs <paramref name="first"/>, then <paramref name="second"/>, on each batch; either may be null.</summary>
     public static BatchTransform? Chain(BatchTransform? first, BatchTransform? second) =>

@@ -5,7 +5,7 @@ namespace MaskLab.Data.Loading;
 /// probability proportional to 1 / (its class's count), so every class is drawn about equally often however rare it
 /// is (the 60+ bands here). The draw depends only on (seed, epoch).
 /// </summary>
-public static class WeightedSampler
+internal static class WeightedSampler
 {
     // Kept apart from the loader's shuffle (1), augmentation (2) and mixing (3) streams.
     const ulong SamplerStream = 4;

@@ -8,7 +8,7 @@ namespace MaskLab.Training;
 /// mode: a frozen backbone computes no gradients (only the head trains) for the first freeze_epochs, and with
 /// freeze_bn its BatchNorm layers keep their running statistics.
 /// </summary>
-public sealed class BackboneFreeze(FineTuneSpec fineTune, int outputs) : ITrainerCallback
+internal sealed class BackboneFreeze(FineTuneSpec fineTune, int outputs) : ITrainerCallback
 {
     public void OnEpochStart(TrainingSession session, int epoch)
     {

@@ -4,7 +4,7 @@ using MaskLab.Runs;
 namespace MaskLab.Training;
 
 /// <summary>On a better validation macro F1: best.ckpt, and the confusion, per-class and validation-prediction files of that epoch.</summary>
-public sealed class BestCheckpoint(RunDirectory run) : ITrainerCallback
+internal sealed class BestCheckpoint(RunDirectory run) : ITrainerCallback
 {
     public void OnEpochEnd(TrainingSession session, EpochResult epoch)
     {

@@ -1,7 +1,7 @@
 namespace MaskLab.Training;
 
 /// <summary>Stops after <paramref name="patience"/> epochs without a better validation macro F1 (0: never), unless the last epoch is next anyway.</summary>
-public sealed class EarlyStopping(int patience, int epochs, ITrainingObserver observer) : ITrainerCallback
+internal sealed class EarlyStopping(int patience, int epochs, ITrainingObserver observer) : ITrainerCallback
 {
     public bool StopRequested { get; private set; }
 

@@ -8,7 +8,7 @@ namespace MaskLab.Training;
 /// backbone's freeze schedule. The trainer calls each callback in the order given; a callback may ask the loop to stop.
 /// Adding a behaviour is a new callback, not a new branch in the loop (as Lightning and Keras do it).
 /// </summary>
-public interface ITrainerCallback
+internal interface ITrainerCallback
 {
     /// <summary>Before an epoch's batches, with the model already in training mode.</summary>
     void OnEpochStart(TrainingSession session, int epoch) { }
@@ -24,10 +24,10 @@ public interface ITrainerCallback
 /// <param name="Index">The 0-based epoch (the record's <c>Epoch</c> is 1-based).</param>
 /// <param name="Probabilities">The validation photos' class probabilities, in the order of the validation indices.</param>
 /// <param name="Improved">Whether validation macro F1 beat every earlier epoch's.</param>
-public sealed record EpochResult(int Index, EpochRecord Record, EvaluationReport Report, float[,] Probabilities, int[] Predicted, bool Improved);
+internal sealed record EpochResult(int Index, EpochRecord Record, EvaluationReport Report, float[,] Probabilities, int[] Predicted, bool Improved);
 
 /// <summary>The callbacks of a run, called in order.</summary>
-public sealed class TrainerCallbacks(IReadOnlyList<ITrainerCallback> callbacks)
+internal sealed class TrainerCallbacks(IReadOnlyList<ITrainerCallback> callbacks)
 {
     public IReadOnlyList<ITrainerCallback> Items => callbacks;
 

@@ -7,7 +7,7 @@ namespace MaskLab.Training;
 /// is what makes the epoch done. A run killed before it repeats the epoch on resume (the same weights, so the same
 /// files) and drops the epoch's metrics line.
 /// </summary>
-public sealed class LastCheckpoint(RunDirectory run) : ITrainerCallback
+internal sealed class LastCheckpoint(RunDirectory run) : ITrainerCallback
 {
     public void OnEpochEnd(TrainingSession session, EpochResult epoch)
     {

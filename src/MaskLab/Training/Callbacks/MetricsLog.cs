@@ -3,7 +3,7 @@ using MaskLab.Runs;
 namespace MaskLab.Training;
 
 /// <summary>The epoch's line of metrics.jsonl.</summary>
-public sealed class MetricsLog(RunDirectory run) : ITrainerCallback
+internal sealed class MetricsLog(RunDirectory run) : ITrainerCallback
 {
     public void OnEpochEnd(TrainingSession session, EpochResult epoch) => run.AppendMetrics(epoch.Record);
 }

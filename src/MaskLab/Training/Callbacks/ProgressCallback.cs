@@ -1,7 +1,7 @@
 namespace MaskLab.Training;
 
 /// <summary>Tells the observer (the CLI's progress bars) where the run is.</summary>
-public sealed class ProgressCallback(ITrainingObserver observer, int epochs) : ITrainerCallback
+internal sealed class ProgressCallback(ITrainingObserver observer, int epochs) : ITrainerCallback
 {
     public void OnEpochStart(TrainingSession session, int epoch) => observer.EpochStarted(epoch + 1, epochs, session.Batches);
 

@@ -5,7 +5,7 @@ using TorchSharp.Modules;
 namespace MaskLab.Training;
 
 /// <summary>The epoch's scalars, confusion picture and captioned validation photos in TensorBoard.</summary>
-public sealed class TensorBoardCallback(SummaryWriter writer, IReadOnlyList<string> classNames, ImageCache cache) : ITrainerCallback
+internal sealed class TensorBoardCallback(SummaryWriter writer, IReadOnlyList<string> classNames, ImageCache cache) : ITrainerCallback
 {
     public void OnEpochEnd(TrainingSession session, EpochResult epoch)
     {
