@@ -33,8 +33,7 @@ public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver
     public RunDirectory Directory => run;
 
     /// <summary>
-    /// Runs it to the end. <paramref name="data"/> are photos already decoded for this config (a sweep decodes once
-    /// for all its runs); null loads them. A finished run is not trained again: only what is missing of its end
+    /// Runs it to the end, loading its photos. A finished run is not trained again: only what is missing of its end
     /// (the eval prediction, the report) is done.
     /// </summary>
     /// <remarks>
@@ -44,7 +43,10 @@ public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver
     /// (config.yaml, checkpoints/) are written only after that, so bad input leaves no run behind. A failure to write
     /// (a full disk, a read-only folder) is a <see cref="MaskLabInputException"/> naming the run.
     /// </remarks>
-    public RunOutcome Run(CancellationToken ct, TrainingData? data = null, RunEnd? end = null)
+    public RunOutcome Run(CancellationToken ct, RunEnd? end = null) => Run(ct, null, end);
+
+    /// <summary>As <see cref="Run(CancellationToken, RunEnd?)"/> on photos already decoded (a sweep's or a k-fold run's shared load).</summary>
+    internal RunOutcome Run(CancellationToken ct, TrainingData? data, RunEnd? end = null)
     {
         end ??= new RunEnd();
         config.Validate();

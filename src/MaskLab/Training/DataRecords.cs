@@ -8,7 +8,7 @@ namespace MaskLab.Training;
 /// <summary>How a run's photos were cut around their faces: the setting, the detector, and how many photos fell back.</summary>
 /// <param name="Photos">Photos decoded with the crop (train, validation and pseudo-labelled ones).</param>
 /// <param name="Fallbacks">Photos where no face was found: cut with the centred fallback instead.</param>
-public sealed record FaceCropRecord(FaceCropSpec Spec, string DetectorId, string ModelSha256, string BoxFile, int Photos, int Faces, int Fallbacks)
+internal sealed record FaceCropRecord(FaceCropSpec Spec, string DetectorId, string ModelSha256, string BoxFile, int Photos, int Faces, int Fallbacks)
 {
     public static FaceCropRecord Of(FaceCropSpec spec, FaceCropSource faces)
     {
@@ -35,7 +35,7 @@ public sealed record FaceCropRecord(FaceCropSpec Spec, string DetectorId, string
 }
 
 /// <summary>The label corrections of a run: where they came from, those applied and those skipped.</summary>
-public sealed record LabelFixRecord(string Source, IReadOnlyList<AppliedLabelFix> Applied, IReadOnlyList<(LabelFix Fix, string Why)> Skipped)
+internal sealed record LabelFixRecord(string Source, IReadOnlyList<AppliedLabelFix> Applied, IReadOnlyList<(LabelFix Fix, string Why)> Skipped)
 {
     /// <summary>Photos whose label changed or that were left out.</summary>
     public int PhotosChanged => Applied.Sum(a => a.Photos);
@@ -61,7 +61,7 @@ public sealed record LabelFixRecord(string Source, IReadOnlyList<AppliedLabelFix
 /// <summary>Pseudo labels of a run: their source, threshold, how many eval photos passed it and, where the answers are known, how many are right.</summary>
 /// <param name="Candidates">Eval photos with probabilities.</param>
 /// <param name="Accuracy">Share of the pseudo labels equal to eval/answers.csv; null where the data has no answers.</param>
-public sealed record PseudoLabelRecord(string Source, double Threshold, int Candidates, int Selected, double? Accuracy)
+internal sealed record PseudoLabelRecord(string Source, double Threshold, int Candidates, int Selected, double? Accuracy)
 {
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
         $"pseudo labels from {Source}: {Selected:N0} of {Candidates:N0} eval photos at confidence >= {Threshold:0.###}{(Accuracy is { } a ? $", {a:P1} of them right (eval/answers.csv)" : "")}");

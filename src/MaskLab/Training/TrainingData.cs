@@ -9,7 +9,7 @@ using MaskLab.Synthetic;
 namespace MaskLab.Training;
 
 /// <summary>The labelled set of a run, its person-level split and the decoded image cache.</summary>
-public sealed class TrainingData
+internal sealed class TrainingData
 {
     public required LabeledSet Set { get; init; }
     public required int[] TrainIndices { get; init; }
