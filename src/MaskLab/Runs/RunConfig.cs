@@ -89,8 +89,11 @@ public sealed class RunConfig
     public int Patience { get; set; } = 0;
 
     public int Seed { get; set; } = 42;
-    /// <summary>Input size as WxH. 96x128 is the baseline's Resize((128, 96)) (height, width) for portrait photos.</summary>
-    public ImageSize ImageSize { get; set; } = new(96, 128);
+    /// <summary>
+    /// Input size as WxH. The main job's 128x160 gives the face crop's age cues more pixels than the competition
+    /// baseline's Resize((128, 96)) (96x128 here) did, in the same time at 6 epochs (docs/STUDIES.md, the recipe study).
+    /// </summary>
+    public ImageSize ImageSize { get; set; } = new(128, 160);
     /// <summary>fp32; bf16: mixed precision (bf16 forward and backward, fp32 master weights, optimiser state and checkpoints); fp16 (with loss scaling); auto (the default): bf16 on a CPU with native bf16, else fp32.</summary>
     public Precision Precision { get; set; } = Precision.Auto;
     /// <summary>auto (a GPU when a CUDA libtorch is loaded and one is visible, else the CPU), cpu, cuda or cuda:N.</summary>
