@@ -117,7 +117,29 @@ public static class Checkpoint
     /// records the length the file has. A format-1 file, which has no such header, passes.
     /// </summary>
     /// <exception cref="MaskLabInputException">Missing, not a checkpoint, or cut short or grown since it was written.</exception>
-    public static void CheckHeader(string path)
+    public static void CheckHeader(string path) => Opened(path, (stream, reader, magic) =>
+    {
+        if (magic == MagicV1) return 0;
+        if (magic != Magic) throw NotACheckpoint(path, stream);
+        long length;
+        try
+        {
+            length = reader.ReadInt64();
+            if (reader.ReadBytes(HashBytes).Length != HashBytes) length = -1;
+        }
+        catch (EndOfStreamException) { length = -1; }
+        long actual = stream.Length - stream.Position;
+        if (length < 0) throw new MaskLabInputException($"checkpoint '{path}' is damaged: its header is cut short ({stream.Length} bytes)");
+        if (actual != length)
+            throw new MaskLabInputException($"checkpoint '{path}' is damaged: {(actual < length ? "cut short" : "longer than written")} ({stream.Length:N0} bytes, {stream.Position + length:N0} recorded)");
+        return 0;
+    });
+
+    /// <summary>
+    /// Opens a checkpoint that must exist and be a regular file, reads its magic string ("" where there is none) and
+    /// hands both to <paramref name="read"/>; an I/O failure is one line naming the file.
+    /// </summary>
+    static T Opened<T>(string path, Func<FileStream, BinaryReader, string, T> read)
     {
         if (!File.Exists(path)) throw new MaskLabInputException($"checkpoint '{path}' does not exist");
         InputFile.Require(path, "checkpoint", long.MaxValue);
@@ -128,67 +150,44 @@ public static class Checkpoint
             string magic;
             try { magic = reader.ReadString(); }
             catch (Exception e) when (e is EndOfStreamException or FormatException) { magic = ""; }
-            if (magic == MagicV1) return;
-            if (magic != Magic) throw new MaskLabInputException(stream.Length == 0 ? $"checkpoint '{path}' is empty" : $"'{path}' is not a MaskLab checkpoint");
-            long length;
-            try
-            {
-                length = reader.ReadInt64();
-                if (reader.ReadBytes(HashBytes).Length != HashBytes) length = -1;
-            }
-            catch (EndOfStreamException) { length = -1; }
-            long actual = stream.Length - stream.Position;
-            if (length < 0) throw new MaskLabInputException($"checkpoint '{path}' is damaged: its header is cut short ({stream.Length} bytes)");
-            if (actual != length)
-                throw new MaskLabInputException($"checkpoint '{path}' is damaged: {(actual < length ? "cut short" : "longer than written")} ({stream.Length:N0} bytes, {stream.Position + length:N0} recorded)");
+            return read(stream, reader, magic);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new MaskLabInputException($"cannot read checkpoint '{path}': {e.Message}");
         }
     }
+
+    static MaskLabInputException NotACheckpoint(string path, FileStream stream) =>
+        new(stream.Length == 0 ? $"checkpoint '{path}' is empty" : $"'{path}' is not a MaskLab checkpoint");
 
     /// <summary>
     /// Opens the file, checks it whole (format 2) and reads the state; <paramref name="body"/> reads the rest. For a
     /// format-1 file the body gets the exception to throw when reading fails (it cannot tell damage from a mismatch).
     /// </summary>
-    static TrainingState Read(string path, Action<BinaryReader, bool, MaskLabInputException?> body)
+    static TrainingState Read(string path, Action<BinaryReader, bool, MaskLabInputException?> body) => Opened(path, (stream, reader, magic) =>
     {
-        if (!File.Exists(path)) throw new MaskLabInputException($"checkpoint '{path}' does not exist");
-        InputFile.Require(path, "checkpoint", long.MaxValue);
+        MaskLabInputException? guess = null;
+        if (magic == Magic) Verify(path, stream, reader);
+        else if (magic == MagicV1)
+            guess = new MaskLabInputException($"checkpoint '{path}' is damaged or does not fit this model (an old checkpoint without a checksum; train again to get one)");
+        else throw NotACheckpoint(path, stream);
+
+        TrainingState state;
+        bool hasOptimizer;
         try
         {
-            using var stream = File.OpenRead(path);
-            using var reader = new BinaryReader(stream, Encoding.UTF8);
-            string magic;
-            try { magic = reader.ReadString(); }
-            catch (Exception e) when (e is EndOfStreamException or FormatException) { magic = ""; }
-            MaskLabInputException? guess = null;
-            if (magic == Magic) Verify(path, stream, reader);
-            else if (magic == MagicV1)
-                guess = new MaskLabInputException($"checkpoint '{path}' is damaged or does not fit this model (an old checkpoint without a checksum; train again to get one)");
-            else throw new MaskLabInputException(stream.Length == 0 ? $"checkpoint '{path}' is empty" : $"'{path}' is not a MaskLab checkpoint");
-
-            TrainingState state;
-            bool hasOptimizer;
-            try
-            {
-                state = JsonSerializer.Deserialize<TrainingState>(reader.ReadString())
-                        ?? throw new MaskLabInputException($"checkpoint '{path}' has no training state");
-                hasOptimizer = reader.ReadBoolean();
-            }
-            catch (Exception e) when (e is JsonException or EndOfStreamException or FormatException)
-            {
-                throw guess ?? new MaskLabInputException($"checkpoint '{path}' has an unreadable training state ({e.Message.ReplaceLineEndings(" ")})");
-            }
-            body(reader, hasOptimizer, guess);
-            return state;
+            state = JsonSerializer.Deserialize<TrainingState>(reader.ReadString())
+                    ?? throw new MaskLabInputException($"checkpoint '{path}' has no training state");
+            hasOptimizer = reader.ReadBoolean();
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is JsonException or EndOfStreamException or FormatException)
         {
-            throw new MaskLabInputException($"cannot read checkpoint '{path}': {e.Message}");
+            throw guess ?? new MaskLabInputException($"checkpoint '{path}' has an unreadable training state ({e.Message.ReplaceLineEndings(" ")})");
         }
-    }
+        body(reader, hasOptimizer, guess);
+        return state;
+    });
 
     /// <summary>Checks the length and the SHA-256 in the header against the bytes after it, then rewinds to them.</summary>
     static void Verify(string path, FileStream stream, BinaryReader reader)
