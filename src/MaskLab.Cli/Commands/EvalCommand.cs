@@ -4,7 +4,6 @@ using MaskLab.Data.Layout;
 using MaskLab.Data.Loading;
 using MaskLab.Evaluation;
 using MaskLab.Platform;
-using MaskLab.Runs;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -30,10 +29,10 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
     {
         var device = DeviceResolution.Resolve(s.Device);
         // A k-fold run is scored as predict uses it: its folds soft-voted with equal weights.
-        var dirs = RunDirectory.ExpandFolds([s.Run!]);
-        bool folds = dirs.Count > 1 || dirs[0] != s.Run;
-        using var ensemble = TrainedEnsemble.Load([s.Run!], s.Checkpoint, device.Device, loaded: r =>
-            AnsiConsole.MarkupLine($"[grey]weights: {Cli.Esc(folds ? r.Directory.Path + ": " : "")}{Cli.Esc(r.CheckpointDescription)} on {Cli.Esc(device.Info.Device)}[/]"));
+        using var ensemble = TrainedEnsemble.Load([s.Run!], s.Checkpoint, device.Device);
+        bool folds = ensemble.Runs.Count > 1 || ensemble.Runs[0].Directory.Path != Path.GetFullPath(s.Run!);
+        foreach (var r in ensemble.Runs)
+            AnsiConsole.MarkupLine($"[grey]weights: {Cli.Esc(folds ? r.Directory.Path + ": " : "")}{Cli.Esc(r.CheckpointDescription)} on {Cli.Esc(device.Info.Device)}[/]");
         return Evaluate(s, ensemble.Runs, cancellation);
     }
 

@@ -33,6 +33,12 @@ internal static class LossRegistry
         Entries.Keys.FirstOrDefault(k => string.Equals(k, name, StringComparison.OrdinalIgnoreCase))
         ?? throw new MaskLabInputException($"unknown loss '{Core.Echo.Of(name)}'; known: {string.Join(", ", Names)}");
 
+    /// <summary>The mix weight of an "a+b" loss must be a fraction.</summary>
+    internal static void CheckAlpha(double alpha)
+    {
+        if (!(alpha is >= 0 and <= 1)) throw new MaskLabInputException($"loss_alpha {alpha} must be within 0..1");
+    }
+
     /// <summary>The loss a name or "a+b" mix names (see <see cref="LossChoice"/>).</summary>
     public static LossFunction Create(string name, LossOptions options, double alpha = 0.5) =>
         Create(LossChoice.Parse(name), options, alpha);
@@ -44,7 +50,7 @@ internal static class LossRegistry
         var first = Entries[choice.First](options);
         if (choice.Second is null) return first;
         var second = Entries[choice.Second](options);
-        if (!(alpha is >= 0 and <= 1)) throw new MaskLabInputException($"loss_alpha {alpha} must be within 0..1");
+        CheckAlpha(alpha);
         return (logits, target) =>
         {
             using var scope = NewDisposeScope();

@@ -9,7 +9,7 @@ public sealed record LossSpec(LossChoice Name, double Alpha = 0.5, double Smooth
     /// <summary>The first bad value as a <see cref="MaskLabInputException"/> naming its key.</summary>
     public void Validate()
     {
-        if (Name.Second is not null && !(Alpha is >= 0 and <= 1)) throw new MaskLabInputException($"loss_alpha {Alpha} must be within 0..1");
+        if (Name.Second is not null) LossRegistry.CheckAlpha(Alpha);
         if (Smoothing is < 0 or >= 1) throw MaskLabInputException.BadValue("smoothing", Smoothing);
     }
 
