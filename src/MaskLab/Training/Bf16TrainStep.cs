@@ -21,6 +21,7 @@ internal sealed class Bf16TrainStep : ITrainStep
 {
     readonly WorkingCopy copy;
     readonly OptimizerHelper optimizer;
+    readonly HeldGradients held;
     readonly IOutputHead head;
 
     public Bf16TrainStep(nn.Module<Tensor, Tensor> master, Func<nn.Module<Tensor, Tensor>> replica,
@@ -28,6 +29,7 @@ internal sealed class Bf16TrainStep : ITrainStep
     {
         this.optimizer = optimizer;
         this.head = head;
+        held = new HeldGradients(optimizer);
         copy = new WorkingCopy(master, replica, ScalarType.BFloat16);
     }
 
@@ -36,12 +38,10 @@ internal sealed class Bf16TrainStep : ITrainStep
 
     public nn.Module<Tensor, Tensor> Compute => copy.Module;
 
-    bool fresh = true;
-
     public void BeginEpoch()
     {
         copy.Train();
-        fresh = true;
+        held.Release();
     }
 
     public StepPhases? Phases { get; set; }
@@ -50,28 +50,13 @@ internal sealed class Bf16TrainStep : ITrainStep
     /// Forward and backward on the bf16 copy; its gradients are added to the fp32 master gradients at once, so that
     /// summing several batches happens in fp32.
     /// </summary>
-    public float Accumulate(Tensor images, Tensor target, double weight = 1, Tensor? aux = null)
-    {
-        float value;
-        using (var scope = NewDisposeScope())
-        {
-            copy.Module.zero_grad();
-            if (fresh)
-            {
-                optimizer.zero_grad();
-                fresh = false;
-            }
-            Phases?.Mark("zero grad");
-            value = copy.ForwardBackward(images, target, aux, head, weight, Phases);
-        }
-        Phases?.Mark("dispose");
-        return value;
-    }
+    public float Accumulate(Tensor images, Tensor target, double weight = 1, Tensor? aux = null) =>
+        copy.Accumulate(held, images, target, aux, head, weight, Phases);
 
     public void Update()
     {
         optimizer.step();
-        fresh = true;
+        held.Release();
         Phases?.Mark("optimiser");
         copy.CopyWeightsForward();
         copy.CopyStatisticsBack();

@@ -21,6 +21,7 @@ internal sealed class Fp16TrainStep : ITrainStep
 {
     readonly WorkingCopy copy;
     readonly OptimizerHelper optimizer;
+    readonly HeldGradients held;
     readonly IOutputHead head;
 
     public Fp16TrainStep(nn.Module<Tensor, Tensor> master, Func<nn.Module<Tensor, Tensor>> replica,
@@ -28,6 +29,7 @@ internal sealed class Fp16TrainStep : ITrainStep
     {
         this.optimizer = optimizer;
         this.head = head;
+        held = new HeldGradients(optimizer);
         Scaler = scaler ?? new DynamicLossScaler();
         copy = new WorkingCopy(master, replica, ScalarType.Float16);
     }
@@ -45,12 +47,10 @@ internal sealed class Fp16TrainStep : ITrainStep
 
     public StepPhases? Phases { get; set; }
 
-    bool fresh = true;
-
     public void BeginEpoch()
     {
         copy.Train();
-        fresh = true;
+        held.Release();
     }
 
     /// <summary>
@@ -59,21 +59,8 @@ internal sealed class Fp16TrainStep : ITrainStep
     /// </summary>
     public float Accumulate(Tensor images, Tensor target, double weight = 1, Tensor? aux = null)
     {
-        float value;
-        using (var scope = NewDisposeScope())
-        {
-            copy.Module.zero_grad();
-            if (fresh)
-            {
-                optimizer.zero_grad();
-                LastStepTaken = false;
-                fresh = false;
-            }
-            Phases?.Mark("zero grad");
-            value = copy.ForwardBackward(images, target, aux, head, weight, Phases, Scaler.ScaleLoss);
-        }
-        Phases?.Mark("dispose");
-        return value;
+        if (held.Fresh) LastStepTaken = false;
+        return copy.Accumulate(held, images, target, aux, head, weight, Phases, Scaler.ScaleLoss);
     }
 
     /// <summary>Unscales the summed gradients; steps unless one overflowed; moves the scale either way.</summary>
@@ -97,7 +84,7 @@ internal sealed class Fp16TrainStep : ITrainStep
             copy.CopyStatisticsBack();
             Phases?.Mark("weights to fp16");
         }
-        fresh = true;
+        held.Release();
     }
 
     public void Dispose() => copy.Dispose();

@@ -42,6 +42,25 @@ internal sealed class WorkingCopy : IDisposable
     }
 
     /// <summary>
+    /// One batch of an update: the copy's gradients dropped (the masters hold the sum), the masters' zeroed where the
+    /// batch starts an update, then <see cref="ForwardBackward"/>. Returns the batch's loss.
+    /// </summary>
+    public float Accumulate(HeldGradients held, Tensor images, Tensor target, Tensor? aux, IOutputHead head, double weight,
+        StepPhases? phases, Func<Tensor, Tensor>? scale = null)
+    {
+        float value;
+        using (var scope = NewDisposeScope())
+        {
+            Module.zero_grad();
+            held.BeginBatch();
+            phases?.Mark("zero grad");
+            value = ForwardBackward(images, target, aux, head, weight, phases, scale);
+        }
+        phases?.Mark("dispose");
+        return value;
+    }
+
+    /// <summary>
     /// Forward on the copy (the batch cast to <see cref="Dtype"/>), the loss in fp32, and, where it is finite, backward
     /// of <paramref name="weight"/> times the loss (through <paramref name="scale"/>, a loss scaler, where given); the
     /// copy's gradients are then added to the fp32 masters'. Returns the loss value.

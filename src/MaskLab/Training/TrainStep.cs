@@ -69,14 +69,14 @@ internal static class TrainSteps
 /// <summary>The fp32 step: forward, loss, backward into the parameters' gradients, optimiser update.</summary>
 internal sealed class TrainStep(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, IOutputHead head) : ITrainStep
 {
-    bool fresh = true;
+    readonly HeldGradients held = new(optimizer);
 
     public StepPhases? Phases { get; set; }
 
     public void BeginEpoch()
     {
         model.train();
-        fresh = true;
+        held.Release();
     }
 
     public nn.Module<Tensor, Tensor> Compute => model;
@@ -86,11 +86,7 @@ internal sealed class TrainStep(nn.Module<Tensor, Tensor> model, OptimizerHelper
         float value;
         using (var scope = NewDisposeScope())
         {
-            if (fresh)
-            {
-                optimizer.zero_grad();
-                fresh = false;
-            }
+            held.BeginBatch();
             Phases?.Mark("zero grad");
             var logits = model.call(images);
             Phases?.Mark("forward");
@@ -110,9 +106,32 @@ internal sealed class TrainStep(nn.Module<Tensor, Tensor> model, OptimizerHelper
     public void Update()
     {
         optimizer.step();
-        fresh = true;
+        held.Release();
         Phases?.Mark("optimiser");
     }
 
     public void Dispose() { }
+}
+
+/// <summary>
+/// The gradients an update sums: zeroed before the first batch after an update or an epoch's start, then added to by
+/// each batch until the next update (gradient accumulation).
+/// </summary>
+internal sealed class HeldGradients(OptimizerHelper optimizer)
+{
+    bool fresh = true;
+
+    /// <summary>Whether the next batch starts an update.</summary>
+    public bool Fresh => fresh;
+
+    /// <summary>Before a batch's backward pass: zeroes the gradients where the batch starts an update.</summary>
+    public void BeginBatch()
+    {
+        if (!fresh) return;
+        optimizer.zero_grad();
+        fresh = false;
+    }
+
+    /// <summary>After an update, or at an epoch's start: the next batch starts from no gradients.</summary>
+    public void Release() => fresh = true;
 }
