@@ -45,6 +45,7 @@ public class StudyConfigTests
         // It measured the recipe of its day, which trained 10 epochs at 96x128.
         Assert.All(configs, c => Assert.Equal((96, 128, 10), (c.ImageSize.Width, c.ImageSize.Height, c.Epochs)));
         Assert.All(configs, c => Assert.Equal(CheckpointChoice.Best, c.EvalCheckpoint));
+        Assert.Equal(CheckpointChoice.Last, RunConfig.Load(Path.Combine(ConfigsDir(), "main.yaml")).EvalCheckpoint);
         Assert.Equal(new[] { 1, 2, 3 }, configs.Select(c => c.Seed).Distinct().Order());
     }
 
@@ -52,10 +53,10 @@ public class StudyConfigTests
     public void RecipeStudyHoldsTheRecipeAgainstTheSameTimeSpentOnOtherSizes()
     {
         var configs = Expand(Path.Combine(ConfigsDir(), "recipe-study.yaml"));
-        Assert.Equal(27, configs.Count);
+        Assert.Equal(30, configs.Count);
         var main = RunConfig.Load(Path.Combine(ConfigsDir(), "main.yaml"));
         Assert.Equal(3, configs.Count(c => c.ToMap().Where(kv => kv.Key != "seed").SequenceEqual(main.ToMap().Where(kv => kv.Key != "seed"))));
-        foreach (var (w, h, epochs) in new[] { (96, 128, 10), (112, 144, 8), (112, 112, 10), (main.ImageSize.Width, main.ImageSize.Height, main.Epochs) })
+        foreach (var (w, h, epochs) in new[] { (96, 128, 10), (128, 160, 6), (160, 200, 4), (112, 112, 10), (main.ImageSize.Width, main.ImageSize.Height, main.Epochs) })
             Assert.Contains(configs, c => (c.ImageSize.Width, c.ImageSize.Height, c.Epochs) == (w, h, epochs) && c.FaceCrop == main.FaceCrop && c.AgeHead == main.AgeHead);
     }
 

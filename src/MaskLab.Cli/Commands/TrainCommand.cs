@@ -12,7 +12,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
 {
     public sealed class Settings : ExecutorSettings
     {
-        [CommandOption("-c|--config <FILE>"), Description("YAML experiment file (configs/baseline.yaml, ...). Defaults (configs/main.yaml): resnet18_mlnet from its ImageNet weights, 96x128, 6 epochs")]
+        [CommandOption("-c|--config <FILE>"), Description("YAML experiment file (configs/baseline.yaml, ...). Defaults (configs/main.yaml): resnet18_mlnet from its ImageNet weights, face crops, an ordinal age output, 144x180, 5 epochs")]
         public string? Config { get; init; }
 
         [CommandOption("-d|--data <DIR>"), Description("Competition folder (train/ and eval/), train/ itself, or an image folder. Default: the embedded synthetic set, generated once")]

@@ -96,8 +96,8 @@ public sealed record FineTuneSpec(double BackboneLrScale = 1.0, int FreezeEpochs
 /// <summary>The learning-rate schedule over the epochs (see LrSchedule).</summary>
 public sealed record ScheduleSpec(SchedulerKind Kind, int Epochs, double WarmupEpochs, int StepSize, double StepGamma)
 {
-    /// <summary>The main job's: 6 epochs, one of linear warm-up, then cosine (step_size and step_gamma are the step schedule's).</summary>
-    public static readonly ScheduleSpec Default = new(SchedulerKind.Cosine, 6, 1, 20, 0.5);
+    /// <summary>The main job's: 5 epochs, one of linear warm-up, then cosine (step_size and step_gamma are the step schedule's).</summary>
+    public static readonly ScheduleSpec Default = new(SchedulerKind.Cosine, 5, 1, 20, 0.5);
 
     /// <summary>The first bad value as a <see cref="MaskLabInputException"/> naming its key.</summary>
     public void Validate()
