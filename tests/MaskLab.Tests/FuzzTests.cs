@@ -141,7 +141,7 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
                 File.WriteAllText(config, File.ReadAllText(config).Replace("epochs: 1", "epochs: 2"));
             }
             var outcome = Check(tally, $"{Path.GetFileName(ckpt)} {what}", FaultData.Root, null, out_ => best
-                ? ["predict", "--run", run, "--data", FaultData.Root, "--out", Path.Combine(out_, "submission.csv")]
+                ? ["predict", "--run", run, "--data", FaultData.Root, "--out", Path.Combine(out_, "submission.csv"), "--checkpoint", "best"]
                 : ["train", "--resume", run]);
             // A checkpoint that is not the one written is never used: every mutation that changes it is refused as damaged.
             if (!what.StartsWith("unchanged", StringComparison.Ordinal) && !(outcome.ExitCode == 2 && outcome.Stderr.Contains(Path.GetFileName(ckpt))))

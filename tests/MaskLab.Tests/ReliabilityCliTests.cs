@@ -180,6 +180,9 @@ public sealed class ReliabilityCliTests(TrainedTinyRun trained) : IClassFixture<
     public void AMissingBestCheckpointIsRefusedUnlessLastIsAskedFor()
     {
         var run = trained.Copy("no-best");
+        // A run whose eval prediction used the best epoch's weights: eval and predict default to them.
+        var config = Path.Combine(run, "config.yaml");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("eval_checkpoint: last", "eval_checkpoint: best"));
         var ok = CliHarness.Run("eval", "--run", run, "--data", FaultData.Root);
         Assert.True(ok.ExitCode == 0, ok.Stderr);
         Assert.Contains("weights: best.ckpt (epoch", ok.Stdout);
@@ -206,7 +209,7 @@ public sealed class ReliabilityCliTests(TrainedTinyRun trained) : IClassFixture<
         var run = trained.Copy("damaged");
         var best = Path.Combine(run, "checkpoints", "best.ckpt");
         File.WriteAllBytes(best, File.ReadAllBytes(best)[..1000]);
-        var line = OneLineError(CliHarness.Run("eval", "--run", run, "--data", FaultData.Root), "best.ckpt");
+        var line = OneLineError(CliHarness.Run("eval", "--run", run, "--data", FaultData.Root, "--checkpoint", "best"), "best.ckpt");
         Assert.Contains("is damaged: cut short", line);
 
         var last = Path.Combine(run, "checkpoints", "last.ckpt");

@@ -412,7 +412,7 @@ public sealed class ReliabilityRoundTwoTests(RoundTwoRuns trained) : IClassFixtu
         var eval = CliHarness.Run("eval", "--run", trained.KFold, "--data", FaultData.Root, "--json");
         Assert.True(eval.ExitCode == 0, eval.Stderr);
         Assert.Contains("2 folds, soft-voted", eval.Stdout);
-        Assert.Contains("fold-1: best.ckpt", eval.Stdout);
+        Assert.Contains("fold-1: last.ckpt", eval.Stdout); // each fold's eval_checkpoint (last by default)
         Assert.False(Directory.Exists(Path.Combine(trained.KFold, "checkpoints")));
     }
 
