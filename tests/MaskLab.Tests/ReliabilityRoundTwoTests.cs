@@ -443,7 +443,7 @@ public sealed class ReliabilityRoundTwoTests(RoundTwoRuns trained) : IClassFixtu
         var data = FaultData.CopyTo(temp.Combine("data"));
         var info = Path.Combine(data, "eval", "info.csv");
         var before = File.ReadAllText(info);
-        OneLineError(CliHarness.Run("predict", "--run", trained.Run, "--data", data, "--out", info), "an input of the prediction");
+        OneLineError(CliHarness.Run("predict", "--run", trained.Run, "--data", data, "--out", info), "an input of this command");
         Assert.Equal(before, File.ReadAllText(info));
     }
 

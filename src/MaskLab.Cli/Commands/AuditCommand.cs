@@ -39,6 +39,7 @@ public sealed class AuditCommand : Command<AuditCommand.Settings>
         if (!run.Exists) return Cli.Fail($"run directory '{s.Run}' does not exist");
         if (!File.Exists(run.OofFile))
             return Cli.Fail($"'{s.Run}' has no oof.csv: audit reads the out-of-fold predictions of a finished k-fold run (train with folds: K)");
+        if (s.Fixes is { } fixesTarget) Experiments.OutputFile.Check("--fixes", fixesTarget, [run.OofFile, s.Truth]);
         var oof = OofFile.Read(run.OofFile);
         var result = LabelAudit.Find(oof, s.Threshold);
 

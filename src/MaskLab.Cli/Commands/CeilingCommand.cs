@@ -24,7 +24,9 @@ public sealed class CeilingCommand : Command<CeilingCommand.Settings>
         public int FitPeople { get; init; } = Ceiling.DefaultFitPeople;
 
         protected override ValidationResult ValidateOptions() =>
-            FitPeople is < 0 or > Synthetic.SynthOptions.MaxPeople ? ValidationResult.Error($"--fit-people {FitPeople} must be 0..{Synthetic.SynthOptions.MaxPeople}") : ValidationResult.Success();
+            FitPeople is < 0 or > Synthetic.SynthOptions.MaxPeople || FitPeople is > 0 and < Ceiling.MinFitPeople
+                ? ValidationResult.Error($"--fit-people {FitPeople} must be 0 (the set's own training people) or {Ceiling.MinFitPeople}..{Synthetic.SynthOptions.MaxPeople}")
+                : ValidationResult.Success();
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellation)

@@ -81,8 +81,11 @@ public sealed class ExportCommand : Command<ExportCommand.Settings>
             : ValidationResult.Success();
     }
 
-    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken) =>
-        settings.Run is not null ? ExportRun(settings, cancellationToken) : ExportModel(settings);
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        MaskLab.Experiments.OutputFile.Check("--out", settings.Out!, dataDirs: [settings.Data]);
+        return settings.Run is not null ? ExportRun(settings, cancellationToken) : ExportModel(settings);
+    }
 
     static int ExportRun(Settings settings, CancellationToken ct)
     {

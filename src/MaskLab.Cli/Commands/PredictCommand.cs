@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Globalization;
 using MaskLab.Data.Layout;
 using MaskLab.Evaluation;
+using MaskLab.Experiments;
 using MaskLab.Platform;
 using MaskLab.Runs;
 using Spectre.Console;
@@ -43,15 +44,18 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellation)
     {
-        var evalDir = DataLocator.Locate(s.Data!).EvalDir
+        var location = DataLocator.Locate(s.Data!);
+        var evalDir = location.EvalDir
             ?? throw new MaskLabInputException($"'{s.Data}' has no eval/ folder with info.csv");
-        // Each file written must be its own: the probabilities must not replace the submission, nor either replace the inputs.
+        // Each file written must be its own: the probabilities must not replace the submission, nor either replace an
+        // input, a file of a run or a file of a data set.
         var outFile = RealPath.Of(s.Out!);
         if (s.Probs is { } probs && RealPath.Of(probs) == outFile)
             throw new MaskLabInputException($"--probs and --out name the same file '{outFile}': the probabilities would replace the submission; give two files");
-        foreach (var input in new[] { "info.csv", "answers.csv" }.Select(n => Path.Combine(evalDir, n)))
-            if (File.Exists(input) && (outFile == RealPath.Of(input) || (s.Probs is { } p && RealPath.Of(p) == RealPath.Of(input))))
-                throw new MaskLabInputException($"--out or --probs names '{input}', an input of the prediction: write the submission elsewhere");
+        string[] inputs = [Path.Combine(evalDir, "info.csv"), Path.Combine(evalDir, "answers.csv")];
+        string?[] data = [s.Data, location.TrainDir, evalDir];
+        OutputFile.Check("--out", s.Out!, inputs, data);
+        if (s.Probs is { } probsFile0) OutputFile.Check("--probs", probsFile0, inputs, data);
         double[]? weights = s.Weights?.Split(',').Select(w => double.TryParse(w, CultureInfo.InvariantCulture, out var v) && v >= 0
             ? v : throw new MaskLabInputException($"--weights '{s.Weights}' is not a list of non-negative numbers")).ToArray();
         if (weights is not null && weights.Length != s.Runs.Length)

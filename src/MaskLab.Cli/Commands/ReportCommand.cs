@@ -30,6 +30,7 @@ public sealed class ReportCommand : Command<ReportCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
+        MaskLab.Experiments.OutputFile.Check("--out", settings.Out!);
         var runs = RunSet.Expand(settings.Runs);
         HtmlReport.Write(settings.Out!, runs, settings.Title);
         AnsiConsole.MarkupLine($"wrote [bold]{Cli.Esc(Path.GetFullPath(settings.Out!))}[/] ({runs.Count} run{(runs.Count == 1 ? "" : "s")})");

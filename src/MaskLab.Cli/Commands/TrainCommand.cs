@@ -59,7 +59,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             run = new RunDirectory(s.Out ?? Path.Combine("runs", $"{config.Model}-{DateTime.Now:yyyyMMdd-HHmmss}"));
             if (RunLock.HolderOf(run.Path) is { } holder) throw new RunLockedException(run.Path, holder);
             if (File.Exists(run.LastCheckpoint) || (config.Folds <= 1 && run.IsKFoldRoot))
-                return Cli.Fail($"'{run.Path}' already holds a run; choose another --out or continue it with --resume {s.Out}");
+                return Cli.Fail($"'{run.Path}' already holds a run; choose another --out or continue it with --resume {run.Path}");
         }
         if (s.OnSlurm) return Submit(s, config, run);
 
@@ -86,8 +86,16 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             TrainingView.ShowOutcome(outcome, run);
             if (s.Json) Cli.WriteJsonLine(outcome.Summary.ToJsonObject());
             return 0;
-        }, () => $"interrupted; the last finished epoch is kept: continue with ./masklab train --resume {run.Path}");
+        }, () => Interrupted(run));
     }
+
+    /// <summary>
+    /// The line a stopped training ends with: how to continue where the run folder holds a run (its config.yaml), and
+    /// that there is nothing to resume where the signal came before it was written.
+    /// </summary>
+    public static string Interrupted(RunDirectory run) => run.HasConfig
+        ? $"interrupted; the last finished epoch is kept: continue with ./masklab train --resume {run.Path}"
+        : $"interrupted before the run folder {run.Path} was written: nothing to resume; run the same command again to start it";
 
     /// <summary>A k-fold run's folds as a Slurm job array, one task per fold, then the out-of-fold gather.</summary>
     static int Submit(Settings s, RunConfig config, RunDirectory run)

@@ -56,8 +56,9 @@ public sealed class CsvTable
         });
     }
 
-    // The separator is fixed: detection could pick another one for a one-column file.
-    static CsvReaderOptions Options => new() { Separator = ',', TrackLineNumbers = true };
+    // The separator is fixed: detection could pick another one for a one-column file. Malformed quoting is an error:
+    // recovering from a quote that is never closed would swallow every row after it into one field.
+    static CsvReaderOptions Options => new() { Separator = ',', TrackLineNumbers = true, MalformedData = CsvMalformedDataHandling.Throw };
 
     static string[] HeaderOf(CsvReader csv) => csv.Headers.Select(h => h.Trim().TrimStart('\uFEFF').Trim()).ToArray();
 

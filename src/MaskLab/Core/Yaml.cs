@@ -1,4 +1,5 @@
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.Serialization;
 
 namespace MaskLab.Core;
@@ -25,6 +26,7 @@ public static class Yaml
         {
             throw new MaskLabInputException($"{source} is not valid YAML: it nests lists or mappings too deep");
         }
+        RefuseDuplicateKeys(text, source);
         return document switch
         {
             null => new(),
@@ -32,6 +34,44 @@ public static class Yaml
             List<object> => throw new MaskLabInputException($"{source} holds a list; expected a mapping of keys (key: value lines)"),
             _ => throw new MaskLabInputException($"{source} holds the single value '{Echo.Of(document.ToString())}'; expected a mapping of keys (key: value lines)"),
         };
+    }
+
+    /// <summary>
+    /// Throws where a mapping names one key twice: YAML forbids it, and the parser would silently keep the second
+    /// (<c>epochs: 1</c> then <c>epochs: 2</c> trains for 2). The message names the key and both lines.
+    /// </summary>
+    static void RefuseDuplicateKeys(string text, string source)
+    {
+        var parser = new Parser(new StringReader(text));
+        // One frame per open mapping or sequence: a mapping's keys seen so far (with their lines) and whether a key comes next.
+        var stack = new Stack<(Dictionary<string, long>? Keys, bool KeyNext)>();
+        void Node(ParsingEvent e)
+        {
+            if (stack.Count == 0) return;
+            var (keys, keyNext) = stack.Pop();
+            if (keys is not null && keyNext && e is Scalar key)
+            {
+                if (keys.TryGetValue(key.Value, out var first))
+                    throw new MaskLabInputException(
+                        $"{source} names the key '{Echo.Of(key.Value)}' twice (lines {first} and {key.Start.Line}): keep one");
+                keys[key.Value] = key.Start.Line;
+            }
+            stack.Push((keys, keys is not null && !keyNext));
+        }
+        try
+        {
+            while (parser.MoveNext())
+            {
+                switch (parser.Current)
+                {
+                    case MappingStart m: Node(m); stack.Push((new Dictionary<string, long>(StringComparer.Ordinal), true)); break;
+                    case SequenceStart q: Node(q); stack.Push((null, false)); break;
+                    case MappingEnd or SequenceEnd: stack.Pop(); break;
+                    case Scalar or AnchorAlias: Node(parser.Current!); break;
+                }
+            }
+        }
+        catch (YamlException) { } // the document parsed once already; nothing more to say here
     }
 
     /// <summary>Reads <paramref name="file"/> as a tree (<see cref="ReadDocument"/>); a missing file is an input error.</summary>

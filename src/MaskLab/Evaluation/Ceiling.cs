@@ -71,6 +71,9 @@ public static class Ceiling
     /// <summary>People drawn to fit on unless told otherwise: enough that the fit's own error is small beside the eval set's.</summary>
     public const int DefaultFitPeople = 20_000;
 
+    /// <summary>The fewest training people the cue classifiers are fitted on: two per cross-validation fold.</summary>
+    public const int MinFitPeople = Folds * 2;
+
     /// <summary>The seed the fitted people are drawn with (any seed but the set's would do; a fixed one repeats).</summary>
     const int FitSeed = 1_000_003;
 
@@ -85,7 +88,10 @@ public static class Ceiling
         if (fitPeople > 0) stage?.Invoke($"drawing {fitPeople:N0} training people's latent cues from the set's generator");
         var fitPhotos = fitPeople > 0 ? LatentTruth.Draw(setDir, fitPeople, FitSeed) : photos.Where(p => !p.IsEval).ToArray();
         var (train, evalPeople) = People(fitPhotos, evalPhotos);
-        if (train.Length < Folds * 2) throw new MaskLabInputException($"'{setDir}' has {train.Length} training people; the ceiling needs at least {Folds * 2}");
+        if (train.Length < MinFitPeople)
+            throw new MaskLabInputException(fitPeople > 0
+                ? $"--fit-people {fitPeople} draws too few people to fit on: the ceiling needs at least {MinFitPeople} (or 0 for the set's own training people)"
+                : $"'{setDir}' has {train.Length} training people; the ceiling needs at least {MinFitPeople}");
 
         var x = train.Select(p => p.Features).ToArray();
         stage?.Invoke("fitting gender on the latent cues");

@@ -52,10 +52,16 @@ public sealed record SweepPlan(IReadOnlyList<string> VariedKeys, IReadOnlyList<S
         if (spec.Grid.Count > 0) count += spec.Grid.Aggregate(1.0, (product, key) => product * key.Value.Count);
         count *= Math.Max(1, spec.Seeds.Count);
         if (count > MaxRuns)
+        {
+            var parts = new List<string>();
+            if (spec.Grid.Count > 0) parts.Add(string.Join(" x ", spec.Grid.Select(g => $"{g.Value.Count:#,0} {g.Key}")) + " grid settings");
+            if (spec.Runs.Count > 0) parts.Add($"{spec.Runs.Count:#,0} listed runs");
+            if (parts.Count == 0) parts.Add("the base setting");
+            var seeds = Math.Max(1, spec.Seeds.Count);
             throw new MaskLabInputException(
-                $"the sweep has {count:#,0} runs ({(spec.Grid.Count > 0 ? string.Join(" x ", spec.Grid.Select(g => $"{g.Value.Count} {g.Key}")) + " grid settings" : "")}" +
-                $"{(spec.Grid.Count > 0 && spec.Runs.Count > 0 ? " + " : "")}{(spec.Runs.Count > 0 ? $"{spec.Runs.Count} listed runs" : "")}, x {spec.Seeds.Count} seeds); " +
+                $"the sweep has {count:#,0} runs ({string.Join(" + ", parts)}, each at {seeds:#,0} seed{(seeds == 1 ? "" : "s")}); " +
                 $"a sweep holds at most {MaxRuns:N0}: split it or narrow the grid");
+        }
         var settings = new List<IReadOnlyList<KeyValuePair<string, string>>>();
         if (spec.Grid.Count > 0) settings.AddRange(Product(spec.Grid));
         settings.AddRange(spec.Runs);

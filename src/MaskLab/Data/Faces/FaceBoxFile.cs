@@ -40,6 +40,10 @@ internal static class FaceBoxFile
         if (File.Exists(file)) InputFile.Require(file, "face box file", InputFile.MaxCsvBytes);
         var withScore = HasScoreColumn(file);
         var table = CsvTable.Read(file, withScore ? [.. Columns, ScoreColumn] : Columns);
+        // Every row this class writes ends with a line break: a file that does not was cut inside its last row, whose
+        // last number may read as a smaller one (a height of 39.65 cut to 3).
+        if (table.Rows.Count > 0 && !EndsWithLineBreak(file))
+            throw new MaskLabInputException($"{file} line {table.Rows[^1].Line}: the last row is cut short (no line break after it)");
         var rows = new List<FaceBoxRow>(table.Rows.Count);
         foreach (var row in table.Rows)
         {
@@ -58,6 +62,21 @@ internal static class FaceBoxFile
             rows.Add(new FaceBoxRow(v[0], box, score));
         }
         return rows;
+    }
+
+    static bool EndsWithLineBreak(string file)
+    {
+        try
+        {
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            if (stream.Length == 0) return true;
+            stream.Seek(-1, SeekOrigin.End);
+            return stream.ReadByte() == '\n';
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MaskLabInputException($"cannot read {file}: {e.Message}");
+        }
     }
 
     static bool HasScoreColumn(string file)

@@ -39,6 +39,10 @@ public static class DataLocator
 
         var trainChild = Path.Combine(root, "train");
         var evalChild = Path.Combine(root, "eval");
+        // A table that is a folder would make its folder read as no train (or eval) data at all, and the error name the other.
+        foreach (var table in new[] { Path.Combine(trainChild, "train.csv"), Path.Combine(evalChild, "info.csv"), Path.Combine(root, "train.csv"), Path.Combine(root, "info.csv") })
+            if (Directory.Exists(table))
+                throw new MaskLabInputException($"{table} is a folder, not the CSV file {Path.GetFileName(table)}; expected {Expected}");
         var hasTrainChild = Directory.Exists(trainChild);
         var hasEvalChild = Directory.Exists(evalChild);
         if (hasTrainChild || hasEvalChild)
@@ -90,4 +94,15 @@ public static class DataLocator
          (!File.Exists(Path.Combine(dir, "info.csv")) && FolderListing.Folders(dir).Length == 1));
 
     static bool IsEvalDir(string dir) => File.Exists(Path.Combine(dir, "info.csv"));
+
+    /// <summary>
+    /// Whether <paramref name="dir"/> is part of a competition-layout data set: a train folder (images/ and train.csv),
+    /// an eval folder (info.csv and images/), or the folder holding either. Files there are data, never outputs.
+    /// </summary>
+    public static bool IsDataSetFolder(string dir)
+    {
+        static bool Train(string d) => Directory.Exists(Path.Combine(d, "images")) && File.Exists(Path.Combine(d, "train.csv"));
+        static bool Eval(string d) => Directory.Exists(Path.Combine(d, "images")) && File.Exists(Path.Combine(d, "info.csv"));
+        return Train(dir) || Eval(dir) || Train(Path.Combine(dir, "train")) || Eval(Path.Combine(dir, "eval"));
+    }
 }
