@@ -29,12 +29,59 @@ public sealed partial class LabelReview(RunCatalog catalog, ServedRoots roots, s
 
     public string ReviewsDir { get; } = reviewsDir;
 
-    /// <summary>The label_fixes file of the review of <paramref name="id"/>: one per k-fold run, named after its path.</summary>
-    public string FixesFileOf(string id) =>
-        Path.Combine(ReviewsDir, (id == "." ? "runs-root" : Unsafe().Replace(id.Replace("/", "__"), "-")) + ".label_fixes.csv");
+    /// <summary>
+    /// The label_fixes file of the review of <paramref name="id"/>: one per k-fold run, named after its path so that
+    /// two runs never share one. The name maps one to one: letters, digits and <c>.=+-</c> stay, <c>/</c> becomes
+    /// <c>__</c>, <c>_</c> becomes <c>_u</c> and any other character <c>_x</c> and its UTF-8 bytes in hex; the runs
+    /// folder itself (<c>.</c>) is <c>_root</c>, which no path encodes to.
+    /// </summary>
+    public string FixesFileOf(string id) => Path.Combine(ReviewsDir, FileStem(id) + ".label_fixes.csv");
+
+    /// <summary>The file name stem of <paramref name="id"/>'s review (see <see cref="FixesFileOf"/>).</summary>
+    public static string FileStem(string id)
+    {
+        if (id == ".") return "_root";
+        var name = new System.Text.StringBuilder(id.Length + 8);
+        foreach (var rune in id.EnumerateRunes())
+        {
+            if (rune.Value == '/') name.Append("__");
+            else if (rune.Value == '_') name.Append("_u");
+            else if (rune.IsAscii && (char.IsAsciiLetterOrDigit((char)rune.Value) || rune.Value is '.' or '=' or '+' or '-')) name.Append((char)rune.Value);
+            else
+            {
+                Span<byte> bytes = stackalloc byte[4];
+                int n = rune.EncodeToUtf8(bytes);
+                name.Append("_x").Append(Convert.ToHexString(bytes[..n]));
+            }
+        }
+        return name.ToString();
+    }
+
+    /// <summary>
+    /// <see cref="FixesFileOf"/>, after taking over the file an earlier build named for <paramref name="id"/> (it
+    /// turned <c>/</c> into <c>__</c> and kept <c>_</c>, so two runs could share one) where no other k-fold run
+    /// had that name too: the decisions made before stay with their run.
+    /// </summary>
+    string ReviewFile(string id)
+    {
+        var file = FixesFileOf(id);
+        var legacyStem = LegacyStem(id);
+        var legacy = Path.Combine(ReviewsDir, legacyStem + ".label_fixes.csv");
+        if (legacy == file || File.Exists(file) || !File.Exists(legacy)) return file;
+        lock (FileLocks.GetOrAdd(file, _ => new object()))
+        {
+            if (File.Exists(file) || !File.Exists(legacy)) return file;
+            if (catalog.Rows().Count(r => r.Kind == EntryKind.KFold && LegacyStem(r.Id) == legacyStem) != 1) return file;
+            try { File.Move(legacy, file); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        }
+        return file;
+    }
+
+    static string LegacyStem(string id) => id == "." ? "runs-root" : LegacyUnsafe().Replace(id.Replace("/", "__"), "-");
 
     [GeneratedRegex("[^A-Za-z0-9._=+-]")]
-    private static partial Regex Unsafe();
+    private static partial Regex LegacyUnsafe();
 
     sealed record Suspect(string Key, AuditSuspect Audit, string? KeepValue);
 
@@ -103,7 +150,7 @@ public sealed partial class LabelReview(RunCatalog catalog, ServedRoots roots, s
     public object Build(string id, double threshold)
     {
         var (row, suspects, photos, people) = Audit(id, threshold);
-        var file = FixesFileOf(id);
+        var file = ReviewFile(id);
         string? fileError = null;
         List<FixRow> rows = [];
         try { rows = ReadRows(file); }
@@ -159,7 +206,7 @@ public sealed partial class LabelReview(RunCatalog catalog, ServedRoots roots, s
         var s = suspects.FirstOrDefault(x => x.Key == key) ?? throw new ReviewException(404, $"no suspect '{key}' in the review of '{id}' at threshold {threshold.ToString(CultureInfo.InvariantCulture)}");
         if (s.Audit.Fix is not { } fix || s.KeepValue is not { } keep)
             throw new ReviewException(400, $"suspect '{key}' is not on the 18 task classes: no label_fixes row can express it");
-        var file = FixesFileOf(id);
+        var file = ReviewFile(id);
         lock (FileLocks.GetOrAdd(file, _ => new object()))
         {
             var rows = ReadRows(file);

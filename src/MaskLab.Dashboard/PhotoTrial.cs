@@ -33,7 +33,7 @@ public sealed class PhotoTrial(RunCatalog catalog, DashboardOptions options) : I
     public async Task<object> TryAsync(string id, Stream body, long? declaredLength, CancellationToken ct)
     {
         var row = catalog.Row(id) ?? throw new TrialException(404, $"no run '{id}'");
-        if (!row.CanPredict) throw new TrialException(409, $"'{id}' has no trained weights to predict with (checkpoints/best.ckpt{(row.Kind == EntryKind.KFold ? " in every fold" : "")})");
+        if (!row.CanPredict) throw new TrialException(409, $"'{id}' cannot predict: {row.CannotPredict ?? "it has no trained weights"}");
         if (declaredLength > options.MaxUploadBytes) throw TooLarge(declaredLength.Value);
 
         Directory.CreateDirectory(_scratch);

@@ -50,6 +50,8 @@ public sealed record RunRow
     public string? Writer { get; init; }
     /// <summary>Has weights to predict with (checkpoints/best.ckpt, or every fold's for a k-fold root).</summary>
     public bool CanPredict { get; init; }
+    /// <summary>Why <see cref="CanPredict"/> is false, one line (the missing weights, or a summary.json that does not read).</summary>
+    public string? CannotPredict { get; init; }
     /// <summary>Has oof.csv (a finished k-fold root): the label review can read it.</summary>
     public bool HasOof { get; init; }
 }
@@ -247,14 +249,17 @@ public sealed class RunCatalog(string root)
             ValGenderF1 = Finite(t?.BestValGenderF1 ?? best?.ValGenderF1), ValAgeF1 = Finite(t?.BestValAgeF1 ?? best?.ValAgeF1),
             EvalF1 = Finite(f.Summary?.Eval?.MacroF1), EvalMaskF1 = Finite(f.Summary?.Eval?.MaskF1),
             EvalGenderF1 = Finite(f.Summary?.Eval?.GenderF1), EvalAgeF1 = Finite(f.Summary?.Eval?.AgeF1),
-            ImagesPerSecond = Finite(t?.TrainImagesPerSecond ?? (epochs.Count > 0 ? epochs.Average(e => e.TrainImagesPerSecond) : null)),
-            WallSeconds = Finite(f.Metadata?["wall_seconds"]?.GetValue<double>() ?? t?.TrainSeconds ?? (epochs.Count > 0 ? epochs.Sum(e => e.Seconds) : null)),
+            ImagesPerSecond = Finite(t?.TrainImagesPerSecond ?? f.Metrics.ImagesPerSecond),
+            WallSeconds = Finite(f.Metadata?["wall_seconds"]?.GetValue<double>() ?? t?.TrainSeconds ?? f.Metrics.Seconds),
             Started = f.Metadata?["start_time"]?.ToString(),
             Torn = f.Metrics.Torn,
             Problem = f.Failure ?? f.SummaryError ?? (f.Config is null ? "config.yaml does not read" : null)
                       ?? (f.Metrics.Torn ? $"metrics.jsonl line {f.Metrics.BadLine} does not read" : null),
             Writer = writer?.ToString(),
             CanPredict = f.HasBest && t is not null,
+            CannotPredict = !f.HasBest ? "it has no trained weights to predict with (checkpoints/best.ckpt)"
+                : t is null ? (f.SummaryError is { } e ? $"its {e}" : "it has no summary.json yet (it is written when an epoch finishes)")
+                : null,
         };
     }
 
@@ -291,6 +296,9 @@ public sealed class RunCatalog(string root)
             Members = planned ?? folds.Count, MembersFinished = folds.Count(x => x.Status == EntryStatus.Finished),
             Writer = writer?.ToString() ?? folds.Select(x => x.Writer).FirstOrDefault(w => w is not null),
             CanPredict = folds.Count > 0 && folds.Count == (planned ?? folds.Count) && folds.All(x => x.CanPredict),
+            CannotPredict = folds.Count == 0 || folds.Count != (planned ?? folds.Count) ? $"it has {folds.Count} of its {planned ?? folds.Count} folds"
+                : folds.FirstOrDefault(x => !x.CanPredict) is { } fold ? $"{Path.GetFileName(fold.Dir)}: {fold.CannotPredict}"
+                : null,
             HasOof = f.HasOof,
         };
     }

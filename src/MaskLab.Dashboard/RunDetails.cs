@@ -19,7 +19,8 @@ public sealed class RunDetails(RunCatalog catalog, ServedRoots roots)
     public const int WrongPhotos = 24;
     public const int CellPhotos = 60;
 
-    readonly ConcurrentDictionary<string, (long Stamp, IReadOnlyList<PhotoPrediction> Rows, string Source, string? Error)> _predictions = new(StringComparer.Ordinal);
+    /// <summary>Each predictions file read once per change, however many requests ask for it at once (see <see cref="RunFiles.ReadMetrics"/>).</summary>
+    readonly ConcurrentDictionary<string, (long Stamp, Lazy<(IReadOnlyList<PhotoPrediction> Rows, string Source, string? Error)> Read)> _predictions = new(StringComparer.Ordinal);
 
     static double? N(double? v) => v is { } d && double.IsFinite(d) ? d : null;
 
@@ -34,7 +35,11 @@ public sealed class RunDetails(RunCatalog catalog, ServedRoots roots)
     public static object Series(string id, string name, RunDirectory run)
     {
         var m = RunFiles.ReadMetrics(run);
-        return new { id, name, epochs = m.Epochs.Select(Epoch).ToArray(), torn = m.Torn ? new { line = m.BadLine, reason = m.BadReason } : null };
+        return new
+        {
+            id, name, epochs = m.Epochs.Select(Epoch).ToArray(), torn = m.Torn ? new { line = m.BadLine, reason = m.BadReason } : null,
+            thinnedFrom = m.Thinned ? m.Total : (int?)null,
+        };
     }
 
     /// <summary>The class names a run's files use (summary.json's, else the 18 task classes).</summary>
@@ -144,13 +149,22 @@ public sealed class RunDetails(RunCatalog catalog, ServedRoots roots)
         var run = new RunDirectory(row.Dir);
         var file = row.Kind == EntryKind.KFold ? run.OofFile : run.ValPredictionsFile;
         var stamp = RunFiles.Stamp(file);
-        if (_predictions.TryGetValue(file, out var known) && known.Stamp == stamp) return (known.Rows, known.Source, known.Error);
+        if (_predictions.Count > 256) _predictions.Clear();
+        var kind = row.Kind;
+        var entry = _predictions.AddOrUpdate(file,
+            _ => (stamp, new(() => ReadPredictions(file, kind))),
+            (_, known) => known.Stamp == stamp ? known : (stamp, new(() => ReadPredictions(file, kind))));
+        return entry.Read.Value;
+    }
+
+    static (IReadOnlyList<PhotoPrediction> Rows, string Source, string? Error) ReadPredictions(string file, EntryKind kind)
+    {
         IReadOnlyList<PhotoPrediction> rows = [];
         string? error = null;
         try
         {
             if (!File.Exists(file)) rows = [];
-            else if (row.Kind == EntryKind.KFold)
+            else if (kind == EntryKind.KFold)
             {
                 var oof = OofFile.Read(file);
                 int n = oof.Paths.Length, c = oof.Probabilities.GetLength(1);
@@ -172,14 +186,13 @@ public sealed class RunDetails(RunCatalog catalog, ServedRoots roots)
         {
             error = e.Message.ReplaceLineEndings(" ");
         }
-        var source = Path.GetFileName(file);
-        _predictions[file] = (stamp, rows, source, error);
-        return (rows, source, error);
+        return (rows, Path.GetFileName(file), error);
     }
 
     static JsonObject? SummaryJson(RunDirectory run)
     {
-        try { return File.Exists(run.SummaryFile) ? JsonNode.Parse(File.ReadAllText(run.SummaryFile)) as JsonObject : null; }
+        if (!File.Exists(run.SummaryFile) || InputFile.Problem(run.SummaryFile, 16L << 20) is not null) return null;
+        try { return JsonNode.Parse(File.ReadAllText(run.SummaryFile)) as JsonObject; }
         catch (Exception e) when (e is System.Text.Json.JsonException or IOException or UnauthorizedAccessException) { return null; }
     }
 

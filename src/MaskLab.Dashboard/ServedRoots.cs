@@ -64,6 +64,8 @@ public sealed class ServedRoots
         if (!File.Exists(joined)) { reason = "no such file"; return null; }
         var real = RealPath(joined);
         if (real is null || !Inside(real, root.Real)) { reason = "outside the served folders"; return null; }
+        // A FIFO would hold the request (and a worker) until something writes to it; a device never ends.
+        if (MaskLab.Core.InputFile.FileType(real) is { } type && type != "regular file") { reason = $"a {type}, not a regular file"; return null; }
         return real;
     }
 

@@ -450,6 +450,182 @@ public sealed class DashboardServerTests : IDisposable
         Assert.Equal(HttpStatusCode.NotFound, (await s.Post("/api/try?id=nope", Bytes(Png(20, 20)))).StatusCode);
     }
 
+    // ---- issue 29, the dashboard's items ----
+
+    [Fact]
+    public async Task Item05_ReviewFilesOfTwoKFoldRunsNeverCollide()
+    {
+        var photos = Fixtures.PhotoStems.Select(st => Photo(Person1, st)).ToList();
+        int Truth(string p) => TaskClasses.Encode(TaskClasses.MaskFromPhotoName(Path.GetFileNameWithoutExtension(p))!.Value, Gender.Male, AgeBand.From30To59);
+        int Flipped(string p) { var (m, _, a) = TaskClasses.Decode(Truth(p)); return TaskClasses.Encode(m, Gender.Female, a); }
+        DashboardFakes.KFold(Path.Combine(_runs, "a", "kf"), photos, Truth, Flipped, 0.95f);
+        DashboardFakes.KFold(Path.Combine(_runs, "a__kf"), photos, Truth, Flipped, 0.95f);
+        await using var s = await Start();
+        var fileA = (await s.Json("/api/review?id=a/kf")).GetProperty("fixesFile").GetString();
+        var fileB = (await s.Json("/api/review?id=a__kf")).GetProperty("fixesFile").GetString();
+        Assert.NotEqual(fileA, fileB);
+        var accepted = await s.Post("/api/review/decide", JsonBody(new { id = "a/kf", key = "000001/gender", decision = "accept" }));
+        Assert.True(accepted.IsSuccessStatusCode, await accepted.Content.ReadAsStringAsync());
+        string Decision(JsonElement review) => review.GetProperty("groups")[0].GetProperty("items")[0].GetProperty("decision").GetString()!;
+        Assert.Equal("accepted", Decision(await s.Json("/api/review?id=a/kf")));
+        Assert.Equal("open", Decision(await s.Json("/api/review?id=a__kf")));
+
+        // The name maps one to one over ids that the old rule (/ to __, other characters to -) sent to one file.
+        string[] ids = [".", "_root", "runs-root", "a/kf", "a__kf", "a_/kf", "a/_kf", "a_u", "a_/u", "x y", "x-y", "x?y", "é/é", "_x41", "A"];
+        var stems = ids.Select(LabelReview.FileStem).ToArray();
+        Assert.Equal(ids.Length, stems.Distinct(StringComparer.Ordinal).Count());
+        Assert.All(stems, st => Assert.Matches("^[A-Za-z0-9._=+-]+$", st));
+        Assert.Equal("cv", LabelReview.FileStem("cv"));
+        Assert.Equal("sweep__lr=0.01", LabelReview.FileStem("sweep/lr=0.01"));
+    }
+
+    [Fact]
+    public async Task Item05_AReviewFileNamedByTheEarlierRuleStaysWithItsRun()
+    {
+        var photos = Fixtures.PhotoStems.Select(st => Photo(Person1, st)).ToList();
+        int Truth(string p) => TaskClasses.Encode(TaskClasses.MaskFromPhotoName(Path.GetFileNameWithoutExtension(p))!.Value, Gender.Male, AgeBand.From30To59);
+        DashboardFakes.KFold(Path.Combine(_runs, "base_cv"), photos, Truth, Truth, 0.95f);
+        var reviews = Directory.CreateDirectory(Path.Combine(_runs, "label-reviews")).FullName;
+        var legacy = Path.Combine(reviews, "base_cv.label_fixes.csv");
+        File.WriteAllText(legacy, "person,field,value,note\n000001,gender,female,kept from before\n");
+        await using var s = await Start();
+        var review = await s.Json("/api/review?id=base_cv");
+        var file = review.GetProperty("fixesFile").GetString()!;
+        Assert.Equal(Path.Combine(reviews, "base_ucv.label_fixes.csv"), file);
+        Assert.Contains("kept from before", File.ReadAllText(file));
+        Assert.False(File.Exists(legacy));
+    }
+
+    [Fact]
+    public async Task Item06_AFifoOrOtherSpecialFileInTheRunsFolderNeverStallsTheServer()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var run = DashboardFakes.Run(Path.Combine(_runs, "r2"), [0.3, 0.4]);
+        DashboardFakes.Run(Path.Combine(_runs, "special"), [0.3]);
+        MkFifo(Path.Combine(run.Path, "fifo.csv"));
+        // Special files named like a run's own: the catalog and the run page must not wait on them either.
+        foreach (var name in new[] { "metrics.jsonl", "summary.json", "metadata.json", "failure.txt", "val_predictions.csv", "confusion.csv", "per_class.csv" })
+        {
+            var f = Path.Combine(_runs, "special", name);
+            File.Delete(f);
+            MkFifo(f);
+        }
+        await using var s = await Start();
+        s.Client.Timeout = TimeSpan.FromSeconds(30);
+        var clock = Stopwatch.StartNew();
+        var fifoRequests = Enumerable.Range(0, 40).Select(_ => s.Client.GetAsync("/files/runs/r2/fifo.csv")).ToArray();
+        var rows = await s.Json("/api/runs");
+        Assert.Equal(2, rows.GetProperty("rows").GetArrayLength());
+        await s.Json("/api/run?id=special");
+        await s.Json("/api/run?id=r2");
+        foreach (var r in await Task.WhenAll(fifoRequests))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, r.StatusCode);
+            Assert.Contains("FIFO", await r.Content.ReadAsStringAsync());
+        }
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"took {clock.Elapsed.TotalSeconds:F1} s");
+        Assert.Contains("FIFO", (await s.Json("/api/runs")).GetProperty("rows").EnumerateArray().Single(r => r.GetProperty("id").GetString() == "special").GetProperty("problem").GetString());
+        // A link to a character device inside the served folder is refused as one too.
+        File.CreateSymbolicLink(Path.Combine(_data, "train", "zero.jpg"), "/dev/zero");
+        Assert.Null(new ServedRoots(_runs, [_data]).Resolve("data0", "train/zero.jpg", null, out _));
+    }
+
+    static void MkFifo(string path)
+    {
+        using var p = Process.Start(new ProcessStartInfo("mkfifo", [path]) { UseShellExecute = false })!;
+        p.WaitForExit();
+        Assert.Equal(0, p.ExitCode);
+    }
+
+    [Fact]
+    public async Task Item07_ALongCurveIsThinnedKeepingTheFirstTheLastAndTheBest()
+    {
+        var run = DashboardFakes.Run(Path.Combine(_runs, "long"), [0.1], epochs: 50_000, summary: false);
+        var lines = new StringBuilder();
+        for (int e = 1; e <= 50_000; e++) lines.Append(JsonSerializer.Serialize(DashboardFakes.Epoch(e, e == 31_337 ? 0.99 : 0.5 * e / 50_000))).Append('\n');
+        File.WriteAllText(run.MetricsFile, lines.ToString());
+        await using var s = await Start();
+        var series = (await s.Json("/api/run?id=long")).GetProperty("series")[0];
+        var epochs = series.GetProperty("epochs").EnumerateArray().Select(e => e.GetProperty("epoch").GetInt32()).ToList();
+        Assert.InRange(epochs.Count, RunFiles.MaxEpochPoints / 2, RunFiles.MaxEpochPoints);
+        Assert.Equal(50_000, series.GetProperty("thinnedFrom").GetInt32());
+        Assert.Equal(1, epochs[0]);
+        Assert.Equal(50_000, epochs[^1]);
+        Assert.Contains(31_337, epochs);
+        Assert.Equal(epochs.Order().ToList(), epochs);
+        var row = (await s.Json("/api/runs")).GetProperty("rows")[0];
+        Assert.Equal(50_000, row.GetProperty("epochsDone").GetInt32());
+        Assert.Equal(3.5 * 50_000, row.GetProperty("wallSeconds").GetDouble(), 6);
+    }
+
+    /// <summary>
+    /// Issue 29's load: 100 concurrent requests for a run of 200,000 epochs against a real <c>masklab serve</c> on
+    /// loopback; the server's peak resident memory must stay under <see cref="ServerMemoryCapMiB"/> (it reached
+    /// 7.6 GB when every request read and held the whole file).
+    /// </summary>
+    const int ServerMemoryCapMiB = 1024;
+
+    [Fact]
+    public async Task Item07_ServerMemoryStaysUnderItsCapWith100ConcurrentRequestsForTheLargestRun()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var run = DashboardFakes.Run(Path.Combine(_runs, "big"), [0.1], epochs: 200_000, summary: false);
+        using (var w = new StreamWriter(run.MetricsFile))
+            for (int e = 1; e <= 200_000; e++) w.Write(JsonSerializer.Serialize(DashboardFakes.Epoch(e, (e % 1000) / 1000.0)) + "\n");
+        using var p = ChildCli.Start(["serve", "--runs", _runs, "--port", "0", "--host", "127.0.0.1"]);
+        var stderr = p.StandardError.ReadToEndAsync();
+        try
+        {
+            string? url = null;
+            var read = Task.Run(() =>
+            {
+                string? line;
+                while ((line = p.StandardOutput.ReadLine()) is not null)
+                    if (line.StartsWith("open ", StringComparison.Ordinal)) { url = line[5..].Trim(); return; }
+            });
+            Assert.True(read.Wait(TimeSpan.FromSeconds(90)) && url is not null, $"no address printed; stderr: {(p.HasExited ? await stderr : "")}");
+            using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
+            var clock = Stopwatch.StartNew();
+            var bodies = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => http.GetStringAsync(url + "api/run?id=big")));
+            Assert.All(bodies, b => Assert.Contains("\"thinnedFrom\":200000", b));
+            var peakMiB = PeakResidentMiB(p.Id);
+            Assert.True(peakMiB < ServerMemoryCapMiB, $"serve peaked at {peakMiB} MiB with 100 concurrent requests (cap {ServerMemoryCapMiB} MiB)");
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"100 requests took {clock.Elapsed.TotalSeconds:F1} s");
+        }
+        finally
+        {
+            if (!p.HasExited) p.Kill(entireProcessTree: true);
+        }
+    }
+
+    static long PeakResidentMiB(int pid)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024;
+    }
+
+    [Fact]
+    public async Task Item11_TryAPhotoOnARunWhoseSummaryIsGarbageNamesTheSummary()
+    {
+        var run = DashboardFakes.Run(Path.Combine(_runs, "a"), [0.3]);
+        File.WriteAllText(run.BestCheckpoint, "weights would be here");
+        File.WriteAllText(run.SummaryFile, "\u0001garbage{{{");
+        var noBest = DashboardFakes.Run(Path.Combine(_runs, "b"), [0.3]);
+        await using var s = await Start();
+        using var png = new ByteArrayContent(Fixtures.PngBytes(20, 20));
+        png.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        var r = await s.Post("/api/try?id=a", png);
+        var body = await r.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.Conflict, r.StatusCode);
+        Assert.Contains("summary.json", body);
+        Assert.DoesNotContain("no trained weights", body);
+        using var png2 = new ByteArrayContent(Fixtures.PngBytes(20, 20));
+        png2.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        var r2 = await s.Post("/api/try?id=b", png2);
+        Assert.Equal(HttpStatusCode.Conflict, r2.StatusCode);
+        Assert.Contains("checkpoints/best.ckpt", await r2.Content.ReadAsStringAsync());
+    }
+
     [Fact]
     public void OptionsRefuseBadInputInOneLine()
     {

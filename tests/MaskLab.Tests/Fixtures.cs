@@ -36,6 +36,15 @@ public static class Fixtures
     }
 
     /// <summary>Writes an image whose bytes match its extension where Skia can encode it; other kinds get a stub.</summary>
+    /// <summary>A plain PNG of <paramref name="width"/> x <paramref name="height"/>, as bytes (an upload).</summary>
+    public static byte[] PngBytes(int width, int height)
+    {
+        using var bitmap = new SKBitmap(width, height);
+        bitmap.Erase(new SKColor(90, 140, 200));
+        using var image = SKImage.FromBitmap(bitmap);
+        return image.Encode(SKEncodedImageFormat.Png, 90).ToArray();
+    }
+
     public static string WriteImage(string path)
     {
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);

@@ -1,4 +1,7 @@
 using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
 using MaskLab.Data.Faces;
 using Xunit.Abstractions;
 
@@ -373,6 +376,155 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         }
         output.WriteLine($"{tally.Target}: {tally.Mutations} mutations, {tally.Ok} still valid and kept, {tally.Refused} found damaged and rebuilt");
         Assert.True(tally.Failures.Count == 0, string.Join("\n", tally.Failures));
+    }
+
+    [Fact]
+    public void OutputsAimedAtInputs()
+    {
+        // Every command that writes a file of its own, aimed at a seeded choice of files it must never replace: each
+        // file of a trained run, of a k-fold root and of the data set, reached directly, through a link to the file,
+        // through a link to its folder, or through a path with '..' in it. Each is refused in one line, and nothing
+        // of the run, the k-fold root or the data set changes.
+        var run = Path.Combine(work, "run");
+        var trained = CliHarness.Run(["train", "--data", FaultData.Root, "--out", run, "--set", "epochs=1", .. FaultData.TinySet]);
+        Assert.True(trained.ExitCode == 0, trained.Stderr);
+        var kfold = Path.Combine(work, "kfold");
+        var cv = CliHarness.Run(["train", "--data", FaultData.Root, "--out", kfold, "--set", "epochs=1", "--set", "folds=2", .. FaultData.TinySet]);
+        Assert.True(cv.ExitCode == 0, cv.Stderr);
+        var data = FaultData.CopyTo(Path.Combine(work, "data"));
+        var links = Directory.CreateDirectory(Path.Combine(work, "links")).FullName;
+        var targets = new[] { run, kfold, data }.SelectMany(d => Directory.EnumerateFiles(d, "*", SearchOption.AllDirectories))
+            .Where(f => !Path.GetFileName(f).StartsWith('.')).Order(StringComparer.Ordinal).ToArray();
+        var before = new[] { run, kfold, data }.Select(Tree.Snapshot).ToArray();
+        var random = new Random(Seed + 11);
+        var tally = new Tally("outputs aimed at inputs");
+        string sub = Path.Combine(work, "sub.csv");
+        Func<string, string[]>[] commands =
+        [
+            t => ["predict", "--run", run, "--data", data, "--out", t],
+            t => ["predict", "--run", run, "--data", data, "--out", sub, "--probs", t],
+            t => ["predict", "--run", kfold, "--data", Path.Combine(data, "eval"), "--out", t],
+            t => ["audit", "--run", kfold, "--fixes", t],
+            t => ["report", run, "--out", t],
+            t => ["export", "--run", run, "--out", t, "--check", "0"],
+        ];
+        for (int i = 0; i < 60 * Scale; i++)
+        {
+            tally.Mutations++;
+            var file = targets[random.Next(targets.Length)];
+            string target, how;
+            switch (random.Next(4))
+            {
+                case 0: (target, how) = (file, "directly"); break;
+                case 1:
+                    target = Path.Combine(links, $"file-{i}");
+                    File.CreateSymbolicLink(target, file);
+                    how = "through a link to the file";
+                    break;
+                case 2:
+                    var folderLink = Path.Combine(links, $"dir-{i}");
+                    Directory.CreateSymbolicLink(folderLink, Path.GetDirectoryName(file)!);
+                    (target, how) = (Path.Combine(folderLink, Path.GetFileName(file)), "through a link to its folder");
+                    break;
+                default:
+                    var parent = Path.GetDirectoryName(file)!;
+                    (target, how) = (Path.Combine(parent, "..", Path.GetFileName(parent), Path.GetFileName(file)), "with '..' in the path");
+                    break;
+            }
+            var command = commands[random.Next(commands.Length)](target);
+            var what = $"{command[0]} {string.Join(' ', command.Skip(1).Where(a => a.StartsWith("--", StringComparison.Ordinal)))} at {Path.GetRelativePath(work, file)} {how}";
+            CliResult r;
+            try { r = CliHarness.Run(command); }
+            catch (Exception e) { tally.Failures.Add($"{what}: threw {e.GetType().Name}: {e.Message}"); continue; }
+            var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            if (r.ExitCode != 2 || lines.Length != 1 || !lines[0].StartsWith("masklab: error:", StringComparison.Ordinal))
+                tally.Failures.Add($"{what}: exit {r.ExitCode}, stderr {r.Stderr.ReplaceLineEndings(" ")}");
+            else tally.Refused++;
+            var changed = new[] { run, kfold, data }.SelectMany((d, k) => Tree.Differences(before[k], Tree.Snapshot(d))).ToList();
+            if (changed.Count > 0)
+            {
+                tally.Failures.Add($"{what}: changed {string.Join(", ", changed)}");
+                break;
+            }
+        }
+        Assert.False(File.Exists(sub), "a refused prediction wrote its submission");
+        Report(tally);
+    }
+
+    [Fact]
+    public async Task SpecialFilesInServedFolders()
+    {
+        // FIFOs, links to character devices and sockets put in a seeded choice of places under the runs folder and a
+        // data folder: in place of a run's own files, as extra files, as photos. Every route of the dashboard answers
+        // within a bound, and none of them serves the special file.
+        if (!OperatingSystem.IsLinux()) return;
+        var random = new Random(Seed + 12);
+        var tally = new Tally("special files in served folders");
+        string[] runFiles = ["metrics.jsonl", "summary.json", "metadata.json", "config.yaml", "failure.txt", "val_predictions.csv",
+            "confusion.csv", "per_class.csv", "split.json", "oof.csv", "report.html", "extra.csv", "notes.md"];
+        for (int round = 0; round < 4 * Scale; round++)
+        {
+            var root = Directory.CreateDirectory(Path.Combine(work, $"served-{round}")).FullName;
+            var runs = Directory.CreateDirectory(Path.Combine(root, "runs")).FullName;
+            var data = DashboardFakes.Data(Path.Combine(root, "data"), "000001_male_Asian_45");
+            var placed = new List<string>();
+            for (int k = 0; k < 3; k++)
+            {
+                var dir = DashboardFakes.Run(Path.Combine(runs, $"r{k}"), [0.2, 0.3]).Path;
+                foreach (var name in runFiles.Where(_ => random.Next(3) == 0))
+                    placed.Add(MakeSpecial(Path.Combine(dir, name), random));
+            }
+            placed.Add(MakeSpecial(Path.Combine(data, "train", "images", "000001_male_Asian_45", "mask9.jpg"), random));
+            var options = DashboardFakes.Options(runs, data);
+            var app = MaskLab.Dashboard.DashboardServer.Create(options, b => b.WebHost.UseTestServer());
+            await app.StartAsync();
+            try
+            {
+                using var client = app.GetTestClient();
+                client.Timeout = TimeSpan.FromSeconds(20);
+                var paths = new List<string> { "/api/runs", "/api/run?id=r0", "/api/run?id=r1", "/api/run?id=r2", "/api/compare?id=r0&id=r1&id=r2" };
+                paths.AddRange(placed.Select(f => f.StartsWith(runs, StringComparison.Ordinal)
+                    ? "/files/runs/" + Path.GetRelativePath(runs, f) : "/files/data0/" + Path.GetRelativePath(data, f)));
+                foreach (var path in paths)
+                {
+                    tally.Mutations++;
+                    try
+                    {
+                        var r = await client.GetAsync(path);
+                        // Refused as a special file (403), or not found at all (404: a socket is no file to .NET).
+                        if (path.StartsWith("/files/", StringComparison.Ordinal) && r.StatusCode is not (System.Net.HttpStatusCode.Forbidden or System.Net.HttpStatusCode.NotFound))
+                            tally.Failures.Add($"{path}: {(int)r.StatusCode}, not refused");
+                        // A run whose config.yaml is a special file is no run: 404 is its answer.
+                        else if (path.StartsWith("/api/", StringComparison.Ordinal) && !r.IsSuccessStatusCode && r.StatusCode != System.Net.HttpStatusCode.NotFound)
+                            tally.Failures.Add($"{path}: {(int)r.StatusCode} {await r.Content.ReadAsStringAsync()}");
+                        else tally.Ok++;
+                    }
+                    catch (TaskCanceledException) { tally.Failures.Add($"{path}: no answer within 20 s"); }
+                }
+            }
+            finally { await app.DisposeAsync(); }
+        }
+        Report(tally);
+    }
+
+    /// <summary>Replaces <paramref name="path"/> with a FIFO, a link to /dev/zero or /dev/null, or a Unix socket; returns it.</summary>
+    static string MakeSpecial(string path, Random random)
+    {
+        if (File.Exists(path)) File.Delete(path);
+        switch (random.Next(4))
+        {
+            case 0 or 1:
+                using (var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("mkfifo", [path]) { UseShellExecute = false })!) p.WaitForExit();
+                break;
+            case 2:
+                File.CreateSymbolicLink(path, random.Next(2) == 0 ? "/dev/zero" : "/dev/null");
+                break;
+            default:
+                using (var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified))
+                    socket.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+                break;
+        }
+        return path;
     }
 
     void FuzzDataFile(string relative, int count, bool csv)

@@ -278,6 +278,7 @@
       else if (r.canPredict) add(main, el('p', null, el('a', { href: '/try?id=' + encodeURIComponent(r.id), text: 'Try a photo on this run' })));
       d.series.forEach(function (s) {
         if (s.torn) add(main, el('div', { class: 'banner warn', id: 'torn', text: (s.name) + ': metrics.jsonl line ' + s.torn.line + ' does not read (' + s.torn.reason + '); the epochs before and after it are shown.' }));
+        if (s.thinnedFrom) add(main, el('p', { class: 'note', text: s.name + ': the curve shows ' + s.epochs.length + ' of its ' + s.thinnedFrom + ' epochs, evenly spaced (the first, the last and the best kept).' }));
       });
       d.problems.forEach(function (p) { add(main, el('div', { class: 'banner warn', text: p })); });
       add(main, el('div', { class: 'cards' }, [

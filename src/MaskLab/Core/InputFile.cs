@@ -6,7 +6,7 @@ namespace MaskLab.Core;
 /// The files a user hands MaskLab (configs, sweep files, CSVs, photos, weights) are opened only when they are regular
 /// files of a bounded size: a FIFO would block the reader forever, and a device such as /dev/zero never ends.
 /// </summary>
-internal static class InputFile
+public static class InputFile
 {
     /// <summary>Config and sweep files: far above any real one (a few KB).</summary>
     public const long MaxConfigBytes = 1L << 20;

@@ -159,7 +159,13 @@ public sealed class RunDirectory(string path)
     const long MaxSummaryBytes = 16L << 20;
 
     /// <summary>The reason in failure.txt, or null when the run has not failed.</summary>
-    public string? ReadFailure() => File.Exists(FailureFile) ? File.ReadAllText(FailureFile).Trim() : null;
+    /// <remarks>A failure.txt that is no regular file (a FIFO would block the reader) is itself the reason.</remarks>
+    public string? ReadFailure()
+    {
+        if (!File.Exists(FailureFile)) return null;
+        if (InputFile.Problem(FailureFile, MaxSummaryBytes) is { } problem) return $"failure.txt {problem}";
+        return File.ReadAllText(FailureFile).Trim();
+    }
 
     public void WriteFailure(string reason) => WriteAllTextAtomic(FailureFile, reason + "\n");
 }

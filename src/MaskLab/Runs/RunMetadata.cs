@@ -72,9 +72,11 @@ public static class RunMetadata
     {
         var file = run.MetadataFile;
         if (!File.Exists(file)) return null;
-        try { return JsonNode.Parse(File.ReadAllText(file)) as JsonObject; }
+        try { return JsonNode.Parse(InputFile.ReadAllText(file, "metadata", MaxBytes)) as JsonObject; }
         catch (JsonException e) { throw new MaskLabInputException($"'{file}' is not valid JSON: {e.Message}"); }
     }
+
+    const long MaxBytes = 16L << 20;
 
     static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
