@@ -87,9 +87,59 @@ public class DeviceAndLayoutTests
     [Fact]
     public void A_channels_last_run_trains_as_the_contiguous_one_does()
     {
-        var plain = new RunDirectory(TinyRun()).ReadSummary()!.Training;
+        var plain = new RunDirectory(TinyRun("channels_last=false")).ReadSummary()!.Training;
         var nhwc = new RunDirectory(TinyRun("channels_last=true")).ReadSummary()!.Training;
         // The same arithmetic in another memory order: equal up to the order of floating-point sums.
         Assert.Equal(plain.BestValMacroF1, nhwc.BestValMacroF1, 2);
+    }
+
+    [Fact]
+    public void Auto_takes_channels_last_only_where_the_probe_of_the_precision_finds_it_right_on_a_cpu()
+    {
+        var probed = new List<Precision>();
+        bool Right(Precision p) { probed.Add(p); return false; }
+        bool Wrong(Precision p) { probed.Add(p); return true; }
+        Assert.True(LayoutChoice.Resolve(ChannelsLastChoice.Auto, Precision.Bf16, cuda: false, Right).ChannelsLast);
+        Assert.True(LayoutChoice.Resolve(ChannelsLastChoice.Auto, Precision.Fp32, cuda: false, Right).ChannelsLast);
+        Assert.Equal([Precision.Bf16, Precision.Fp32], probed);
+        var refused = LayoutChoice.Resolve(ChannelsLastChoice.Auto, Precision.Fp32, cuda: false, Wrong);
+        Assert.False(refused.ChannelsLast);
+        Assert.Contains("wrong", refused.Reason);
+        Assert.False(LayoutChoice.Resolve(ChannelsLastChoice.Auto, Precision.Fp16, cuda: false, Right).ChannelsLast);
+        Assert.False(LayoutChoice.Resolve(ChannelsLastChoice.Auto, Precision.Bf16, cuda: true, Right).ChannelsLast);
+        probed.Clear();
+        // What is asked for is taken as asked, without a probe.
+        Assert.True(LayoutChoice.Resolve(ChannelsLastChoice.True, Precision.Fp32, cuda: false, Wrong).ChannelsLast);
+        Assert.False(LayoutChoice.Resolve(ChannelsLastChoice.False, Precision.Bf16, cuda: false, Right).ChannelsLast);
+        Assert.Empty(probed);
+        // Older runs' config.yaml lacks the key: they trained contiguous, and read back so.
+        Assert.Equal(ChannelsLastChoice.Auto, new RunConfig().ChannelsLast);
+        Assert.Equal(ChannelsLastChoice.True, RunConfig.Load(null, ["channels_last=true"]).ChannelsLast);
+        Assert.Contains("auto, true, false", Assert.Throws<MaskLabInputException>(() => RunConfig.Load(null, ["channels_last=maybe"])).Message);
+    }
+
+    [Fact]
+    public void The_bf16_channels_last_probe_measures_rounding_not_a_wrong_kernel_where_bf16_is_native()
+    {
+        double error = ConvolutionCheck.ChannelsLastBf16ProbeError;
+        Assert.True(error > 0 && double.IsFinite(error), $"probe error {error}");
+        // bf16 keeps 8 bits: a right kernel is off by about 2^-9 of the output, not by nothing.
+        Assert.True(error > 1e-5, $"bf16 probe error {error}: the probe did not compute in bf16");
+        if (ConvolutionCheck.ChannelsLastBf16Wrong)
+            Console.WriteLine($"this CPU's oneDNN computes bf16 channels-last convolutions wrongly (probe off by {error:0.####}): auto keeps bf16 contiguous here");
+        else
+            Assert.False(LayoutChoice.ProbeWrong(Precision.Bf16));
+    }
+
+    [Fact]
+    public void A_run_records_its_layout_setting_what_it_resolved_to_and_why()
+    {
+        var run = TinyRun("precision=fp32");
+        var meta = JsonNode.Parse(File.ReadAllText(new RunDirectory(run).MetadataFile))!;
+        var layout = meta["channels_last"]!;
+        Assert.Equal("auto", layout["setting"]!.GetValue<string>());
+        var expected = LayoutChoice.Resolve(ChannelsLastChoice.Auto, Precision.Fp32, cuda: false, LayoutChoice.ProbeWrong);
+        Assert.Equal(expected.ChannelsLast, layout["resolved"]!.GetValue<bool>());
+        Assert.Equal(expected.Reason, layout["reason"]!.GetValue<string>());
     }
 }

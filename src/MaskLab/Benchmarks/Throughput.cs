@@ -3,6 +3,7 @@ using MaskLab.Data.Layout;
 using MaskLab.Data.Loading;
 using MaskLab.Losses;
 using MaskLab.Models;
+using MaskLab.Platform;
 using MaskLab.Runs;
 using MaskLab.Training;
 using TorchSharp;

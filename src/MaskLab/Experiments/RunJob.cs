@@ -93,11 +93,14 @@ public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver
         observer.Stage($"device: {device.Info.Describe()}");
         var precision = PrecisionChoice.Resolve(config.Precision, device.IsCuda, CpuFeatures.OfThisMachine);
         observer.Stage(precision.Describe());
+        var layout = LayoutChoice.Resolve(config.ChannelsLast, precision.Precision, device.IsCuda, LayoutChoice.ProbeWrong);
+        observer.Stage(layout.Describe());
         var sections = data.Provenance();
         sections["precision"] = new System.Text.Json.Nodes.JsonObject { ["setting"] = ConfigValues.EnumText(config.Precision), ["resolved"] = precision.Name, ["reason"] = precision.Reason };
+        sections["channels_last"] = new System.Text.Json.Nodes.JsonObject { ["setting"] = ConfigValues.EnumText(config.ChannelsLast), ["resolved"] = layout.ChannelsLast, ["reason"] = layout.Reason };
         RunMetadata.WriteStart(run, config, data.Set.Samples.Select(s => s.Path), device: device.Info.ToJson(), sections: sections);
         clock.Restart();
-        var result = new Trainer(config, run, observer, device.Device, precision).Train(data, ct, resume);
+        var result = new Trainer(config, run, observer, device.Device, precision, layout).Train(data, ct, resume);
         double trainSeconds = clock.Elapsed.TotalSeconds;
         RunMetadata.WriteEnd(run);
         var summary = new RunSummary(result);

@@ -25,6 +25,39 @@ public static class ConvolutionCheck
     /// </summary>
     public static double ChannelsLastProbeError => ProbeChannelsLast();
 
+    /// <summary>
+    /// The largest error, relative to the largest output, of bf16 convolutions in the channels-last layout (the
+    /// shapes of a ResNet: 1x1 256-to-512, 3x3 64-to-64, and the 24-channel 3x3 the contiguous fp32 defect hits)
+    /// against float64 on the same bf16-rounded inputs; computed once, a few milliseconds.
+    /// </summary>
+    public static double ChannelsLastBf16ProbeError => Bf16Error.Value;
+
+    /// <summary>bf16 keeps 8 bits of mantissa: an output rounded to bf16 is off by up to 0.4 % of its size; a wrong kernel by far more.</summary>
+    public const double Bf16Tolerance = 0.02;
+
+    /// <summary>Whether bf16 convolutions in the channels-last layout are off by more than bf16 rounding on this CPU.</summary>
+    public static bool ChannelsLastBf16Wrong => ChannelsLastBf16ProbeError > Bf16Tolerance;
+
+    static readonly Lazy<double> Bf16Error = new(() => new[]
+    {
+        Bf16AgainstFloat64([2, 256, 4, 4], [512, 256, 1, 1], padding: 0),
+        Bf16AgainstFloat64([2, 64, 8, 8], [64, 64, 3, 3], padding: 1),
+        Bf16AgainstFloat64([2, 24, 8, 8], [32, 24, 3, 3], padding: 1),
+    }.Max());
+
+    static double Bf16AgainstFloat64(long[] input, long[] weight, long padding)
+    {
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        using var g = new Generator(11);
+        var x = randn(input, generator: g).to_type(ScalarType.BFloat16);
+        var w = (randn(weight, generator: g) * 0.2).to_type(ScalarType.BFloat16);
+        var bf16 = nn.functional.conv2d(x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2), w, padding: [padding, padding]);
+        var fp64 = nn.functional.conv2d(x.to_type(ScalarType.Float64), w.to_type(ScalarType.Float64), padding: [padding, padding]);
+        var error = (bf16.to_type(ScalarType.Float64) - fp64).abs().max().item<double>();
+        return error / Math.Max(fp64.abs().max().item<double>(), 1e-12);
+    }
+
     /// <summary>A probe error above this is more than rounding: the convolution is wrong.</summary>
     public const double Tolerance = 1e-3;
 

@@ -13,6 +13,13 @@ public enum SchedulerKind { Cosine, Step, None }
 /// </summary>
 public enum Precision { Fp32, Bf16, Fp16, Auto }
 
+/// <summary>
+/// The channels-last (NHWC) layout of the training batches: <c>true</c>, <c>false</c>, or <c>auto</c> (the default):
+/// on where the start-up probe finds it computes right for the run's precision on this CPU and it is the faster layout
+/// there (<see cref="LayoutChoice"/>). The names are the config's spellings (<c>channels_last: true</c>).
+/// </summary>
+public enum ChannelsLastChoice { Auto, True, False }
+
 public enum SplitKind { Person, Image }
 
 /// <summary>

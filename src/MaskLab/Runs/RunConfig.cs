@@ -99,8 +99,11 @@ public sealed class RunConfig
     /// <summary>auto (a GPU when a CUDA libtorch is loaded and one is visible, else the CPU), cpu, cuda or cuda:N.</summary>
     public DeviceChoice Device { get; set; } = DeviceChoice.Auto;
     public int Threads { get; set; } = 0;
-    /// <summary>Convolution weights and batches in the channels-last (NHWC) memory layout, which GPUs train faster in.</summary>
-    public bool ChannelsLast { get; set; } = false;
+    /// <summary>
+    /// Training batches in the channels-last (NHWC) memory layout: auto (the default) where the start-up probe finds it
+    /// right for the run's precision on this CPU and it is the faster layout there (bf16 on a CPU with native bf16), true, false.
+    /// </summary>
+    public ChannelsLastChoice ChannelsLast { get; set; } = ChannelsLastChoice.Auto;
 
     public double ValRatio { get; set; } = 0.2;
     /// <summary>Number of person-level folds; 0 or 1 means a single holdout split.</summary>
@@ -263,6 +266,7 @@ public sealed class RunConfig
         ["age_head_weight"] = "1",
         ["age_over_threshold"] = "0.5",
         ["eval_checkpoint"] = "best",
+        ["channels_last"] = "false",
     };
 
     /// <summary>

@@ -19,18 +19,21 @@ namespace MaskLab.Training;
 /// (<see cref="DefaultCallbacks"/>). A run directory that already holds a checkpoint is continued from it when resuming.
 /// </summary>
 /// <param name="precision">The precision to train in, <c>auto</c> already resolved (RunJob logs and records it); null resolves it here.</param>
+/// <param name="layout">The layout of the training batches, <c>channels_last</c> resolved (RunJob logs and records it); null resolves it here.</param>
 internal sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObserver? observer = null, Device? device = null,
-    ResolvedPrecision? precision = null)
+    ResolvedPrecision? precision = null, ResolvedLayout? layout = null)
 {
     readonly ITrainingObserver observer = observer ?? SilentObserver.Instance;
     readonly Device device = device ?? CPU;
     readonly ResolvedPrecision precision = precision
         ?? PrecisionChoice.Resolve(config.Precision, (device ?? CPU).type == DeviceType.CUDA, CpuFeatures.OfThisMachine);
 
+    ResolvedLayout Layout => layout ?? LayoutChoice.Resolve(config.ChannelsLast, precision.Precision, device.type == DeviceType.CUDA, LayoutChoice.ProbeWrong);
+
     /// <summary>Trains (or resumes) on <paramref name="data"/>, writing checkpoints, metrics and summary.json as it goes.</summary>
     public TrainingResult Train(TrainingData data, CancellationToken ct, bool resume)
     {
-        using var session = TrainingSession.Open(config, data, run, device, precision.Precision, observer, resume);
+        using var session = TrainingSession.Open(config, data, run, device, precision.Precision, Layout.ChannelsLast, observer, resume);
         var callbacks = DefaultCallbacks(data, session);
         bool stoppedEarly = false;
         for (int epoch = session.State.EpochsDone; epoch < config.Epochs; epoch++)
@@ -99,7 +102,7 @@ internal sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObser
                     int g = 0;
                     foreach (var group in s.Optimizer.ParamGroups) group.LearningRate = lr * s.LrScales[g++];
                 }
-                using var input = config.ChannelsLast ? ChannelsLast.Of(batch.Images) : batch.Images.alias();
+                using var input = s.ChannelsLast ? ChannelsLast.Of(batch.Images) : batch.Images.alias();
                 float value = s.Step.Accumulate(input, batch.SoftTargets ?? batch.Labels, 1.0 / Math.Max(groupSize, 1), batch.AuxTargets);
                 if (!float.IsFinite(value))
                     throw new TrainingStoppedException(

@@ -31,6 +31,8 @@ internal sealed class TrainingSession : IDisposable
     public required int[] ValTruth { get; init; }
     public required string[] ValPaths { get; init; }
     public required Device Device { get; init; }
+    /// <summary>The training batches go to the model in the channels-last layout (the resolved <c>channels_last</c>).</summary>
+    public bool ChannelsLast { get; init; }
     /// <summary>Where the run stands: epochs done, best F1, times, the random state; updated after every epoch.</summary>
     public required TrainingState State { get; set; }
 
@@ -39,7 +41,7 @@ internal sealed class TrainingSession : IDisposable
     /// unless <paramref name="resume"/> finds last.ckpt, whose weights, optimiser state and random state then take over.
     /// </summary>
     public static TrainingSession Open(RunConfig config, TrainingData data, RunDirectory run, Device device, Precision precision,
-        ITrainingObserver observer, bool resume)
+        bool channelsLast, ITrainingObserver observer, bool resume)
     {
         var set = data.Set;
         var size = config.ImageSize;
@@ -56,7 +58,7 @@ internal sealed class TrainingSession : IDisposable
                 observer.Warning($"libtorch's oneDNN computes {wrong.Count} of this model's convolutions wrongly on this CPU (dense ones with " +
                     $"17-31, 33-47, ... input channels; a probe is off by {ConvolutionCheck.ProbeError:0.##}), e.g. {wrong[0]}: its training here " +
                     "is not to be trusted; train it on another CPU or a GPU, or with ONEDNN_MAX_CPU_ISA=AVX2 (slower, and bf16 no longer native)");
-            if (config.ChannelsLast && precision != Precision.Bf16 && device.type == DeviceType.CPU
+            if (channelsLast && precision != Precision.Bf16 && device.type == DeviceType.CPU
                 && ConvolutionCheck.ChannelsLastProbeError is var layoutError && layoutError > ConvolutionCheck.Tolerance)
                 observer.Warning("libtorch's oneDNN computes fp32 1x1 convolutions of 272 or more output channels wrongly in the channels-last " +
                     $"layout on this CPU (a probe is off by {layoutError:0.##}): this run's training here is not to be " +
@@ -89,7 +91,7 @@ internal sealed class TrainingSession : IDisposable
                 LrScales = split is null ? [1.0] : [fineTune.BackboneLrScale, 1.0],
                 ValTruth = data.ValIndices.Select(i => set.Samples[i].Label).ToArray(),
                 ValPaths = data.ValIndices.Select(i => set.Samples[i].Path).ToArray(),
-                Device = device, State = state,
+                Device = device, State = state, ChannelsLast = channelsLast,
             };
         }
         catch

@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace MaskLab.Training;
+namespace MaskLab.Platform;
 
 /// <summary>
 /// The channels-last memory layout (NHWC strides under the NCHW shape), which lets cuDNN and oneDNN run convolutions
