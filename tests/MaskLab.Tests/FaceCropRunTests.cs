@@ -120,7 +120,7 @@ public sealed class FaceCropRunTests : IDisposable
     }
 
     [Theory]
-    [InlineData("face_crop=mtcnn", "face_crop 'mtcnn' is not one of none, detect")]
+    [InlineData("face_crop=mtcnn", "face_crop 'mtcnn' is not one of none, detect, auto")]
     [InlineData("face_margin=9", "face margin 9 must be 0..5 (a fraction of the face box)")]
     public void BadFaceCropSettings_AreRefusedInOneLine(string setting, string message)
     {
@@ -135,6 +135,112 @@ public sealed class FaceCropRunTests : IDisposable
         Assert.Equal(new FaceCropSpec(FaceCropMode.Detect, new FaceCropOptions(Margin: 0.2)), section.FaceCrop);
         Assert.NotEqual(section.LoadKey, RunConfig.Load(null, [$"data={FaceCropSet.Root}", "image_size=24x32"]).DataSection.LoadKey);
         Assert.Equal(FaceCropSpec.None, RunConfig.Load(null, ["face_crop=none"]).DataSection.FaceCrop);
-        Assert.Equal(FaceCropMode.Detect, new RunConfig().DataSection.FaceCrop.Mode);
+        Assert.Equal(FaceCropMode.Auto, new RunConfig().DataSection.FaceCrop.Mode);
+    }
+
+    // ---- face_crop: auto ----
+
+    static IReadOnlyDictionary<string, FaceBox?> NoDetector(IReadOnlyList<string> photos) =>
+        throw new InvalidOperationException("the detector was asked");
+
+    [Fact]
+    public void Auto_CropsTheCompetitionLayoutWithoutLookingAndKeepsWhatIsAskedFor()
+    {
+        var crop = FaceCropChoice.Resolve(FaceCropMode.Auto, competitionLayout: true, ["a.jpg"], NoDetector);
+        Assert.True(crop.Crops);
+        Assert.Contains("competition layout", crop.Reason);
+        Assert.False(FaceCropChoice.Resolve(FaceCropMode.None, competitionLayout: true, ["a.jpg"], NoDetector).Crops);
+        Assert.True(FaceCropChoice.Resolve(FaceCropMode.Detect, competitionLayout: false, ["a.jpg"], NoDetector).Crops);
+    }
+
+    [Fact]
+    public void Auto_OnAnImageFolderCountsPlausibleFacesInAnEvenSample()
+    {
+        // 100 photos of 64x64; the detector "finds" a face in some: big boxes count, specks do not.
+        var folder = _dir.Combine("folder");
+        var photos = Enumerable.Range(0, 100).Select(i => Path.Combine(folder, "c", $"p{i:000}.png")).ToArray();
+        foreach (var p in photos) { Directory.CreateDirectory(Path.GetDirectoryName(p)!); File.WriteAllBytes(p, Fixtures.PngBytes(64, 64)); }
+        ResolvedFaceCrop With(Func<int, FaceBox?> box)
+        {
+            var asked = new List<string>();
+            var result = FaceCropChoice.Resolve(FaceCropMode.Auto, competitionLayout: false, photos, sample =>
+            {
+                asked.AddRange(sample);
+                return sample.ToDictionary(p => p, p => box(int.Parse(Path.GetFileNameWithoutExtension(p)[1..], System.Globalization.CultureInfo.InvariantCulture)));
+            });
+            Assert.Equal(FaceCropChoice.SamplePhotos, asked.Count);
+            Assert.Equal(asked.Count, asked.Distinct().Count());
+            return result;
+        }
+        var faces = With(_ => new FaceBox(10, 10, 30, 36));
+        Assert.True(faces.Crops);
+        Assert.Contains("40 of 40", faces.Reason);
+        var specks = With(_ => new FaceBox(10, 10, 4, 4));
+        Assert.False(specks.Crops);
+        Assert.Contains("only 0 of 40", specks.Reason);
+        // A face in a third of the photos (what BlazeFace "found" in Fashion-MNIST's clothes) is not a set of portraits.
+        var some = With(i => i % 3 == 0 ? new FaceBox(10, 10, 30, 36) : null);
+        Assert.False(some.Crops);
+    }
+
+    [Fact]
+    public void Auto_ReadsAnImageFolderOfPhotosWithoutFacesWholeAndEvalRepeatsIt()
+    {
+        // Clothes-like photos: coloured stripes and blocks, no face anywhere.
+        var folder = _dir.Combine("things");
+        var random = new Random(5);
+        foreach (var cls in new[] { "shirt", "shoe", "bag" })
+            for (int i = 0; i < 12; i++)
+            {
+                using var bitmap = new SkiaSharp.SKBitmap(96, 96);
+                using (var canvas = new SkiaSharp.SKCanvas(bitmap))
+                {
+                    canvas.Clear(new SkiaSharp.SKColor((byte)random.Next(256), (byte)random.Next(256), (byte)random.Next(256)));
+                    using var paint = new SkiaSharp.SKPaint { Color = new SkiaSharp.SKColor((byte)random.Next(256), 40, 90) };
+                    for (int k = 0; k < 5; k++) canvas.DrawRect(random.Next(80), random.Next(80), 10 + random.Next(40), 6 + random.Next(20), paint);
+                }
+                using var image = SkiaSharp.SKImage.FromBitmap(bitmap);
+                var file = Path.Combine(folder, cls, $"{i:00}.png");
+                Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+                File.WriteAllBytes(file, image.Encode(SkiaSharp.SKEncodedImageFormat.Png, 90).ToArray());
+            }
+        var run = new RunDirectory(_dir.Combine("run"));
+        var config = RunConfig.Load(null, [$"data={folder}", "model=baseline", "image_size=24x24", "epochs=1", "batch_size=8",
+            "warmup_epochs=0", "seed=1", "threads=2", "pretrained=none"]).Validate();
+        Assert.Equal(FaceCropMode.Auto, config.FaceCrop);
+        var observer = new RecordingObserver();
+        new RunJob(config, run, observer).Run(CancellationToken.None, end: new RunEnd(Predict: false, Report: false));
+        Assert.Contains(observer.Stages, s => s.StartsWith("face crop none (auto: only", StringComparison.Ordinal));
+        Assert.DoesNotContain(observer.Stages, s => s.StartsWith("finding faces", StringComparison.Ordinal));
+        var summary = run.ReadSummary()!.Training;
+        Assert.Equal("none", summary.FaceCrop);
+        Assert.Null(summary.FaceCropPhotos);
+        var choice = JsonNode.Parse(File.ReadAllText(run.MetadataFile))!["face_crop_choice"]!;
+        Assert.Equal("none", choice["resolved"]!.GetValue<string>());
+        Assert.Contains("sampled photos show a plausible face", choice["reason"]!.GetValue<string>());
+        Assert.Contains("auto", File.ReadAllText(run.ConfigFile).Split('\n').Single(l => l.StartsWith("face_crop:", StringComparison.Ordinal)));
+        // Eval and predict read any photos as the run was trained to: whole.
+        using var trained = TrainedRun.Load(run.Path);
+        Assert.Equal(FaceCropMode.None, trained.Config.FaceCrop);
+    }
+
+    [Fact]
+    public void Auto_CropsAnImageFolderOfPortraits()
+    {
+        // The synthetic portraits, as an image folder by mask state: photos of people, whatever the layout.
+        var folder = _dir.Combine("portraits");
+        foreach (var person in Directory.GetDirectories(Path.Combine(FaceCropSet.Root, "train", "images")))
+            foreach (var photo in Directory.GetFiles(person))
+            {
+                var cls = Path.GetFileNameWithoutExtension(photo).StartsWith("mask", StringComparison.Ordinal) ? "wear" : Path.GetFileNameWithoutExtension(photo);
+                var target = Path.Combine(folder, cls, $"{Path.GetFileName(person)}-{Path.GetFileName(photo)}");
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(photo, target);
+            }
+        var spec = Config("face_crop=auto").DataSection with { Dir = folder, FaceBoxFolder = _dir.Combine("boxes") };
+        var data = TrainingData.Load(spec, new RecordingObserver(), CancellationToken.None);
+        Assert.True(data.FaceCropChoice!.Crops, data.FaceCropChoice.Reason);
+        Assert.NotNull(data.FaceCrop);
+        Assert.IsType<FaceCropper>(data.Cache.Crop);
     }
 }

@@ -230,7 +230,7 @@ public sealed class FaceCropSetupTests : IDisposable
     public void UnknownMode_IsRefusedNamingIt()
     {
         var e = Assert.Throws<MaskLabInputException>(() => FaceCropSetup.ParseMode("mtcnn"));
-        Assert.Equal("face_crop 'mtcnn' must be none or detect", e.Message);
+        Assert.Equal("face_crop 'mtcnn' must be none, detect or auto", e.Message);
     }
 
     [Fact]

@@ -45,8 +45,15 @@ public sealed class DeviceCommand : Command<DeviceCommand.Settings>
         bool layoutWrong = layoutError > ConvolutionCheck.Tolerance;
         if (!resolved.IsCuda)
             Console.WriteLine($"channels-last fp32 convolutions: {(layoutWrong
-                ? $"WRONG on this CPU for 1x1 ones of 272 or more output channels (a 256-to-512 probe is off by {layoutError:0.##}); channels_last in fp32 is not to be trusted, bf16 is right"
+                ? $"WRONG on this CPU for 1x1 ones of 272 or more output channels (a 256-to-512 probe is off by {layoutError:0.##}); channels_last in fp32 is not to be trusted"
                 : $"ok (a 256-to-512 1x1 probe is within {layoutError:0.#e0} of float64)")}");
+        double bf16Error = resolved.IsCuda ? 0 : ConvolutionCheck.ChannelsLastBf16ProbeError;
+        if (!resolved.IsCuda)
+            Console.WriteLine($"channels-last bf16 convolutions: {(ConvolutionCheck.ChannelsLastBf16Wrong
+                ? $"WRONG on this CPU (a probe is off by {bf16Error:P1} of its largest output, more than bf16 rounding)"
+                : $"ok (a probe is within {bf16Error:P2} of its largest output, bf16 rounding)")}");
+        var layout = LayoutChoice.Resolve(ChannelsLastChoice.Auto, precision.Precision, resolved.IsCuda, LayoutChoice.ProbeWrong);
+        Console.WriteLine($"layout:   channels_last auto gives {layout.Name} in {precision.Name} ({layout.Reason})");
         if (settings.Json)
         {
             var o = resolved.Info.ToJson();
@@ -56,6 +63,8 @@ public sealed class DeviceCommand : Command<DeviceCommand.Settings>
             o["precision_auto"] = precision.Name;
             o["convolutions_wrong"] = convolutionsWrong;
             o["channels_last_convolutions_wrong"] = layoutWrong;
+            o["channels_last_bf16_convolutions_wrong"] = !resolved.IsCuda && ConvolutionCheck.ChannelsLastBf16Wrong;
+            o["channels_last_auto"] = layout.ChannelsLast;
             Cli.WriteJsonLine(o);
         }
         return ok ? 0 : 1;

@@ -43,6 +43,14 @@ public sealed class TrainedRun : IDisposable
         catch (System.Text.Json.JsonException e) { throw new MaskLabInputException(e.Message); }
         result = result
             ?? throw new MaskLabInputException($"run '{path}' has no summary.json: it has not finished an epoch (resume it with train --resume)");
+        // face_crop auto was decided by the photos the run trained on: any other photos are read the same way.
+        if (config.FaceCrop == Data.Faces.FaceCropMode.Auto)
+            config.FaceCrop = result.FaceCrop switch
+            {
+                "detect" => Data.Faces.FaceCropMode.Detect,
+                "none" => Data.Faces.FaceCropMode.None,
+                _ => throw new MaskLabInputException($"run '{path}' has face_crop auto but its summary.json does not say what it resolved to (face_crop)"),
+            };
         var choice = chosen ?? config.EvalCheckpoint;
         var checkpoint = choice == CheckpointChoice.Best ? run.BestCheckpoint : run.LastCheckpoint;
         if (!File.Exists(checkpoint))

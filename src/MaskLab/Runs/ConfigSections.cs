@@ -51,7 +51,7 @@ public sealed record DataSpec(string? Dir, ImageSize Size, double ValRatio, int 
     /// one decode (a sweep's seeds).
     /// </summary>
     internal DataLoadKey LoadKey => new(Dir, Dir is null ? SynthPeople : 0, Dir is null ? SynthEvalPeople : 0, Size, SkipBad,
-        FaceCrop.Active ? FaceCrop : FaceCropSpec.None, LabelFixes, Pseudo);
+        FaceCrop.Mode == FaceCropMode.None ? FaceCropSpec.None : FaceCrop, LabelFixes, Pseudo);
 }
 
 /// <summary>

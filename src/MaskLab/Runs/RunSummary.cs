@@ -32,6 +32,11 @@ public sealed record TrainingResult
     [JsonPropertyName("data")] public string? Data { get; init; }
     /// <summary>Photos cut around a face (face_crop: detect) and those that got the centred fallback, no face found.</summary>
     [JsonPropertyName("face_crop_photos"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? FaceCropPhotos { get; init; }
+    /// <summary>
+    /// The face crop the photos were read with, detect or none: face_crop auto resolved by the data it trained on, which
+    /// eval, predict and the dashboard then repeat on any photos. Null in runs older than face_crop auto.
+    /// </summary>
+    [JsonPropertyName("face_crop"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? FaceCrop { get; init; }
     [JsonPropertyName("face_crop_fallbacks"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? FaceCropFallbacks { get; init; }
     /// <summary>Label fixes applied and the photos they changed or left out (label_fixes).</summary>
     [JsonPropertyName("label_fixes_applied"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? LabelFixesApplied { get; init; }

@@ -148,6 +148,10 @@ public static class HtmlReport
             Row(h, "data", $"{m["data"]?["files"]} files, sha256 {m["data"]?["sha256"]?.ToString()[..Math.Min(16, m["data"]?["sha256"]?.ToString().Length ?? 0)]}…");
             Row(h, "machine", $"{m["machine"]?["cpu"]}, {m["machine"]?["logical_cores"]} cores, {m["machine"]?["torch_threads"]} threads, {(m["machine"]?["memory_bytes"]?.GetValue<long>() ?? 0) / (1L << 30)} GiB");
             Row(h, "packages", string.Join(", ", (m["packages"]?.AsObject() ?? []).Select(p => $"{p.Key} {p.Value}")));
+            // What the run's auto settings came to on its data and machine, and why.
+            foreach (var (key, label) in new[] { ("face_crop_choice", "face crop"), ("precision", "precision"), ("channels_last", "channels-last layout") })
+                if (m[key] is System.Text.Json.Nodes.JsonObject choice)
+                    Row(h, label, $"{choice["resolved"]}: {choice["reason"]}");
             h.Append("</tbody></table>\n");
         }
         h.Append("<details><summary>Resolved config</summary><table class=\"small\"><tbody>");

@@ -144,6 +144,7 @@ internal sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObser
             SkippedBadImages = data.SkippedBad, Classes = set.ClassCount, ClassNames = set.ClassNames,
             TaskClasses = set.IsTaskClasses, Data = data.DataDir,
             FaceCropPhotos = data.FaceCrop?.Photos, FaceCropFallbacks = data.FaceCrop?.Fallbacks,
+            FaceCrop = data.FaceCropChoice is { } crop ? (crop.Crops ? "detect" : "none") : null,
             LabelFixesApplied = data.Fixes?.Applied.Count, LabelFixesPhotos = data.Fixes?.PhotosChanged,
             PseudoLabels = data.PseudoLabelling is null ? null : data.Pseudo.Count, PseudoLabelAccuracy = data.PseudoLabelling?.Accuracy,
         };

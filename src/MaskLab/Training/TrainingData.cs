@@ -35,6 +35,9 @@ internal sealed class TrainingData
     /// <summary>How the photos were cut around faces; null when they are read whole.</summary>
     public FaceCropRecord? FaceCrop { get; init; }
 
+    /// <summary>Whether the photos are cut around faces, and why (face_crop auto decided by the data).</summary>
+    public ResolvedFaceCrop? FaceCropChoice { get; init; }
+
     /// <summary>The label corrections applied when the set was read; null when none were asked for.</summary>
     public LabelFixRecord? Fixes { get; init; }
 
@@ -106,10 +109,14 @@ internal sealed class TrainingData
         }
 
         var paths = set.Samples.Select(s => s.Path).Concat(pseudo.Select(s => s.Path)).ToArray();
+        var choice = MaskLab.Data.Faces.FaceCropChoice.Resolve(o.FaceCrop.Mode, location.Kind == DataKind.Competition, set.Samples.Select(s => s.Path).ToArray(),
+            sample => FindFaces(sample, o.FaceBoxFolder, ct));
+        if (o.FaceCrop.Mode == FaceCropMode.Auto) observer.Stage(choice.Describe());
+        var cropSpec = choice.Crops ? o.FaceCrop with { Mode = FaceCropMode.Detect } : FaceCropSpec.None;
         FaceCropSource? faces = null;
-        if (o.FaceCrop.Active)
+        if (cropSpec.Active)
         {
-            faces = new FaceCropSource(o.FaceCrop.Options, o.FaceBoxFolder);
+            faces = new FaceCropSource(cropSpec.Options, o.FaceBoxFolder);
             observer.Stage($"finding faces ({faces.DetectorId}; boxes kept in {faces.BoxFile})");
             string[] all = [.. paths, .. evalImages?.Select(e => e.Path) ?? []];
             faces.Cover(all, new SyncProgress<int>(done => observer.Progress("finding faces", done, all.Length)), ct);
@@ -129,7 +136,7 @@ internal sealed class TrainingData
         FaceCropRecord? crop = null;
         if (faces is not null)
         {
-            crop = FaceCropRecord.Of(o.FaceCrop, faces);
+            crop = FaceCropRecord.Of(cropSpec, faces);
             observer.Stage(crop.Describe());
         }
 
@@ -145,8 +152,15 @@ internal sealed class TrainingData
         {
             Set = set, TrainIndices = train, ValIndices = val, Cache = cache, DataDir = dataDir,
             EvalDir = location.EvalDir, EvalImages = evalImages, SkippedBad = bad.Count, Pseudo = pseudo, FaceCrop = crop, Fixes = fixes,
-            PseudoLabelling = pseudoRecord, Faces = faces, FaceBoxFolder = o.FaceBoxFolder,
+            PseudoLabelling = pseudoRecord, Faces = faces, FaceBoxFolder = o.FaceBoxFolder, FaceCropChoice = choice,
         };
+    }
+
+    /// <summary>The faces of a sample of photos for face_crop auto, through the shared box cache (kept for a crop that follows).</summary>
+    static IReadOnlyDictionary<string, FaceBox?> FindFaces(IReadOnlyList<string> photos, string? boxFolder, CancellationToken ct)
+    {
+        using var detector = new BlazeFaceDetector();
+        return FaceBoxStore.Ensure(FaceBoxStore.FileFor(boxFolder ?? FaceCropSpec.DefaultBoxFolder, detector.Id), photos, detector, cancellationToken: ct).ByPath;
     }
 
     /// <summary>The same decoded photos split for other options (a sweep's seed changes the split, not the photos).</summary>
@@ -157,7 +171,7 @@ internal sealed class TrainingData
     {
         Set = Set, TrainIndices = split.Train, ValIndices = split.Val, Cache = Cache, DataDir = DataDir,
         EvalDir = EvalDir, EvalImages = EvalImages, SkippedBad = SkippedBad, Pseudo = Pseudo, FaceCrop = FaceCrop, Fixes = Fixes,
-        PseudoLabelling = PseudoLabelling, Faces = Faces, FaceBoxFolder = FaceBoxFolder,
+        PseudoLabelling = PseudoLabelling, Faces = Faces, FaceBoxFolder = FaceBoxFolder, FaceCropChoice = FaceCropChoice,
     };
 
     static (int[] Train, int[] Val) Split(IReadOnlyList<Sample> samples, DataSpec o)
@@ -182,6 +196,8 @@ internal sealed class TrainingData
     {
         var o = new JsonObject();
         if (FaceCrop is { } f) o["face_crop"] = f.ToJson();
+        if (FaceCropChoice is { } c)
+            o["face_crop_choice"] = new JsonObject { ["resolved"] = c.Crops ? "detect" : "none", ["reason"] = c.Reason };
         if (Fixes is { } l) o["label_fixes"] = l.ToJson();
         if (PseudoLabelling is { } p) o["pseudo_labels"] = p.ToJson();
         return o;

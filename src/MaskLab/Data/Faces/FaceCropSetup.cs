@@ -1,17 +1,21 @@
 namespace MaskLab.Data.Faces;
 
-/// <summary>The <c>face_crop</c> setting: keep whole photos, or cut each around its detected face.</summary>
-public enum FaceCropMode { None, Detect }
+/// <summary>
+/// The <c>face_crop</c> setting: keep whole photos, cut each around its detected face, or auto: cut where the data is
+/// photos of people (<see cref="FaceCropChoice"/>), keep them whole elsewhere.
+/// </summary>
+public enum FaceCropMode { None, Detect, Auto }
 
 /// <summary>Reading the face crop settings, and preparing the crop an image cache uses.</summary>
 internal static class FaceCropSetup
 {
-    /// <summary>Parses <c>none</c> or <c>detect</c> (any case); anything else throws <see cref="MaskLabInputException"/> naming it.</summary>
+    /// <summary>Parses <c>none</c>, <c>detect</c> or <c>auto</c> (any case); anything else throws <see cref="MaskLabInputException"/> naming it.</summary>
     public static FaceCropMode ParseMode(string text) => text.Trim().ToLowerInvariant() switch
     {
         "none" => FaceCropMode.None,
         "detect" => FaceCropMode.Detect,
-        _ => throw new MaskLabInputException($"face_crop '{text}' must be none or detect"),
+        "auto" => FaceCropMode.Auto,
+        _ => throw new MaskLabInputException($"face_crop '{text}' must be none, detect or auto"),
     };
 
     /// <summary>

@@ -10,17 +10,19 @@ public sealed record FaceCropSpec(FaceCropMode Mode, FaceCropOptions Options)
 {
     public static readonly FaceCropSpec None = new(FaceCropMode.None, new FaceCropOptions());
 
-    /// <summary>The main job's: each photo cut around its detected face with the default margin.</summary>
-    public static readonly FaceCropSpec Default = new(FaceCropMode.Detect, new FaceCropOptions());
+    /// <summary>The main job's: auto (each photo cut around its detected face where the data is photos of people) with the default margin.</summary>
+    public static readonly FaceCropSpec Default = new(FaceCropMode.Auto, new FaceCropOptions());
 
     public bool Active => Mode == FaceCropMode.Detect;
 
     /// <summary>Where runs keep their face boxes unless told otherwise: <c>MASKLAB_HOME/face-boxes</c>, shared by every run.</summary>
     public static string DefaultBoxFolder => Path.Combine(Core.MaskLabHome.Root, "face-boxes");
 
-    public override string ToString() => Active
-        ? string.Create(CultureInfo.InvariantCulture, $"detect(margin {Options.Margin:0.###}, fallback {Options.FallbackFraction:0.###})")
-        : "none";
+    public override string ToString() => Mode switch
+    {
+        FaceCropMode.None => "none",
+        var m => string.Create(CultureInfo.InvariantCulture, $"{(m == FaceCropMode.Auto ? "auto" : "detect")}(margin {Options.Margin:0.###}, fallback {Options.FallbackFraction:0.###})"),
+    };
 }
 
 /// <summary>
