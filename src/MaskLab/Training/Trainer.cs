@@ -44,7 +44,11 @@ internal sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObser
             var clock = Stopwatch.StartNew();
             var (trainLoss, images) = TrainEpoch(session, epoch, ct);
             double trainSeconds = clock.Elapsed.TotalSeconds;
+            // Training and validation allocate buffers of other sizes (batch, layout, no gradients): the heap that keeps
+            // freed buffers for reuse (NativeSetup) would otherwise hold both phases' leftovers, growing every epoch.
+            NativeSetup.ReleaseFreeMemory();
             var (report, probabilities, predicted, valLoss) = Validate(session, data.Set, ct);
+            NativeSetup.ReleaseFreeMemory();
 
             var record = new EpochRecord(epoch + 1, trainLoss, valLoss, report.MacroF1, report.Accuracy,
                 report.MaskF1, report.GenderF1, report.AgeF1, LrSchedule.At(config.Schedule, config.Lr, epoch, 0.0),
