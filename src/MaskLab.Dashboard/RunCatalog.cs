@@ -228,11 +228,13 @@ public sealed class RunCatalog(string root)
         var writer = f.HasWriterRecord ? RunFiles.LiveWriter(dir) : null;
         var t = f.Summary?.Training;
         var epochs = f.Metrics.Epochs;
-        int? planned = CfgInt(f, "epochs");
+        // epochs auto: the count the run decided, from its summary or (while it trains) its metadata.json.
+        bool autoEpochs = Cfg(f, "epochs") is "auto";
+        int? planned = CfgInt(f, "epochs") ?? t?.EpochsPlanned ?? (f.Metadata?["epochs"]?["resolved"] is JsonValue v && v.TryGetValue<int>(out var n) ? n : null);
         var best = epochs.Count == 0 ? null : epochs.FirstOrDefault(e => e.Epoch == t?.BestEpoch) ?? epochs.MaxBy(e => e.ValMacroF1);
         var status = f.Failure is not null ? EntryStatus.Failed
             : writer is not null ? EntryStatus.Running
-            : t is not null && planned is { } p && t.Completes(p) ? EntryStatus.Finished
+            : t is not null && (planned is { } p ? t.Completes(p) : autoEpochs && t.Completes(null)) ? EntryStatus.Finished
             : f.HasLast || epochs.Count > 0 ? EntryStatus.Stopped
             : EntryStatus.Pending;
         var device = f.Metadata?["device"] is JsonObject d

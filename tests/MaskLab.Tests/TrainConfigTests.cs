@@ -137,7 +137,7 @@ public class TrainConfigTests
         Assert.Equal(0.05, LrSchedule.At(c.Schedule, c.Lr, 5, 0.5), 6);   // half-way through the cosine part
         Assert.Equal(0.0, LrSchedule.At(c.Schedule, c.Lr, 9, 1.0), 6);
 
-        var step = RunConfig.Load(null, ["lr=0.1", "scheduler=step", "step_size=2", "step_gamma=0.5", "warmup_epochs=0"]);
+        var step = RunConfig.Load(null, ["lr=0.1", "epochs=10", "scheduler=step", "step_size=2", "step_gamma=0.5", "warmup_epochs=0"]);
         Assert.Equal(0.1, LrSchedule.At(step.Schedule, step.Lr, 1, 0.9), 9);
         Assert.Equal(0.05, LrSchedule.At(step.Schedule, step.Lr, 2, 0.0), 9);
         Assert.Equal(0.025, LrSchedule.At(step.Schedule, step.Lr, 4, 0.0), 9);
@@ -182,5 +182,68 @@ static class RepoRoot
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(System.IO.Path.Combine(dir.FullName, "MaskLab.sln"))) dir = dir.Parent;
         return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
+    }
+}
+
+/// <summary>epochs: auto, the training length that follows the data (issue 31).</summary>
+[Collection(CliConsoleCollection.Name)]
+public sealed class AutoEpochsTests
+{
+    [Theory]
+    [InlineData(3_360, 5)]    // the default set: the recipe as chosen
+    [InlineData(1_680, 10)]   // half the people: as many updates, not half
+    [InlineData(672, 25)]     // 150 people
+    [InlineData(15_120, 5)]   // competition scale: as many passes as the default set, not fewer
+    [InlineData(50, 30)]      // a handful of photos: capped
+    [InlineData(3_361, 5)]
+    [InlineData(3_359, 6)]
+    public void Auto_shows_the_model_the_default_sets_photos_within_its_bounds(int trainPhotos, int epochs)
+    {
+        Assert.Equal(epochs, ScheduleSpec.AutoEpochs(trainPhotos));
+        Assert.Equal(epochs, new RunConfig().EpochsFor(trainPhotos));
+        Assert.Equal(7, RunConfig.Load(null, ["epochs=7"]).EpochsFor(trainPhotos));
+    }
+
+    [Fact]
+    public void Auto_is_the_default_is_written_as_auto_and_a_number_wins()
+    {
+        var config = new RunConfig();
+        Assert.Null(config.Epochs);
+        Assert.Contains("epochs: auto", config.ToYaml());
+        Assert.Null(RunConfig.Load(null, ["epochs=auto"]).Epochs);
+        Assert.Null(config.Clone().Epochs);
+        Assert.Equal(3, RunConfig.Load(null, ["epochs=3"]).Epochs);
+        // The schedule needs a number: epochs auto is decided by the data first.
+        Assert.Throws<InvalidOperationException>(() => config.Schedule);
+        var resolved = config.WithEpochsFor(1_680);
+        Assert.Equal(10, resolved.Epochs);
+        Assert.Equal(10, resolved.Schedule.Epochs);
+        Assert.Null(config.Epochs);
+        // freeze_epochs is checked against the fewest epochs auto trains.
+        Assert.Contains("freeze_epochs", Assert.Throws<MaskLabInputException>(() => RunConfig.Load(null, ["freeze_epochs=6"]).Validate()).Message);
+        RunConfig.Load(null, ["freeze_epochs=5"]).Validate();
+    }
+
+    [Fact]
+    public void A_run_with_epochs_auto_trains_what_its_data_asks_records_it_and_counts_as_finished()
+    {
+        var dir = new RunDirectory(Path.Combine(Directory.CreateTempSubdirectory("masklab-auto-epochs-").FullName, "run"));
+        var config = RunConfig.Load(null, [$"data={FaultData.Root}", "epochs=auto", .. FaultData.TinyKeys, "face_crop=none"]).Validate();
+        var observer = new RecordingObserver();
+        new RunJob(config, dir, observer).Run(CancellationToken.None, end: new RunEnd(Predict: false, Report: false));
+        var summary = dir.ReadSummary()!.Training;
+        int trainPhotos = System.Text.Json.JsonDocument.Parse(File.ReadAllText(dir.SplitFile)).RootElement.GetProperty("train_images").GetInt32();
+        int expected = ScheduleSpec.AutoEpochs(trainPhotos);
+        Assert.Equal(expected, summary.EpochsPlanned);
+        Assert.Equal(expected, summary.EpochsRun);
+        Assert.Equal(expected, dir.ReadMetrics().Count);
+        Assert.Contains(observer.Stages, s => s.StartsWith($"epochs {expected} (auto: ", StringComparison.Ordinal));
+        var meta = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(dir.MetadataFile))!["epochs"]!;
+        Assert.Equal("auto", meta["setting"]!.GetValue<string>());
+        Assert.Equal(expected, meta["resolved"]!.GetValue<int>());
+        // The run keeps epochs auto in its config, and is finished by the count it decided.
+        Assert.Null(dir.ReadConfig().Epochs);
+        Assert.Equal(RunState.Finished, RunStates.Of(dir, dir.ReadConfig().Epochs));
+        Assert.Equal(RunState.Unfinished, RunStates.Of(dir, expected + 1));
     }
 }

@@ -12,7 +12,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
 {
     public sealed class Settings : ExecutorSettings
     {
-        [CommandOption("-c|--config <FILE>"), Description("YAML experiment file (configs/baseline.yaml, ...). Defaults (configs/main.yaml): resnet18_mlnet from its ImageNet weights, face crops, an ordinal age output, 144x180, 5 epochs")]
+        [CommandOption("-c|--config <FILE>"), Description("YAML experiment file (configs/baseline.yaml, ...). Defaults (configs/main.yaml): resnet18_mlnet from its ImageNet weights, face crops, an ordinal age output, 144x180, epochs auto (5 on the default set)")]
         public string? Config { get; init; }
 
         [CommandOption("-d|--data <DIR>"), Description("Competition folder (train/ and eval/), train/ itself, or an image folder. Default: the embedded synthetic set, generated once")]
@@ -67,7 +67,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         {
             if (config.Split == SplitKind.Image)
                 AnsiConsole.MarkupLine("[yellow]warning:[/] split: image puts photos of the same person in train and validation; its validation score is inflated. Use it only for the split study, never to pick models.");
-            AnsiConsole.MarkupLine($"[bold]masklab train[/] {Cli.Esc(config.Model)} · loss {Cli.Esc(config.Loss.ToString())} · {config.ImageSize} · {config.Epochs} epochs · batch {config.BatchSize} · {ConfigValues.EnumText(config.Optimizer)} lr {config.Lr} · {ConfigValues.EnumText(config.Precision)} → {Cli.Esc(run.Path)}");
+            AnsiConsole.MarkupLine($"[bold]masklab train[/] {Cli.Esc(config.Model)} · loss {Cli.Esc(config.Loss.ToString())} · {config.ImageSize} · {config.Epochs?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "auto"} epochs · batch {config.BatchSize} · {ConfigValues.EnumText(config.Optimizer)} lr {config.Lr} · {ConfigValues.EnumText(config.Precision)} → {Cli.Esc(run.Path)}");
             var end = new RunEnd(Tta: s.Tta, PredictProgress: TrainingView.PredictProgress);
             RunOutcome outcome;
             if (config.Folds > 1)

@@ -98,6 +98,14 @@ public sealed class RunJob(RunConfig config, RunDirectory run, ITrainingObserver
         var sections = data.Provenance();
         sections["precision"] = new System.Text.Json.Nodes.JsonObject { ["setting"] = ConfigValues.EnumText(config.Precision), ["resolved"] = precision.Name, ["reason"] = precision.Reason };
         sections["channels_last"] = new System.Text.Json.Nodes.JsonObject { ["setting"] = ConfigValues.EnumText(config.ChannelsLast), ["resolved"] = layout.ChannelsLast, ["reason"] = layout.Reason };
+        int trainPhotos = data.LoaderTrainIndices.Length;
+        var epochsReason = config.Epochs is null ? ScheduleSpec.AutoReason(trainPhotos) : "asked for";
+        if (config.Epochs is null) observer.Stage($"epochs {config.EpochsFor(trainPhotos)} ({epochsReason})");
+        sections["epochs"] = new System.Text.Json.Nodes.JsonObject
+        {
+            ["setting"] = config.Epochs?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "auto",
+            ["resolved"] = config.EpochsFor(trainPhotos), ["reason"] = epochsReason,
+        };
         RunMetadata.WriteStart(run, config, data.Set.Samples.Select(s => s.Path), device: device.Info.ToJson(), sections: sections);
         clock.Restart();
         var result = new Trainer(config, run, observer, device.Device, precision, layout).Train(data, ct, resume);

@@ -12,7 +12,8 @@ public static class RunStates
     /// again at the same batch); finished when its summary reached the planned epochs or stopped early; unfinished
     /// when it has a checkpoint; else not started.
     /// </summary>
-    public static RunState Of(RunDirectory dir, int epochs)
+    /// <param name="epochs">The epochs planned; null for epochs auto, whose count the run's summary records.</param>
+    public static RunState Of(RunDirectory dir, int? epochs)
     {
         if (File.Exists(dir.FailureFile)) return RunState.Failed;
         if (ReadSummary(dir)?.Training.Completes(epochs) == true) return RunState.Finished;

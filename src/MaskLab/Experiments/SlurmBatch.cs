@@ -6,7 +6,8 @@ using MaskLab.Runs;
 namespace MaskLab.Experiments;
 
 /// <summary>One run that a Slurm array task trains: its index in the array, its name and run directory.</summary>
-public sealed record SlurmUnit(int Index, string Name, RunDirectory Dir, int Epochs, DeviceChoice Device);
+/// <param name="Epochs">The epochs planned; null for epochs auto (decided by the data when the task runs).</param>
+public sealed record SlurmUnit(int Index, string Name, RunDirectory Dir, int? Epochs, DeviceChoice Device);
 
 /// <summary>One submission of a batch (DIR/slurm/jobs.jsonl): the array and its gathering job, and the runs it holds.</summary>
 public sealed record SlurmSubmissionRecord(

@@ -54,7 +54,7 @@ public static class SlurmStatus
     static SlurmRunStatus Phase(SlurmUnit unit, RunState state, string? failure, int epochsDone, SlurmTask? task,
         string? taskId, string? logLine)
     {
-        var progress = $"{epochsDone.ToString(CultureInfo.InvariantCulture)}/{unit.Epochs.ToString(CultureInfo.InvariantCulture)} epochs";
+        var progress = $"{epochsDone.ToString(CultureInfo.InvariantCulture)}/{unit.Epochs?.ToString(CultureInfo.InvariantCulture) ?? "auto"} epochs";
         if (state == RunState.Finished) return new(unit, SlurmRunPhase.Done, "", task, false);
         if (state == RunState.Failed) return new(unit, SlurmRunPhase.Failed, FirstLine(failure ?? "failed"), task, false);
         if (task is { IsLive: true })

@@ -106,6 +106,31 @@ public sealed record ScheduleSpec(SchedulerKind Kind, int Epochs, double WarmupE
     /// <summary>The main job's: 5 epochs, one of linear warm-up, then cosine (step_size and step_gamma are the step schedule's).</summary>
     public static readonly ScheduleSpec Default = new(SchedulerKind.Cosine, 5, 1, 20, 0.5);
 
+    /// <summary>
+    /// <c>epochs: auto</c> shows the model at least this many training photos: the default set's 3,360 five times, the
+    /// number of updates the main job's recipe was chosen at. A smaller set gets more epochs, not fewer updates.
+    /// </summary>
+    public const int AutoImages = 16_800;
+
+    /// <summary><c>epochs: auto</c> trains at least this many epochs: a larger set gets as many passes as the default set, not fewer.</summary>
+    public const int AutoMinEpochs = 5;
+
+    /// <summary><c>epochs: auto</c> trains at most this many epochs, however few the photos.</summary>
+    public const int AutoMaxEpochs = 30;
+
+    /// <summary>The epochs <c>epochs: auto</c> trains on <paramref name="trainPhotos"/> photos an epoch.</summary>
+    public static int AutoEpochs(int trainPhotos) =>
+        trainPhotos <= 0 ? AutoMinEpochs : Math.Clamp((AutoImages + trainPhotos - 1) / trainPhotos, AutoMinEpochs, AutoMaxEpochs);
+
+    /// <summary>Why <see cref="AutoEpochs"/> gave what it gave, for the log and metadata.json.</summary>
+    public static string AutoReason(int trainPhotos)
+    {
+        var epochs = AutoEpochs(trainPhotos);
+        return epochs == AutoMinEpochs ? $"auto: {trainPhotos:N0} training photos take {AutoMinEpochs} epochs, the fewest auto trains"
+            : epochs == AutoMaxEpochs ? $"auto: {trainPhotos:N0} training photos take {AutoMaxEpochs} epochs, the most auto trains"
+            : $"auto: {trainPhotos:N0} training photos take {epochs} epochs to show the model {AutoImages:N0} (the default set's 5 epochs)";
+    }
+
     /// <summary>The first bad value as a <see cref="MaskLabInputException"/> naming its key.</summary>
     public void Validate()
     {

@@ -20,6 +20,8 @@ public static class ConfigValues
         }
         var t = underlying ?? type;
         if (t.IsEnum) return ParseEnum(text, t, key);
+        // A number that may be left to the data (epochs): auto is no number.
+        if (underlying == typeof(int) && text.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase)) return null;
         try
         {
             if (t == typeof(string)) return text;

@@ -70,7 +70,22 @@ public sealed class RunConfig
     /// </summary>
     public double AgeOverThreshold { get; set; } = 0.3;
 
-    public int Epochs { get => schedule.Epochs; set => schedule = schedule with { Epochs = value }; }
+    /// <summary>
+    /// Epochs to train, or null for auto (the default, <c>epochs: auto</c>): enough epochs to show the model
+    /// <see cref="ScheduleSpec.AutoImages"/> training photos, at least <see cref="ScheduleSpec.AutoMinEpochs"/>
+    /// (<see cref="ScheduleSpec.AutoEpochs"/>), decided when the data is read (<see cref="WithEpochsFor"/>). A number wins.
+    /// </summary>
+    public int? Epochs
+    {
+        get => epochsAuto ? null : schedule.Epochs;
+        set
+        {
+            epochsAuto = value is null;
+            if (value is { } n) schedule = schedule with { Epochs = n };
+        }
+    }
+
+    bool epochsAuto = true;
     public int BatchSize { get; set; } = 32;
     public double Lr { get => optimization.Lr; set => optimization = optimization with { Lr = value }; }
     public double WeightDecay { get => optimization.WeightDecay; set => optimization = optimization with { WeightDecay = value }; }
@@ -159,7 +174,22 @@ public sealed class RunConfig
     };
     public LossSpec LossSection => loss;
     public OptimizerSpec Optimization => optimization;
-    public ScheduleSpec Schedule => schedule;
+    /// <summary>The schedule over a known number of epochs: with epochs auto, take it from <see cref="WithEpochsFor"/>'s config.</summary>
+    public ScheduleSpec Schedule => epochsAuto
+        ? throw new InvalidOperationException("epochs auto is decided by the data: schedule the config WithEpochsFor gives")
+        : schedule;
+
+    /// <summary>Epochs as trained on <paramref name="trainPhotos"/> photos an epoch: the number set, or auto's.</summary>
+    public int EpochsFor(int trainPhotos) => Epochs ?? ScheduleSpec.AutoEpochs(trainPhotos);
+
+    /// <summary>This config with epochs auto decided for <paramref name="trainPhotos"/> photos an epoch (itself where epochs is a number).</summary>
+    public RunConfig WithEpochsFor(int trainPhotos)
+    {
+        if (Epochs is not null) return this;
+        var resolved = Clone();
+        resolved.Epochs = ScheduleSpec.AutoEpochs(trainPhotos);
+        return resolved;
+    }
     public FineTuneSpec FineTune => fineTune;
 
     /// <summary>The embedded weights the run starts from, or null (random initialisation or a weights file).</summary>
@@ -189,8 +219,9 @@ public sealed class RunConfig
             if (EmbeddedWeights is null)
                 throw new MaskLabInputException($"model '{Model}' has no embedded ImageNet weights; models with them: {string.Join(", ", ModelRegistry.Names.Where(n => ModelRegistry.Get(n).Embedded is not null))} (or use weights=FILE)");
         }
-        schedule.Validate(); // before the keys checked against its epochs
-        fineTune.Validate(Epochs);
+        if (!epochsAuto) schedule.Validate(); // before the keys checked against its epochs
+        else if (WarmupEpochs < 0) throw Bad("warmup_epochs", WarmupEpochs);
+        fineTune.Validate(Epochs ?? ScheduleSpec.AutoMinEpochs);
         mixing.Validate();
         if (Split == SplitKind.Image && Folds > 1) throw new MaskLabInputException("split 'image' is only for a holdout split; k-fold is always by person (set folds 0)");
         Positive(BatchSize, "batch_size");
@@ -301,6 +332,7 @@ public sealed class RunConfig
     {
         var map = new Dictionary<string, string?>();
         foreach (var p in Properties) map[Naming.Apply(p.Name)] = ConfigValues.Format(p.GetValue(this));
+        map["epochs"] ??= "auto";
         return map;
     }
 

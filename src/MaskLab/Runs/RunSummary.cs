@@ -18,6 +18,8 @@ public sealed record TrainingResult
     [JsonPropertyName("best_val_age_f1")] public double? BestValAgeF1 { get; init; }
     [JsonPropertyName("best_epoch")] public int BestEpoch { get; init; }
     [JsonPropertyName("epochs_run")] public int EpochsRun { get; init; }
+    /// <summary>The epochs the run was to train: the number set, or what epochs auto gave for its data.</summary>
+    [JsonPropertyName("epochs_planned"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? EpochsPlanned { get; init; }
     [JsonPropertyName("stopped_early")] public bool StoppedEarly { get; init; }
     [JsonPropertyName("train_seconds")] public double TrainSeconds { get; init; }
     [JsonPropertyName("train_images_per_second")] public double TrainImagesPerSecond { get; init; }
@@ -46,7 +48,8 @@ public sealed record TrainingResult
     [JsonPropertyName("pseudo_label_accuracy"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? PseudoLabelAccuracy { get; init; }
 
     /// <summary>Whether a run with this result has done all it was asked to: every epoch, or stopped early on patience.</summary>
-    public bool Completes(int epochs) => EpochsRun >= epochs || StoppedEarly;
+    /// <param name="epochs">The epochs planned; null for epochs auto, whose count <see cref="EpochsPlanned"/> records.</param>
+    public bool Completes(int? epochs) => EpochsRun >= (epochs ?? EpochsPlanned ?? int.MaxValue) || StoppedEarly;
 }
 
 /// <summary>The eval set's scores: the run's submission for eval/, scored on answers.csv where the data has it.</summary>

@@ -30,13 +30,18 @@ internal sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObser
 
     ResolvedLayout Layout => layout ?? LayoutChoice.Resolve(config.ChannelsLast, precision.Precision, device.type == DeviceType.CUDA, LayoutChoice.ProbeWrong);
 
+    /// <summary>The epochs this training runs, epochs auto decided (at the start of <see cref="Train"/>).</summary>
+    int PlannedEpochs => config.Epochs ?? throw new InvalidOperationException("epochs auto is decided when training starts");
+
     /// <summary>Trains (or resumes) on <paramref name="data"/>, writing checkpoints, metrics and summary.json as it goes.</summary>
     public TrainingResult Train(TrainingData data, CancellationToken ct, bool resume)
     {
+        // epochs auto is decided by the photos an epoch trains on (RunJob has logged and recorded it).
+        config = config.WithEpochsFor(data.LoaderTrainIndices.Length);
         using var session = TrainingSession.Open(config, data, run, device, precision.Precision, Layout.ChannelsLast, observer, resume);
         var callbacks = DefaultCallbacks(data, session);
         bool stoppedEarly = false;
-        for (int epoch = session.State.EpochsDone; epoch < config.Epochs; epoch++)
+        for (int epoch = session.State.EpochsDone; epoch < PlannedEpochs; epoch++)
         {
             ct.ThrowIfCancellationRequested();
             session.Step.BeginEpoch();
@@ -79,8 +84,8 @@ internal sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObser
         new MetricsLog(run),
         new TensorBoardCallback(torch.utils.tensorboard.SummaryWriter(run.TensorBoardDir), data.Set.ClassNames, data.Cache),
         new LastCheckpoint(run),
-        new ProgressCallback(observer, config.Epochs),
-        new EarlyStopping(config.Patience, config.Epochs, observer),
+        new ProgressCallback(observer, PlannedEpochs),
+        new EarlyStopping(config.Patience, PlannedEpochs, observer),
     ]);
 
     /// <summary>
@@ -140,7 +145,7 @@ internal sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObser
             Model = config.Model, Loss = config.Loss.ToString(), Precision = precision.Name, ImageSize = config.ImageSize.ToString(),
             BestValMacroF1 = state.BestMacroF1, BestValAccuracy = best?.ValAccuracy ?? 0,
             BestValMaskF1 = best?.ValMaskF1, BestValGenderF1 = best?.ValGenderF1, BestValAgeF1 = best?.ValAgeF1,
-            BestEpoch = state.BestEpoch, EpochsRun = state.EpochsDone, StoppedEarly = stoppedEarly,
+            BestEpoch = state.BestEpoch, EpochsRun = state.EpochsDone, StoppedEarly = stoppedEarly, EpochsPlanned = PlannedEpochs,
             TrainSeconds = state.TrainSeconds,
             TrainImagesPerSecond = state.TrainSeconds > 0 ? state.TrainImagesSeen / state.TrainSeconds : 0,
             PeakMemoryMb = PeakMemory.Megabytes(),
