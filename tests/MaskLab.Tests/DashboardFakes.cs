@@ -11,6 +11,19 @@ namespace MaskLab.Tests;
 /// </summary>
 public static class DashboardFakes
 {
+    /// <summary>The address a started <c>masklab serve</c> prints ("open URL"), or null when none comes within <paramref name="wait"/>.</summary>
+    public static string? AddressServed(System.Diagnostics.Process serve, TimeSpan wait)
+    {
+        string? url = null;
+        var read = Task.Run(() =>
+        {
+            string? line;
+            while ((line = serve.StandardOutput.ReadLine()) is not null)
+                if (line.StartsWith("open ", StringComparison.Ordinal)) { url = line[5..].Trim(); return; }
+        });
+        return read.Wait(wait) ? url : null;
+    }
+
     public static RunConfig Config(params string[] overrides) =>
         RunConfig.Load(null, new[] { "model=baseline", "image_size=24x32", "epochs=3", "seed=1" }.Concat(overrides));
 

@@ -576,14 +576,8 @@ public sealed class DashboardServerTests : IDisposable
         var stderr = p.StandardError.ReadToEndAsync();
         try
         {
-            string? url = null;
-            var read = Task.Run(() =>
-            {
-                string? line;
-                while ((line = p.StandardOutput.ReadLine()) is not null)
-                    if (line.StartsWith("open ", StringComparison.Ordinal)) { url = line[5..].Trim(); return; }
-            });
-            Assert.True(read.Wait(TimeSpan.FromSeconds(90)) && url is not null, $"no address printed; stderr: {(p.HasExited ? await stderr : "")}");
+            var url = DashboardFakes.AddressServed(p, TimeSpan.FromSeconds(90));
+            Assert.True(url is not null, $"no address printed; stderr: {(p.HasExited ? await stderr : "")}");
             using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
             var clock = Stopwatch.StartNew();
             var bodies = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => http.GetStringAsync(url + "api/run?id=big")));
@@ -685,14 +679,8 @@ public sealed class ServeCommandTests : IDisposable
         var stderr = p.StandardError.ReadToEndAsync();
         try
         {
-            string? url = null;
-            var read = Task.Run(() =>
-            {
-                string? line;
-                while ((line = p.StandardOutput.ReadLine()) is not null)
-                    if (line.StartsWith("open ", StringComparison.Ordinal)) { url = line[5..].Trim(); return; }
-            });
-            Assert.True(read.Wait(TimeSpan.FromSeconds(60)) && url is not null, $"no address printed; stderr: {(p.HasExited ? await stderr : "")}");
+            var url = DashboardFakes.AddressServed(p, TimeSpan.FromSeconds(60));
+            Assert.True(url is not null, $"no address printed; stderr: {(p.HasExited ? await stderr : "")}");
             Assert.StartsWith("http://127.0.0.1:", url);
             using var http = new HttpClient();
             var json = await http.GetStringAsync(url + "api/runs");

@@ -50,6 +50,18 @@ public static class FaultData
 /// <summary>What the fault tests look for in folders: every file's hash, and temporary files left behind.</summary>
 public static class Tree
 {
+    /// <summary>A copy of every file under <paramref name="from"/> into <paramref name="to"/> (a run a test may change).</summary>
+    public static string Copy(string from, string to)
+    {
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        return to;
+    }
+
     /// <summary>
     /// Relative path to SHA-256 of every file under <paramref name="dir"/> (none when it does not exist). A symbolic
     /// link is recorded by its target and never followed (a layout may hold loops), and a FIFO or device by its type
@@ -145,5 +157,22 @@ public static class ChildCli
         }
         p.WaitForExit();
         return new ChildResult(p.ExitCode, stdout.Result, stderr.Result, clock.Elapsed);
+    }
+}
+
+/// <summary>The error contract of every verb, checked on a captured run: exit 2 and one line naming the cause, no trace.</summary>
+public static class CliAssert
+{
+    /// <summary>Asserts exit 2 and a single "masklab: error:" line containing <paramref name="expected"/>; returns the line.</summary>
+    public static string OneLineError(CliResult r, string expected)
+    {
+        Assert.True(r.ExitCode == 2, $"exit {r.ExitCode}: {r.Stderr}");
+        var line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("masklab: error:", line);
+        Assert.Contains(expected, line);
+        Assert.DoesNotContain("   at ", r.Stderr + r.Stdout);
+        Assert.DoesNotContain("frame #", r.Stderr + r.Stdout);
+        Assert.DoesNotContain("internal error", r.Stderr);
+        return line;
     }
 }

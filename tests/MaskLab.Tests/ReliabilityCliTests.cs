@@ -51,15 +51,7 @@ public sealed class ReliabilityCliTests(TrainedTinyRun trained) : IClassFixture<
     static CliResult Train(string data, string run, params string[] extra) =>
         CliHarness.Run(["train", "--data", data, "--out", run, "--set", "epochs=1", .. FaultData.TinySet, .. extra]);
 
-    static string OneLineError(CliResult r, string expected)
-    {
-        Assert.True(r.ExitCode == 2, $"exit {r.ExitCode}: {r.Stderr}");
-        var line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.StartsWith("masklab: error:", line);
-        Assert.Contains(expected, line);
-        Assert.DoesNotContain("   at ", r.Stderr + r.Stdout);
-        return line;
-    }
+    static string OneLineError(CliResult r, string expected) => CliAssert.OneLineError(r, expected);
 
     // ---- 3, 7: every input checked before the first step; a refused run leaves nothing ----
 

@@ -18,27 +18,9 @@ public sealed class ReliabilityRoundThreeTests(RoundTwoRuns trained) : IClassFix
 
     public void Dispose() => temp.Dispose();
 
-    static string OneLineError(CliResult r, string expected)
-    {
-        Assert.True(r.ExitCode == 2, $"exit {r.ExitCode}: {r.Stderr}");
-        var line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.StartsWith("masklab: error:", line);
-        Assert.Contains(expected, line);
-        Assert.DoesNotContain("   at ", r.Stderr + r.Stdout);
-        return line;
-    }
+    static string OneLineError(CliResult r, string expected) => CliAssert.OneLineError(r, expected);
 
-    string CopyOf(string dir, string name)
-    {
-        var to = temp.Combine(name);
-        foreach (var file in Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories))
-        {
-            var target = Path.Combine(to, Path.GetRelativePath(dir, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target);
-        }
-        return to;
-    }
+    string CopyOf(string dir, string name) => Tree.Copy(dir, temp.Combine(name));
 
     // ---- 1: predict over a run's checkpoints ----
 

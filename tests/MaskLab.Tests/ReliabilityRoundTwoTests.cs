@@ -20,17 +20,7 @@ public sealed class ReliabilityRoundTwoTests(RoundTwoRuns trained) : IClassFixtu
     static CliResult Train(string data, string run, params string[] extra) =>
         CliHarness.Run(["train", "--data", data, "--out", run, "--set", "epochs=1", .. FaultData.TinySet, .. extra]);
 
-    static string OneLineError(CliResult r, string expected)
-    {
-        Assert.True(r.ExitCode == 2, $"exit {r.ExitCode}: {r.Stderr}");
-        var line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.StartsWith("masklab: error:", line);
-        Assert.Contains(expected, line);
-        Assert.DoesNotContain("   at ", r.Stderr + r.Stdout);
-        Assert.DoesNotContain("frame #", r.Stderr + r.Stdout);
-        Assert.DoesNotContain("internal error", r.Stderr);
-        return line;
-    }
+    static string OneLineError(CliResult r, string expected) => CliAssert.OneLineError(r, expected);
 
     const string TinySweep = "base:\n  model: baseline\n  image_size: 16x16\n  batch_size: 16\n  warmup_epochs: 0\n  threads: 1\n  epochs: 1\nseeds: [1]\n";
 
