@@ -52,6 +52,9 @@ public abstract class EnumOption<T> : OptionConverter<T> where T : struct, Enum
     protected override T Parse(string text) => (T)ConfigValues.Parse(text, typeof(T), Option)!;
 }
 
+/// <summary><c>--method attribute|confident</c>.</summary>
+public sealed class AuditMethodOption : EnumOption<AuditMethod> { protected override string Option => "--method"; }
+
 /// <summary><c>--vote soft|hard</c>.</summary>
 public sealed class VoteOption : EnumOption<Vote> { protected override string Option => "--vote"; }
 

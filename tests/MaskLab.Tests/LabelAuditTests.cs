@@ -164,4 +164,44 @@ public sealed class LabelAuditTests : IDisposable
         Assert.Equal(2, missing.ExitCode);
         Assert.Contains("has no oof.csv", missing.Stderr);
     }
+
+    [Fact]
+    public void Confident_learning_flags_what_the_confident_joint_prunes_worked_out_by_hand()
+    {
+        // Three classes, ten photos; a3 is labelled 0 but looks like 1.
+        string[] names = ["a0", "a1", "a2", "a3", "b0", "b1", "b2", "b3", "c0", "c1"];
+        int[] truth = [0, 0, 0, 0, 1, 1, 1, 1, 2, 2];
+        float[,] p =
+        {
+            { .9f, .05f, .05f }, { .8f, .1f, .1f }, { .7f, .2f, .1f }, { .1f, .85f, .05f },
+            { .1f, .8f, .1f }, { .05f, .9f, .05f }, { .2f, .7f, .1f }, { .1f, .75f, .15f },
+            { .1f, .1f, .8f }, { .2f, .1f, .7f },
+        };
+        var oof = new OofFile.Oof(names.Select(n => $"/d/{n}.png").ToArray(), names, truth, new int[10], p);
+        // Thresholds: the mean self-confidence of each labelled class.
+        var t = ConfidentLearning.Thresholds(p, truth, 3);
+        Assert.Equal(0.625, t[0], 6);
+        Assert.Equal(0.7875, t[1], 6);
+        Assert.Equal(0.75, t[2], 6);
+        // The confident joint holds a3 at (0, 1) and nothing else off the diagonal; row 0 sums to the 4 photos labelled
+        // 0, so one photo of that row is pruned: the one with the largest margin p1 - p0, a3 (0.85 - 0.10).
+        var result = ConfidentLearning.Find(oof);
+        var only = Assert.Single(result.Suspects);
+        Assert.Equal(["/d/a3.png"], only.Photos);
+        Assert.Equal("0", only.Labelled);
+        Assert.Equal("1", only.Suggested);
+        Assert.Equal(0.75, only.Score, 6);
+        Assert.Equal(10, result.Photos);
+        Assert.True(double.IsNaN(result.Threshold));
+    }
+
+    [Fact]
+    public void Audit_runs_either_method_on_the_same_oof_file()
+    {
+        var oof = Example();
+        var r = CliHarness.Run("audit", "--run", Directory.CreateTempSubdirectory("masklab-audit-none-").FullName, "--method", "nope");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--method", r.Stderr);
+        Assert.NotEmpty(ConfidentLearning.Find(oof).Suspects.Concat(LabelAudit.Find(oof, 0.5).Suspects));
+    }
 }

@@ -14,6 +14,10 @@ public sealed class AuditCommand : Command<AuditCommand.Settings>
     /// <summary>--run: a k-fold run directory holding oof.csv.</summary>
     public sealed class Settings : RunSettings
     {
+        [CommandOption("--method <attribute|confident>"), Description("attribute (default): a photo's mask state, a person's gender or age, flagged at --threshold; confident: confident learning over the classes, photo by photo (cleanlab's prune_by_noise_rate; no threshold)")]
+        [TypeConverter(typeof(AuditMethodOption)), DefaultValue("attribute")]
+        public AuditMethod Method { get; init; } = AuditMethod.Attribute;
+
         [CommandOption("--threshold <T>"), Description("Lowest out-of-fold probability off the labelled value to flag (default 0.7)")]
         public double Threshold { get; init; } = 0.7;
 
@@ -41,10 +45,12 @@ public sealed class AuditCommand : Command<AuditCommand.Settings>
             return Cli.Fail($"'{s.Run}' has no oof.csv: audit reads the out-of-fold predictions of a finished k-fold run (train with folds: K)");
         if (s.Fixes is { } fixesTarget) Experiments.OutputFile.Check("--fixes", fixesTarget, [run.OofFile, s.Truth]);
         var oof = OofFile.Read(run.OofFile);
-        var result = LabelAudit.Find(oof, s.Threshold);
+        var result = s.Method == AuditMethod.Confident ? ConfidentLearning.Find(oof) : LabelAudit.Find(oof, s.Threshold);
 
         var table = new Table().Border(TableBorder.Rounded)
-            .Title($"[bold]likely label errors[/] (out-of-fold probability off the label >= {s.Threshold.ToString("0.##", CultureInfo.InvariantCulture)})");
+            .Title(s.Method == AuditMethod.Confident
+                ? "[bold]likely label errors[/] (confident learning, pruned by noise rate; score: margin of the suggested class over the label)"
+                : $"[bold]likely label errors[/] (out-of-fold probability off the label >= {s.Threshold.ToString("0.##", CultureInfo.InvariantCulture)})");
         table.AddColumn("person").AddColumn("attribute").AddColumn("labelled").AddColumn("suggested")
             .AddColumn(new TableColumn("score").RightAligned()).AddColumn("photos");
         foreach (var x in result.Suspects.Take(s.Top))
@@ -70,12 +76,14 @@ public sealed class AuditCommand : Command<AuditCommand.Settings>
                 .Select(x => (x.Fix!, string.Create(CultureInfo.InvariantCulture, $"audit score {x.Score:F3}: {x.Attribute} {x.Labelled} -> {x.Suggested}")))
                 .ToArray();
             LabelFixes.Write(fixesFile, fixes);
-            AnsiConsole.MarkupLine($"wrote [bold]{Cli.Esc(fixesFile)}[/]: {fixes.Length} suggested fix(es); review them, then train with label_fixes: {Cli.Esc(fixesFile)}");
+            AnsiConsole.MarkupLine($"wrote [bold]{Cli.Esc(fixesFile)}[/]: {fixes.Length} suggested fix(es); review them, then train with label_fixes: {Cli.Esc(fixesFile)}" +
+                (s.Method == AuditMethod.Confident ? " (confident learning suggests classes, which a label_fixes row of a person cannot always express: none written)" : ""));
         }
         if (s.Json)
             Cli.WriteJsonLine(new
             {
-                run = run.Path, threshold = s.Threshold, photos = result.Photos, people = result.People,
+                run = run.Path, method = ConfigValues.EnumText(s.Method), threshold = s.Method == AuditMethod.Confident ? (double?)null : s.Threshold,
+                photos = result.Photos, people = result.People,
                 flagged_photos = result.FlaggedPhotos,
                 suspects = result.Suspects.Select(x => new
                 {
