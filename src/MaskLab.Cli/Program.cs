@@ -49,6 +49,8 @@ app.Configure(c =>
     c.AddCommand<PredictCommand>("predict").WithDescription("Write a submission for an eval set; several --run soft-vote an ensemble");
     c.AddCommand<AuditCommand>("audit").WithDescription("List likely mislabeled photos from a k-fold run's out-of-fold predictions (confidently wrong, by person)")
         .WithExample("audit", "--run", "runs/kfold", "--fixes", "suspects.csv");
+    c.AddCommand<CleanCommand>("clean").WithDescription("From noisy labels to a cleaner model: a k-fold audit of the labels, its fixes at the threshold (or a stop to review them), and the final run trained with them")
+        .WithExample("clean", "--out", "runs/clean", "--data", "data/noisy");
     c.AddCommand<EnsembleCommand>("ensemble").WithDescription("Pick blend weights for k-fold runs on their out-of-fold probabilities and report the blend's OOF macro F1");
     c.AddCommand<BenchCommand>("bench").WithDescription("Median training and inference images/s of a model");
     c.AddCommand<CeilingCommand>("ceiling").WithDescription("The most any model could reach on a synthetic set: classifiers fitted on the latent cues each person was drawn from, scored on the eval people")

@@ -42,6 +42,7 @@ public sealed partial class LabelReview(RunCatalog catalog, ServedRoots roots, s
     {
         if (id == ".") return "_root";
         var name = new System.Text.StringBuilder(id.Length + 8);
+        Span<byte> bytes = stackalloc byte[4];
         foreach (var rune in id.EnumerateRunes())
         {
             if (rune.Value == '/') name.Append("__");
@@ -49,7 +50,6 @@ public sealed partial class LabelReview(RunCatalog catalog, ServedRoots roots, s
             else if (rune.IsAscii && (char.IsAsciiLetterOrDigit((char)rune.Value) || rune.Value is '.' or '=' or '+' or '-')) name.Append((char)rune.Value);
             else
             {
-                Span<byte> bytes = stackalloc byte[4];
                 int n = rune.EncodeToUtf8(bytes);
                 name.Append("_x").Append(Convert.ToHexString(bytes[..n]));
             }
