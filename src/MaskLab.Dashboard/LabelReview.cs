@@ -164,6 +164,8 @@ public sealed partial class LabelReview(RunCatalog catalog, ServedRoots roots, s
             labelled = s.Audit.Labelled,
             suggested = s.Audit.Suggested,
             score = s.Audit.Score,
+            threshold,
+            predictedAge = s.Audit.PredictedAge,
             canFix = s.Audit.Fix is not null && s.KeepValue is not null,
             decision = DecisionOf(s, rows),
             existing = rows.FirstOrDefault(x => x.Person == s.Audit.Person && x.Field == (s.Audit.Fix?.Field ?? ""))?.Value,

@@ -82,6 +82,22 @@ public class AgeHeadTests
     }
 
     [Fact]
+    public void Ages_are_the_youngest_age_plus_the_summed_threshold_probabilities()
+    {
+        var head = Head();
+        var x = new float[3, 60];
+        for (int j = 18; j < 60; j++)
+        {
+            x[0, j] = 30;                                  // every "age >= t" certain: 60
+            x[1, j] = -30;                                 // none: 18
+            x[2, j] = j - 18 < 12 ? 30 : j - 18 < 13 ? 0 : -30; // ages 19..30 certain, 31 at one half: 30.5
+        }
+        var ages = head.Ages(tensor(x))!.data<float>().ToArray();
+        Assert.Equal([60f, 18f, 30.5f], ages.Select(a => MathF.Round(a, 3)));
+        Assert.Null(((IOutputHead)head.Inner).Ages(tensor(x)));
+    }
+
+    [Fact]
     public void Probabilities_keep_mask_and_gender_of_the_class_head_and_take_age_from_the_ordinal_output()
     {
         var head = Head("age_over_threshold=0.5"); // the output as it comes, worked out by hand below

@@ -39,6 +39,10 @@ public class CrossValidationTests
             foreach (var person in oof.Persons.Where((_, i) => oof.Fold[i] == k).Distinct())
                 Assert.Contains($"\"{person}\"", split);
         }
+        // The ordinal age output (age_head auto on the task's people) gives each photo a predicted age in years.
+        Assert.NotNull(oof.PredictedAges);
+        Assert.All(oof.PredictedAges!, a => Assert.InRange(a, 18f, 60f));
+        Assert.True(oof.PredictedAges!.Distinct().Count() > 1, "every photo predicted the same age");
         for (int i = 0; i < oof.Paths.Length; i++)
         {
             double sum = 0;

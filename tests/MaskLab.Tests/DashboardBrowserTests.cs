@@ -216,6 +216,10 @@ public sealed class DashboardBrowserTests(DashboardBrowserFixture fx) : IClassFi
         var file = await page.InnerTextAsync("#fixes-file");
         Assert.False(File.Exists(file));
         var first = await page.GetAttributeAsync(".item.current", "data-key");
+        // Each suspect says why: its score against the threshold, and for an age the age the models predict in years.
+        Assert.Contains("≥ threshold 0.05", await page.InnerTextAsync(".item.current .why"));
+        foreach (var why in await page.Locator(".group[data-person] .item").AllInnerTextsAsync())
+            if (why.StartsWith("age:", StringComparison.Ordinal)) Assert.Matches(@"predicted age \d+\.\d years", why);
 
         await page.Keyboard.PressAsync("a");
         await page.WaitForSelectorAsync($".item[data-key='{first}'][data-decision='accepted']");

@@ -53,6 +53,28 @@ public sealed class LabelAuditTests : IDisposable
         ("000003_male_Asian_58", k => (Cls(MaskOf(k), Gender.Male, AgeBand.From30To59), Cls(MaskOf(k), Gender.Male, AgeBand.Over60), 0.6f)));
 
     [Fact]
+    public void AnAgeSuspect_CarriesThePersonsMeanPredictedAge_WhereOofHasIt_AndOofCsvKeepsIt()
+    {
+        var oof = Example();
+        Assert.Null(Assert.Single(LabelAudit.Find(oof, 0.5).Suspects, s => s.Attribute == "age").PredictedAge);
+
+        // 000003 is rows 14..20: predicted 59..65, mean 62.
+        var ages = Enumerable.Range(0, 21).Select(i => i >= 14 ? 59f + (i - 14) : 30f).ToArray();
+        var age = Assert.Single(LabelAudit.Find(oof with { PredictedAges = ages }, 0.5).Suspects, s => s.Attribute == "age");
+        Assert.Equal(62.0, age.PredictedAge!.Value, 5);
+        Assert.All(LabelAudit.Find(oof with { PredictedAges = ages }, 0.5).Suspects.Where(s => s.Attribute != "age"), s => Assert.Null(s.PredictedAge));
+
+        // Written and read back: the column follows the probabilities; a file without it reads as no ages.
+        var set = new LabeledSet(oof.Paths.Select((p, i) => new Sample(p, oof.Truth[i], oof.Persons[i])).ToList(), TaskClasses.Names, true, "/data");
+        var file = _dir.Combine("oof.csv");
+        OofFile.Write(file, set, oof.Fold, oof.Probabilities, ages);
+        Assert.EndsWith(",predicted_age", File.ReadLines(file).First());
+        Assert.Equal(ages, OofFile.Read(file).PredictedAges);
+        OofFile.Write(file, set, oof.Fold, oof.Probabilities);
+        Assert.Null(OofFile.Read(file).PredictedAges);
+    }
+
+    [Fact]
     public void Finds_APersonsGender_SwappedPhotos_AndAnAge_ScoredByHand()
     {
         var result = LabelAudit.Find(Example(), 0.5);

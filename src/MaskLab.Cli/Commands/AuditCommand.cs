@@ -54,7 +54,8 @@ public sealed class AuditCommand : Command<AuditCommand.Settings>
         table.AddColumn("person").AddColumn("attribute").AddColumn("labelled").AddColumn("suggested")
             .AddColumn(new TableColumn("score").RightAligned()).AddColumn("photos");
         foreach (var x in result.Suspects.Take(s.Top))
-            table.AddRow(Cli.Esc(x.Person), x.Attribute, Cli.Esc(x.Labelled), Cli.Esc(x.Suggested), $"{x.Score:F3}",
+            table.AddRow(Cli.Esc(x.Person), x.Attribute, Cli.Esc(x.Labelled),
+                Cli.Esc(x.Suggested) + (x.PredictedAge is { } years ? string.Create(CultureInfo.InvariantCulture, $" (predicted {years:0.#})") : ""), $"{x.Score:F3}",
                 x.Photos.Count == 1 ? Cli.Esc(Path.GetFileName(x.Photos[0])) : $"all {x.Photos.Count}");
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"{result.Suspects.Count} suspect label(s) covering {result.FlaggedPhotos} of {result.Photos} photos ({result.People} people)" +
@@ -88,7 +89,7 @@ public sealed class AuditCommand : Command<AuditCommand.Settings>
                 suspects = result.Suspects.Select(x => new
                 {
                     person = x.Person, attribute = x.Attribute, labelled = x.Labelled, suggested = x.Suggested, score = x.Score,
-                    photos = x.Photos,
+                    predicted_age = x.PredictedAge, photos = x.Photos,
                 }),
                 truth = score is null ? null : new
                 {

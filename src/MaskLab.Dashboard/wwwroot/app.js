@@ -546,7 +546,8 @@
           var index = items.length;
           var node = el('div', { class: 'item ' + it.decision, 'data-key': it.key, 'data-decision': it.decision, onclick: function () { select(index); } },
             el('div', null, el('b', { text: it.attribute }), ': labelled ', el('b', { text: it.labelled }), ' → suggested ', el('b', { text: it.suggested }),
-              el('span', { class: 'note', text: ' · score ' + it.score.toFixed(3) }), ' · ', el('span', { class: 'decision', text: it.decision + (it.decision === 'other' ? ' (' + it.existing + ')' : '') })),
+              el('span', { class: 'note why', text: ' · score ' + it.score.toFixed(3) + ' ≥ threshold ' + it.threshold.toFixed(2) + ' (out-of-fold probability off the label)' +
+                (it.predictedAge != null ? ' · predicted age ' + it.predictedAge.toFixed(1) + ' years' : '') }), ' · ', el('span', { class: 'decision', text: it.decision + (it.decision === 'other' ? ' (' + it.existing + ')' : '') })),
             el('div', { class: 'photos' }, it.photos.map(function (p) { return p.url ? el('img', { src: p.url, alt: p.name, title: p.name, loading: 'lazy' }) : el('span', { class: 'note', text: p.name + ' (outside the served folders)' }); })),
             it.canFix ? el('div', null,
               el('button', { type: 'button', class: 'accept', text: 'Accept', onclick: function (e) { e.stopPropagation(); decide(index, 'accept'); } }), ' ',

@@ -20,11 +20,12 @@ public static class Inference
             Augment: AugmentOptions.None, Seed: seed, DropLast: false, Width: size.Width, Height: size.Height) { Input = input });
 
     /// <summary>
-    /// Runs the model in eval mode without gradients. Returns probabilities [rows = loader indices order, C] and
-    /// the mean loss when <paramref name="loss"/> is given. With <paramref name="flipTta"/> the horizontally
+    /// Runs the model in eval mode without gradients. Returns probabilities [rows = loader indices order, C], the
+    /// mean loss when <paramref name="withLoss"/> is set, and each photo's predicted age in years where the head has an
+    /// age output in years (<see cref="IOutputHead.Ages"/>; null elsewhere). With <paramref name="flipTta"/> the horizontally
     /// flipped view is averaged in (faces are near-symmetric, so the flip is a label-preserving second look).
     /// </summary>
-    public static (float[,] Probabilities, double MeanLoss) Run(
+    public static (float[,] Probabilities, double MeanLoss, float[]? Ages) Run(
         nn.Module<Tensor, Tensor> model, IOutputHead head, BatchLoader loader, int rows, int classes,
         bool withLoss = false, bool flipTta = false, Action<int>? onBatch = null, CancellationToken ct = default)
     {
@@ -34,6 +35,7 @@ public static class Inference
         // under the thread count in force): the same probabilities up to rounding.
         bool channelsLast = device.type == DeviceType.CPU && !ConvolutionCheck.ChannelsLastWrong;
         var probs = new float[rows, classes];
+        float[]? ages = null;
         double lossSum = 0;
         int row = 0, batches = 0;
         using var _ = no_grad();
@@ -49,6 +51,13 @@ public static class Inference
                 var p = head.Probabilities(logits);
                 if (flipTta) p = (p + head.Probabilities(model.call(channelsLast ? ChannelsLast.Of(batch.Images.flip(3)) : batch.Images.flip(3)))) / 2;
                 var values = p.cpu().contiguous().data<float>().ToArray();
+                if (head.Ages(logits) is { } a)
+                {
+                    ages ??= new float[rows];
+                    if (flipTta && head.Ages(model.call(channelsLast ? ChannelsLast.Of(batch.Images.flip(3)) : batch.Images.flip(3))) is { } flipped)
+                        a = (a + flipped) / 2;
+                    a.cpu().contiguous().data<float>().ToArray().CopyTo(ages, row);
+                }
                 for (int i = 0; i < batch.Count; i++)
                     for (int c = 0; c < classes; c++)
                         probs[row + i, c] = values[i * classes + c];
@@ -56,6 +65,6 @@ public static class Inference
             }
             onBatch?.Invoke(++batches);
         }
-        return (probs, withLoss && row > 0 ? lossSum / row : double.NaN);
+        return (probs, withLoss && row > 0 ? lossSum / row : double.NaN, ages);
     }
 }

@@ -13,8 +13,10 @@ namespace MaskLab.Evaluation;
 /// (for gender and age, averaged over the person's photos).</param>
 /// <param name="Photos">The photos the suspect label covers (full paths).</param>
 /// <param name="Fix">The correction that the suggestion amounts to, where it can be written as one (task data).</param>
+/// <param name="PredictedAge">For an age suspect, the person's age in years as the out-of-fold models predict it (the mean
+/// over their photos), where oof.csv has it (<see cref="OofFile.PredictedAgeColumn"/>).</param>
 public sealed record AuditSuspect(string Person, string Attribute, string Labelled, string Suggested, double Score,
-    IReadOnlyList<string> Photos, LabelFix? Fix);
+    IReadOnlyList<string> Photos, LabelFix? Fix, double? PredictedAge = null);
 
 /// <summary>The audit of one k-fold run: every suspect at or above the threshold, grouped by person, most confident first.</summary>
 public sealed record AuditResult(IReadOnlyList<AuditSuspect> Suspects, int Photos, int People, double Threshold)
@@ -116,9 +118,10 @@ public static class LabelAudit
             {
                 var band = Enumerable.Range(0, 3).Where(b => b != (int)labelledBand).MaxBy(b => rows.Sum(i => age[i, b]));
                 var suggestedAge = NearestAgeIn((AgeBand)band, person.Age);
+                double? predictedAge = oof.PredictedAges is { } ages ? rows.Average(i => (double)ages[i]) : null;
                 suspects.Add(new AuditSuspect(person.Id, "age", $"{person.Age} ({TaskClasses.AgeWord(labelledBand)})",
                     TaskClasses.AgeWord((AgeBand)band), ageScore, photos,
-                    new LabelFix(person.Id, LabelFix.AgeField, suggestedAge.ToString(CultureInfo.InvariantCulture), "audit")));
+                    new LabelFix(person.Id, LabelFix.AgeField, suggestedAge.ToString(CultureInfo.InvariantCulture), "audit"), predictedAge));
             }
         }
         return Done(suspects, n, people.Count, threshold);

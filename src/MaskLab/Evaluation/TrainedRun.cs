@@ -82,10 +82,18 @@ public sealed class TrainedRun : IDisposable
         caches.For(Config.ImageSize, Config.FaceCropSection, photos, detected, ct);
 
     /// <summary>Class probabilities for the given photos, in order; flip TTA averages the mirrored view.</summary>
-    public float[,] Probabilities(IReadOnlyList<Sample> samples, ImageCache cache, bool tta, Action<int>? onBatch = null, CancellationToken ct = default)
+    public float[,] Probabilities(IReadOnlyList<Sample> samples, ImageCache cache, bool tta, Action<int>? onBatch = null, CancellationToken ct = default) =>
+        Predict(samples, cache, tta, onBatch, ct).Probabilities;
+
+    /// <summary>
+    /// <see cref="Probabilities"/>, and each photo's predicted age in years where the run has an age output in years
+    /// (the ordinal age head; null elsewhere).
+    /// </summary>
+    public (float[,] Probabilities, float[]? Ages) Predict(IReadOnlyList<Sample> samples, ImageCache cache, bool tta, Action<int>? onBatch = null, CancellationToken ct = default)
     {
         var loader = Inference.Loader(samples, Enumerable.Range(0, samples.Count).ToArray(), cache, Config.ImageSize, Config.Seed, Config.Input);
-        return Inference.Run(Model, Head, loader, samples.Count, Classes, flipTta: tta, onBatch: onBatch, ct: ct).Probabilities;
+        var (probabilities, _, ages) = Inference.Run(Model, Head, loader, samples.Count, Classes, flipTta: tta, onBatch: onBatch, ct: ct);
+        return (probabilities, ages);
     }
 
     public void Dispose() => Model.Dispose();

@@ -180,6 +180,7 @@ public sealed class CrossValidation(RunConfig config, RunDirectory root, ITraini
         var set = data.Set;
         int n = set.Samples.Count, classes = set.ClassCount;
         var probs = new float[n, classes];
+        float[]? ages = null;
         var folds = new List<TrainingResult>();
         for (int k = 0; k < config.Folds; k++)
         {
@@ -188,11 +189,16 @@ public sealed class CrossValidation(RunConfig config, RunDirectory root, ITraini
             using var trained = TrainedRun.Load(root.Fold(k).Path, device: device);
             folds.Add(trained.Result);
             var (_, val) = PersonSplit.Fold(foldOf, k);
-            var p = trained.Probabilities(val.Select(i => set.Samples[i]).ToArray(), data.Cache, tta: false, ct: ct);
+            var (p, a) = trained.Predict(val.Select(i => set.Samples[i]).ToArray(), data.Cache, tta: false, ct: ct);
             for (int r = 0; r < val.Length; r++)
                 for (int c = 0; c < classes; c++) probs[val[r], c] = p[r, c];
+            if (a is not null)
+            {
+                ages ??= Enumerable.Repeat(float.NaN, n).ToArray();
+                for (int r = 0; r < val.Length; r++) ages[val[r]] = a[r];
+            }
         }
-        OofFile.Write(root.OofFile, set, foldOf, probs);
+        OofFile.Write(root.OofFile, set, foldOf, probs, ages);
 
         var truth = set.Samples.Select(s => s.Label).ToArray();
         var report = Metrics.Evaluate(truth, Metrics.Argmax(probs), set.ClassNames, set.IsTaskClasses);

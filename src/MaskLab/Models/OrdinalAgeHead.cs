@@ -123,6 +123,14 @@ internal sealed class OrdinalAgeHead(IOutputHead inner, AgeHeadSpec spec) : IOut
         return loss.MoveToOuterDisposeScope();
     }
 
+    /// <summary>The expected age: the youngest age plus the sum of P(age &gt;= t) over the thresholds.</summary>
+    public Tensor? Ages(Tensor logits)
+    {
+        using var scope = NewDisposeScope();
+        var (_, ordinal) = Split(logits.to_type(ScalarType.Float32));
+        return (ordinal.sigmoid().sum(1) + AgeOrdinal.MinAge).MoveToOuterDisposeScope();
+    }
+
     public Tensor Probabilities(Tensor logits)
     {
         using var scope = NewDisposeScope();

@@ -27,6 +27,9 @@ public interface IOutputHead
 
     /// <summary>Class probabilities [N, classes] in float32.</summary>
     Tensor Probabilities(Tensor logits);
+
+    /// <summary>Each photo's predicted age in years [N] in float32, where the head has an age output in years; else null.</summary>
+    Tensor? Ages(Tensor logits) => null;
 }
 
 /// <summary>One softmax over all classes: the usual classifier.</summary>

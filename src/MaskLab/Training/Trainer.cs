@@ -130,7 +130,7 @@ internal sealed class Trainer(RunConfig config, RunDirectory run, ITrainingObser
     /// <summary>The validation photos' probabilities and predictions, scored, and the mean validation loss.</summary>
     static (EvaluationReport Report, float[,] Probabilities, int[] Predicted, double Loss) Validate(TrainingSession s, LabeledSet set, CancellationToken ct)
     {
-        var (probabilities, loss) = Inference.Run(s.Model, s.Head, s.ValLoader, s.ValTruth.Length, set.ClassCount, withLoss: true, ct: ct);
+        var (probabilities, loss, _) = Inference.Run(s.Model, s.Head, s.ValLoader, s.ValTruth.Length, set.ClassCount, withLoss: true, ct: ct);
         var predicted = Metrics.Argmax(probabilities);
         return (Metrics.Evaluate(s.ValTruth, predicted, set.ClassNames, set.IsTaskClasses), probabilities, predicted, loss);
     }
