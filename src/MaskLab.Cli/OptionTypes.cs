@@ -55,6 +55,9 @@ public abstract class EnumOption<T> : OptionConverter<T> where T : struct, Enum
 /// <summary><c>--method attribute|confident</c>.</summary>
 public sealed class AuditMethodOption : EnumOption<AuditMethod> { protected override string Option => "--method"; }
 
+/// <summary><c>--label-noise-kind competition|uniform</c>.</summary>
+public sealed class LabelNoiseKindOption : EnumOption<MaskLab.Synthetic.LabelNoiseKind> { protected override string Option => "--label-noise-kind"; }
+
 /// <summary><c>--vote soft|hard</c>.</summary>
 public sealed class VoteOption : EnumOption<Vote> { protected override string Option => "--vote"; }
 

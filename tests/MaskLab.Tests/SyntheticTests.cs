@@ -123,6 +123,39 @@ public sealed class SyntheticTests : IDisposable
     }
 
     [Fact]
+    public void UniformNoise_FilesStrangersOfEveryOtherClass_LeavingTheFoldersAndTheRestOfTheSetAsTheCompetitionKindDraws()
+    {
+        var options = Tiny with { People = 60, EvalPeople = 4, LabelNoise = 0.2 };
+        var uniform = _dir.Sub("uniform");
+        var competition = _dir.Sub("competition");
+        var report = SyntheticGenerator.Generate(uniform, options with { NoiseKind = LabelNoiseKind.Uniform });
+        SyntheticGenerator.Generate(competition, options);
+
+        var truth = CsvTable.Read(Path.Combine(uniform, "train_truth.csv"), "path", "given_class", "true_class", "true_age", "noise").Rows
+            .Select(r => (Path: r.Values[0], Given: int.Parse(r.Values[1]), True: int.Parse(r.Values[2]), Age: int.Parse(r.Values[3]), Noise: r.Values[4])).ToList();
+        var wrong = truth.Where(t => t.Given != t.True).ToList();
+        Assert.Equal((int)Math.Round(0.2 * 60 * 7), wrong.Count);
+        Assert.Equal(wrong.Count, report.NoisyPhotos);
+        Assert.All(wrong, t => Assert.Equal("uniform", t.Noise));
+        Assert.All(truth.Where(t => t.Given == t.True), t => Assert.Equal("", t.Noise));
+        // Any other class: 84 draws over 17 classes reach most of them, and each wrong photo's age is its stranger's band.
+        Assert.True(wrong.Select(t => t.True).Distinct().Count() >= 14, $"only {wrong.Select(t => t.True).Distinct().Count()} true classes among the wrong photos");
+        Assert.All(wrong, t => Assert.Equal(TaskClasses.AgeOf(t.True), AgeCuts.Scoring.Band(t.Age)));
+        // The folders (gender, age) are the competition kind's people without their noise: the same people, drawn alike.
+        Assert.Equal(SynthFiles.List(competition).Length, SynthFiles.List(uniform).Length);
+        static string Key(string path) => Path.GetFileName(Path.GetDirectoryName(path))![..6] + "/" + Path.GetFileName(path);
+        var given = truth.ToDictionary(t => Key(t.Path), t => TaskClasses.Decode(t.Given));
+        Assert.All(CsvTable.Read(Path.Combine(competition, "train_truth.csv"), "path", "true_class").Rows, r =>
+        {
+            var (_, g, a) = TaskClasses.Decode(int.Parse(r.Values[1]));
+            Assert.Equal((g, a), (given[Key(r.Values[0])].Gender, given[Key(r.Values[0])].Age));
+        });
+        // The latent truth and the face boxes describe whoever each photo shows.
+        var latent = CsvTable.Read(Path.Combine(uniform, "latent_truth.csv"), "path", "true_class").Rows.ToDictionary(r => r.Values[0], r => int.Parse(r.Values[1]));
+        Assert.All(wrong, t => Assert.Equal(t.True, latent[t.Path]));
+    }
+
+    [Fact]
     public void SameSeed_GivesByteIdenticalFiles_AndAnotherSeedDiffers()
     {
         var a = _dir.Sub("a");

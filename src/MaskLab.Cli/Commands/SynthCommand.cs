@@ -33,6 +33,11 @@ public sealed class SynthSettings : CommandSettings
     [Description("Share of train photos with a wrong label (default 0.011)")]
     public double LabelNoise { get; init; } = 0.011;
 
+    [CommandOption("--label-noise-kind <competition|uniform>")]
+    [Description("competition (default): a person's gender or age band wrong, or their incorrect-mask and no-mask photos swapped, as in the competition; uniform: the literature's kind, any photo showing any other class (a stranger's photo in the person's folder)")]
+    [TypeConverter(typeof(LabelNoiseKindOption)), DefaultValue("competition")]
+    public MaskLab.Synthetic.LabelNoiseKind LabelNoiseKind { get; init; } = MaskLab.Synthetic.LabelNoiseKind.Competition;
+
     [CommandOption("--quality <Q>")]
     [Description("JPEG quality 1..100 (default 90)")]
     public int Quality { get; init; } = 90;
@@ -55,7 +60,7 @@ public sealed class SynthCommand : Command<SynthSettings>
         if (s.People < 0) return Cli.Fail($"--people {s.People} must not be negative");
         if (s.EvalPeople < 0) return Cli.Fail($"--eval-people {s.EvalPeople} must not be negative");
         var size = ImageSize.Parse(s.Size);
-        var options = new SynthOptions(s.People, s.EvalPeople, size.Width, size.Height, s.Seed, s.LabelNoise, s.Quality, !s.NoJunk);
+        var options = new SynthOptions(s.People, s.EvalPeople, size.Width, size.Height, s.Seed, s.LabelNoise, s.Quality, !s.NoJunk, s.LabelNoiseKind);
         options.Validate();
 
         if (s.Preview is { } preview)

@@ -52,18 +52,19 @@ internal static class LatentTruth
     {
         foreach (var person in people)
         {
-            var look = SyntheticGenerator.LookOf(o, person);
-            var numbers = Numbers(look).Select(v => v.ToString("R", CultureInfo.InvariantCulture));
-            var categories = Categories(look);
+            var own = SyntheticGenerator.LookOf(o, person);
             for (var k = 0; k < Population.PhotosPerPerson; k++)
             {
+                var look = SyntheticGenerator.LookOf(o, person, own, k);
+                var numbers = Numbers(look).Select(v => v.ToString("R", CultureInfo.InvariantCulture));
+                var categories = Categories(look);
                 var shot = SyntheticGenerator.ShotOf(o, person, look, k);
                 var dir = person.IsEval ? "eval/images" : $"train/images/{person.Folder}";
                 yield return
                 [
                     person.IsEval ? "eval" : "train", $"{dir}/{person.FileNames[k]}",
                     person.Index.ToString(CultureInfo.InvariantCulture), person.TrueClass(k).ToString(CultureInfo.InvariantCulture),
-                    TaskClasses.GenderWord(person.Gender), person.Age.ToString(CultureInfo.InvariantCulture), shot.Placement.ToString(),
+                    TaskClasses.GenderWord(person.Shown(k).Gender), person.Shown(k).Age.ToString(CultureInfo.InvariantCulture), shot.Placement.ToString(),
                     .. numbers, .. categories,
                 ];
             }

@@ -5,7 +5,10 @@ using MaskLab.Data.Layout;
 namespace MaskLab.Synthetic;
 
 /// <summary>How a train person's given labels differ from the truth.</summary>
-internal enum NoiseKind { None, SwappedIncorrectNormal, WrongGender, WrongAgeBand }
+internal enum NoiseKind { None, SwappedIncorrectNormal, WrongGender, WrongAgeBand, Stranger }
+
+/// <summary>Who a stranger's photo filed in a person's folder shows (the uniform noise).</summary>
+internal sealed record Stranger(Gender Gender, int Age, MaskState Mask);
 
 /// <summary>
 /// One person of the set, decided before any drawing: true attributes, the (possibly wrong) attributes the
@@ -21,12 +24,19 @@ internal sealed record PlannedPerson(
     int GivenAge,
     NoiseKind Noise,
     string[] FileNames,
-    int JunkMask)
+    int JunkMask,
+    Stranger?[]? Strangers = null)
 {
+    /// <summary>The stranger photo <paramref name="k"/> shows instead of the person, if any.</summary>
+    public Stranger? StrangerIn(int k) => Strangers?[k];
+
+    /// <summary>The gender and age of whoever photo <paramref name="k"/> shows.</summary>
+    public (Gender Gender, int Age) Shown(int k) => StrangerIn(k) is { } s ? (s.Gender, s.Age) : (Gender, Age);
+
     public string Folder => $"{Id}_{TaskClasses.GenderWord(GivenGender)}_{Population.Race}_{GivenAge}";
 
     /// <summary>What photo <paramref name="k"/> shows (the swap noise exchanges photos 5 and 6).</summary>
-    public MaskState ShownMask(int k) => (k, Noise) switch
+    public MaskState ShownMask(int k) => StrangerIn(k) is { } stranger ? stranger.Mask : (k, Noise) switch
     {
         ( < 5, _) => MaskState.Wear,
         (5, NoiseKind.SwappedIncorrectNormal) => MaskState.NotWear,
@@ -38,7 +48,7 @@ internal sealed record PlannedPerson(
     /// <summary>What photo <paramref name="k"/>'s file name says.</summary>
     public static MaskState NamedMask(int k) => k < 5 ? MaskState.Wear : k == 5 ? MaskState.Incorrect : MaskState.NotWear;
 
-    public int TrueClass(int k) => TaskClasses.Encode(ShownMask(k), Gender, AgeCuts.Scoring.Band(Age));
+    public int TrueClass(int k) => TaskClasses.Encode(ShownMask(k), Shown(k).Gender, AgeCuts.Scoring.Band(Shown(k).Age));
 
     public int GivenClass(int k) => TaskClasses.Encode(NamedMask(k), GivenGender, AgeCuts.Scoring.Band(GivenAge));
 }
@@ -107,7 +117,9 @@ internal static class Population
     public static PlannedPerson[] Train(SynthOptions o)
     {
         var people = DrawPeople(o.People, SynthRandom.For(o.Seed, TrainStrata, 0));
-        var noise = PlanNoise(people, o, SynthRandom.For(o.Seed, TrainNoise, 0));
+        var uniform = o.NoiseKind == LabelNoiseKind.Uniform;
+        var noise = uniform ? people.Select(p => (NoiseKind.None, p.Item1, p.Item2)).ToArray() : PlanNoise(people, o, SynthRandom.For(o.Seed, TrainNoise, 0));
+        var strangers = uniform ? PlanStrangers(people, o, SynthRandom.For(o.Seed, TrainNoise, 0)) : null;
         var files = SynthRandom.For(o.Seed, TrainFiles, 0);
         var result = new PlannedPerson[people.Length];
         var id = 0;
@@ -121,9 +133,35 @@ internal static class Population
             var junk = 0;
             if (o.AppleDoubleJunk && files.Chance(0.04))
                 for (var j = files.Between(1, 3); j > 0; j--) junk |= 1 << files.Next(PhotosPerPerson);
-            result[i] = new PlannedPerson(i, false, id.ToString("D6"), g, age, givenGender, givenAge, kind, names, junk);
+            result[i] = new PlannedPerson(i, false, id.ToString("D6"), g, age, givenGender, givenAge,
+                strangers?[i] is not null ? NoiseKind.Stranger : kind, names, junk, strangers?[i]);
         }
         return result;
+    }
+
+    /// <summary>
+    /// The uniform noise: the requested share of train photos, drawn without replacement, each showing a stranger of a
+    /// class drawn evenly from the 17 the photo is not labelled with (its mask state from the file name, its gender and
+    /// age band from the person's folder, which this noise leaves right).
+    /// </summary>
+    static Stranger?[]?[] PlanStrangers((Gender G, int Age)[] people, SynthOptions o, SynthRandom r)
+    {
+        var plan = new Stranger?[]?[people.Length];
+        var photos = Enumerable.Range(0, people.Length * PhotosPerPerson).ToList();
+        r.Shuffle(photos);
+        var count = (int)Math.Round(o.LabelNoise * photos.Count);
+        foreach (var photo in photos.Take(count).Order())
+        {
+            int person = photo / PhotosPerPerson, k = photo % PhotosPerPerson;
+            var (g, age) = people[person];
+            int given = TaskClasses.Encode(PlannedPerson.NamedMask(k), g, AgeCuts.Scoring.Band(age));
+            int shown = r.Next(TaskClasses.Count - 1);
+            if (shown >= given) shown++;
+            var (m, sg, band) = TaskClasses.Decode(shown);
+            plan[person] ??= new Stranger?[PhotosPerPerson];
+            plan[person]![k] = new Stranger(sg, DrawAge(r, band), m);
+        }
+        return plan;
     }
 
     /// <summary>Mostly .jpg for a whole person, sometimes .jpeg or .png, now and then mixed within one folder.</summary>

@@ -1,12 +1,18 @@
 namespace MaskLab.Synthetic;
 
 /// <summary>
+/// How the planted wrong labels go wrong. competition: as the competition's did, a person's gender folder, an age in
+/// the neighbouring band, or a person's incorrect-mask and no-mask photos swapped; uniform: the literature's synthetic
+/// noise (Northcutt et al., 2021), any photo showing any other class, here a stranger's photo filed in a person's folder.
+/// </summary>
+public enum LabelNoiseKind { Competition, Uniform }
+
+/// <summary>
 /// What the look-alike set holds. Defaults follow the real competition: 2,700 train and 1,800 eval people,
 /// 384 x 512 portraits, about 1.1 % wrong train labels. Every value takes part in the set's identity: a folder
 /// made with other options is never reused.
 /// </summary>
-/// <param name="LabelNoise">Fraction of train photos whose label is wrong (swapped incorrect / normal photos,
-/// wrong gender folder, age in the neighbouring band).</param>
+/// <param name="LabelNoise">Fraction of train photos whose label is wrong, of the kind <paramref name="NoiseKind"/> says.</param>
 /// <param name="JpegQuality">Quality of the JPEG files, 1..100.</param>
 /// <param name="AppleDoubleJunk">Leave a few macOS <c>._mask1.jpg</c> files in some train folders, as real copies do.</param>
 public sealed record SynthOptions(
@@ -17,7 +23,8 @@ public sealed record SynthOptions(
     int Seed = 42,
     double LabelNoise = 0.011,
     int JpegQuality = 90,
-    bool AppleDoubleJunk = true)
+    bool AppleDoubleJunk = true,
+    LabelNoiseKind NoiseKind = LabelNoiseKind.Competition)
 {
     /// <summary>Largest side accepted; far beyond anything a classifier here reads.</summary>
     public const int MaxSide = 4096;

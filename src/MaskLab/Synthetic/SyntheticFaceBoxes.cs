@@ -20,9 +20,10 @@ internal static class SyntheticFaceBoxes
     {
         foreach (var person in people)
         {
-            var look = SyntheticGenerator.LookOf(o, person);
+            var own = SyntheticGenerator.LookOf(o, person);
             for (var k = 0; k < Population.PhotosPerPerson; k++)
             {
+                var look = SyntheticGenerator.LookOf(o, person, own, k);
                 var r = PortraitPainter.FaceBox(look, SyntheticGenerator.ShotOf(o, person, look, k), o.Width, o.Height);
                 var dir = person.IsEval ? "eval/images" : $"train/images/{person.Folder}";
                 yield return new FaceBoxRow($"{dir}/{person.FileNames[k]}", new FaceBox(r.Left, r.Top, r.Width, r.Height));

@@ -26,7 +26,7 @@ public static class SyntheticGenerator
     public const int FormatVersion = 1;
 
     // Stream purposes for per-person and per-photo randomness (the population uses 1..9).
-    const int TrainLook = 10, EvalLook = 11, TrainShot = 12, EvalShot = 13, Junk = 14, Preview = 15;
+    const int TrainLook = 10, EvalLook = 11, TrainShot = 12, EvalShot = 13, Junk = 14, Preview = 15, StrangerLook = 16;
 
     static readonly JsonSerializerOptions Json = new()
     {
@@ -244,6 +244,11 @@ public static class SyntheticGenerator
     internal static Look LookOf(SynthOptions o, PlannedPerson person) =>
         Look.Create(SynthRandom.For(o.Seed, person.IsEval ? EvalLook : TrainLook, person.Index), person.Gender, person.Age);
 
+    /// <summary>The look photo <paramref name="k"/> shows: the person's, or a stranger's of its own stream (the uniform noise).</summary>
+    internal static Look LookOf(SynthOptions o, PlannedPerson person, Look own, int k) => person.StrangerIn(k) is { } s
+        ? Look.Create(SynthRandom.For(o.Seed, StrangerLook, person.Index * 8L + k), s.Gender, s.Age)
+        : own;
+
     /// <summary>Photo <paramref name="k"/>'s mask, pose and light; its own stream, so it needs no other photo drawn.</summary>
     internal static Shot ShotOf(SynthOptions o, PlannedPerson person, Look look, int k) =>
         Shot.Create(SynthRandom.For(o.Seed, person.IsEval ? EvalShot : TrainShot, person.Index * 8L + k), look, person.ShownMask(k), k);
@@ -253,9 +258,10 @@ public static class SyntheticGenerator
 
     static void DrawPerson(PortraitPainter painter, PlannedPerson person, SynthOptions o, string dir)
     {
-        var look = LookOf(o, person);
+        var own = LookOf(o, person);
         for (var k = 0; k < Population.PhotosPerPerson; k++)
         {
+            var look = LookOf(o, person, own, k);
             painter.Paint(look, ShotOf(o, person, look, k));
             var name = person.FileNames[k];
             using (var file = new FileStream(Path.Combine(dir, name), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
@@ -286,7 +292,7 @@ public static class SyntheticGenerator
             {
                 int given = p.GivenClass(k), truthClass = p.TrueClass(k);
                 if (given != truthClass) noisy++;
-                truth.Add([$"train/images/{p.Folder}/{p.FileNames[k]}", Text(given), Text(truthClass), Text(p.Age),
+                truth.Add([$"train/images/{p.Folder}/{p.FileNames[k]}", Text(given), Text(truthClass), Text(p.Shown(k).Age),
                     given == truthClass ? "" : NoiseWord(p.Noise)]);
             }
         }
@@ -301,6 +307,7 @@ public static class SyntheticGenerator
         NoiseKind.SwappedIncorrectNormal => "swapped_incorrect_normal",
         NoiseKind.WrongGender => "wrong_gender",
         NoiseKind.WrongAgeBand => "wrong_age_band",
+        NoiseKind.Stranger => "uniform",
         _ => "",
     };
 
