@@ -333,8 +333,8 @@ public sealed class DashboardServerTests : IDisposable
 
         var fixes = LabelFixes.Load(file);
         Assert.Equal([("000001", "gender", "female"), ("000002", "incorrect_mask", "incorrect")], fixes.Select(f => (f.Person, f.Field, f.Value)));
-        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(file)!).Where(f => f != file)); // no temporary file left
-        Assert.Empty(Directory.GetFiles(Path.Combine(_runs, "cv")).Where(f => f.Contains("fix", StringComparison.Ordinal))); // nothing written into the run
+        Assert.Equal([file], Directory.GetFiles(Path.GetDirectoryName(file)!)); // no temporary file left
+        Assert.DoesNotContain(Directory.GetFiles(Path.Combine(_runs, "cv")), f => f.Contains("fix", StringComparison.Ordinal)); // nothing written into the run
 
         // Applied to the data the way training applies it: the accepted fix changes the labels, the rejection keeps them.
         var set = new LabeledSet(photos.Select(p => new Sample(p, Truth(p), p.Split('/')[^2][..6],

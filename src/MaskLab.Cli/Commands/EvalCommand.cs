@@ -47,7 +47,7 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         var caches = new ImageCaches();
         var probs = TrainingView.Run(() =>
         {
-            float[,]? sum = null;
+            var each = new List<float[,]>(runs.Count);
             foreach (var member in runs)
             {
                 // The photos are read as the run was trained to: its input size and, where it crops faces, the same crop.
@@ -56,12 +56,9 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
                 cache.PreloadAll(paths,
                     new SyncProgress<int>(d => TrainingView.Observer.Progress("decoding photos", d, set.Samples.Count)), cancellation);
                 int batches = (set.Samples.Count + Inference.BatchSize - 1) / Inference.BatchSize;
-                var p = member.Probabilities(set.Samples, cache, s.Tta, b => TrainingView.Observer.Progress("predicting", b, batches), cancellation);
-                if (sum is null) sum = p;
-                else for (int i = 0; i < p.GetLength(0); i++) for (int c = 0; c < p.GetLength(1); c++) sum[i, c] += p[i, c];
+                each.Add(member.Probabilities(set.Samples, cache, s.Tta, b => TrainingView.Observer.Progress("predicting", b, batches), cancellation));
             }
-            for (int i = 0; i < sum!.GetLength(0); i++) for (int c = 0; c < sum.GetLength(1); c++) sum[i, c] /= runs.Count;
-            return sum;
+            return Ensemble.Combine(each, weights: null, Vote.Soft);
         });
         var report = Metrics.Evaluate(set.Samples.Select(x => x.Label).ToArray(), Metrics.Argmax(probs), set.ClassNames, set.IsTaskClasses);
         AnsiConsole.MarkupLine($"[bold]{Cli.Esc(run.Config.Model)}[/] from {Cli.Esc(runs.Count > 1 ? $"{Path.GetFullPath(s.Run!)} ({runs.Count} folds, soft-voted)" : run.Directory.Path)} on {Cli.Esc(s.Data!)} ({set.Samples.Count} photos{(s.Tta ? ", flip TTA" : "")})");

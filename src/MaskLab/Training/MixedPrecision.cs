@@ -121,16 +121,10 @@ internal sealed class WorkingCopy : IDisposable
 internal static class MixedPrecision
 {
     /// <summary>
-    /// A bf16 copy of <paramref name="master"/> built by <paramref name="replica"/>, with the master's weights and
-    /// statistics and its normalisation layers in fp32. The global random state is left as it was, so a bf16 run
-    /// draws the same shuffles and dropout masks as an fp32 run with the same seed.
-    /// </summary>
-    public static nn.Module<Tensor, Tensor> Bf16Copy(nn.Module<Tensor, Tensor> master, Func<nn.Module<Tensor, Tensor>> replica) =>
-        LowPrecisionCopy(master, replica, ScalarType.BFloat16);
-
-    /// <summary>
     /// A copy of <paramref name="master"/> in <paramref name="dtype"/> (bf16 or fp16) on the master's device, built by
-    /// <paramref name="replica"/>, as <see cref="Bf16Copy"/> describes.
+    /// <paramref name="replica"/>, with the master's weights and statistics and its normalisation layers in fp32. The
+    /// global random state is left as it was, so a low-precision run draws the same shuffles and dropout masks as an
+    /// fp32 run with the same seed.
     /// </summary>
     public static nn.Module<Tensor, Tensor> LowPrecisionCopy(nn.Module<Tensor, Tensor> master, Func<nn.Module<Tensor, Tensor>> replica, ScalarType dtype)
     {
