@@ -145,71 +145,24 @@ public sealed class BatchLoader
         int batches = BatchCount;
         if (batches == 0) yield break;
 
-        var channel = Channel.CreateBounded<Batch>(new BoundedChannelOptions(Options.Prefetch)
-        {
-            SingleReader = true,
-            SingleWriter = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
-        var failure = new StrongBox<ExceptionDispatchInfo?>();
-        using var stop = new CancellationTokenSource();
-        var producer = Task.Run(() => ProduceAsync(order, batches, epoch, channel.Writer, failure, stop.Token));
-        try
-        {
-            var reader = channel.Reader;
-            while (true)
-            {
-                if (!reader.TryRead(out var batch))
-                {
-                    var ready = reader.WaitToReadAsync();
-                    bool more = ready.IsCompleted ? ready.Result : ready.AsTask().GetAwaiter().GetResult();
-                    if (!more) break;
-                    continue;
-                }
-                yield return batch;
-            }
-            failure.Value?.Throw();
-        }
-        finally
-        {
-            stop.Cancel();
-            // The producer catches everything itself, so this wait only waits.
-            producer.GetAwaiter().GetResult();
-            while (channel.Reader.TryRead(out var left)) left.Dispose();
-        }
+        using var pipe = BatchPipe.Start(Options.Prefetch, stop => Built(order, batches, epoch, stop));
+        while (pipe.Take(wait: true) is { } batch) yield return batch;
     }
 
-    async Task ProduceAsync(int[] order, int batches, int epoch, ChannelWriter<Batch> writer,
-        StrongBox<ExceptionDispatchInfo?> failure, CancellationToken stop)
+    /// <summary>The epoch's batches, each built and transformed on the pipe's producer thread.</summary>
+    IEnumerable<Batch> Built(int[] order, int batches, int epoch, CancellationToken stop)
     {
-        try
+        for (int b = 0; b < batches; b++)
         {
-            for (int b = 0; b < batches; b++)
+            stop.ThrowIfCancellationRequested();
+            var batch = Build(order, b, epoch);
+            try { Options.Transform?.Invoke(batch, epoch, b); }
+            catch
             {
-                stop.ThrowIfCancellationRequested();
-                var batch = Build(order, b, epoch);
-                try
-                {
-                    Options.Transform?.Invoke(batch, epoch, b);
-                    await writer.WriteAsync(batch, stop).ConfigureAwait(false);
-                }
-                catch
-                {
-                    batch.Dispose();
-                    throw;
-                }
+                batch.Dispose();
+                throw;
             }
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-        }
-        catch (Exception e)
-        {
-            failure.Value = ExceptionDispatchInfo.Capture(e);
-        }
-        finally
-        {
-            writer.TryComplete();
+            yield return batch;
         }
     }
 

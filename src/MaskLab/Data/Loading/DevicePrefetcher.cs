@@ -39,54 +39,44 @@ internal static class DevicePrefetcher
     /// </summary>
     internal static IEnumerable<Batch> Staged(IEnumerable<Batch> batches, Device device, bool pin, int depth = 2)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(depth);
-        var channel = Channel.CreateBounded<Batch>(new BoundedChannelOptions(depth)
-        {
-            SingleReader = true,
-            SingleWriter = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
-        var failure = new StrongBox<ExceptionDispatchInfo?>();
-        using var stop = new CancellationTokenSource();
-        var producer = Task.Run(() => ProduceAsync(batches, pin, channel.Writer, failure, stop.Token));
+        using var pipe = BatchPipe.Start(depth, _ => pin ? PinnedAll(batches) : batches);
         Batch? next = null;
         try
         {
-            next = Take(channel.Reader, device, wait: true);
+            next = Take(pipe, device, wait: true);
             while (next is not null)
             {
                 var current = next;
                 next = null;
-                next = Take(channel.Reader, device, wait: false);
+                next = Take(pipe, device, wait: false);
                 yield return current;
-                next ??= Take(channel.Reader, device, wait: true);
+                next ??= Take(pipe, device, wait: true);
             }
-            failure.Value?.Throw();
         }
         finally
         {
-            stop.Cancel();
-            // The producer catches everything itself, so this wait only waits.
-            producer.GetAwaiter().GetResult();
             next?.Dispose();
-            while (channel.Reader.TryRead(out var left)) left.Dispose();
+        }
+    }
+
+    /// <summary>Each batch copied to pinned memory, the source's own released once copied.</summary>
+    static IEnumerable<Batch> PinnedAll(IEnumerable<Batch> batches)
+    {
+        // Disposing the source's enumerator (leaving this loop) stops a BatchLoader's own producer.
+        foreach (var batch in batches)
+        {
+            Batch pinned;
+            try { pinned = Pinned(batch); }
+            finally { batch.Dispose(); }
+            yield return pinned;
         }
     }
 
     /// <summary>The next host batch issued to the device, or null when none is ready (no wait) or none is left.</summary>
-    static Batch? Take(ChannelReader<Batch> reader, Device device, bool wait)
+    static Batch? Take(BatchPipe pipe, Device device, bool wait)
     {
-        while (true)
-        {
-            if (reader.TryRead(out var host))
-            {
-                using (host) return Issue(host, device);
-            }
-            if (!wait) return null;
-            var ready = reader.WaitToReadAsync();
-            bool more = ready.IsCompleted ? ready.Result : ready.AsTask().GetAwaiter().GetResult();
-            if (!more) return null;
-        }
+        if (pipe.Take(wait) is not { } host) return null;
+        using (host) return Issue(host, device);
     }
 
     static Batch Issue(Batch host, Device device)
@@ -108,45 +98,6 @@ internal static class DevicePrefetcher
             images?.Dispose();
             labels?.Dispose();
             throw;
-        }
-    }
-
-    static async Task ProduceAsync(IEnumerable<Batch> batches, bool pin, ChannelWriter<Batch> writer,
-        StrongBox<ExceptionDispatchInfo?> failure, CancellationToken stop)
-    {
-        try
-        {
-            // Disposing the source's enumerator (leaving this loop) stops a BatchLoader's own producer.
-            foreach (var batch in batches)
-            {
-                Batch host = batch;
-                try
-                {
-                    if (pin) host = Pinned(batch);
-                    await writer.WriteAsync(host, stop).ConfigureAwait(false);
-                }
-                catch
-                {
-                    host.Dispose();
-                    throw;
-                }
-                finally
-                {
-                    if (!ReferenceEquals(host, batch)) batch.Dispose();
-                }
-                stop.ThrowIfCancellationRequested();
-            }
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-        }
-        catch (Exception e)
-        {
-            failure.Value = ExceptionDispatchInfo.Capture(e);
-        }
-        finally
-        {
-            writer.TryComplete();
         }
     }
 
