@@ -24,6 +24,10 @@ public sealed record SynthOptions(
     double LabelNoise = 0.011,
     int JpegQuality = 90,
     bool AppleDoubleJunk = true,
+    // Left out of the set's marker file when it is the competition kind, so that sets made before the uniform kind
+    // existed keep their marker byte for byte; written by name otherwise.
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    [property: System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<LabelNoiseKind>))]
     LabelNoiseKind NoiseKind = LabelNoiseKind.Competition)
 {
     /// <summary>Largest side accepted; far beyond anything a classifier here reads.</summary>

@@ -176,7 +176,9 @@ public static class SyntheticGenerator
         new(full, m.Options.People, m.Options.EvalPeople, m.TrainPhotos, m.EvalPhotos, m.NoisyPhotos, elapsed, true);
 
     static string Describe(SynthOptions o) =>
-        $"people {o.People}, eval people {o.EvalPeople}, size {o.Width}x{o.Height}, seed {o.Seed}";
+        string.Create(CultureInfo.InvariantCulture, $"people {o.People}, eval people {o.EvalPeople}, size {o.Width}x{o.Height}, seed {o.Seed}, ") +
+        string.Create(CultureInfo.InvariantCulture, $"label noise {o.LabelNoise} ({o.NoiseKind.ToString().ToLowerInvariant()}), JPEG quality {o.JpegQuality}") +
+        (o.AppleDoubleJunk ? "" : ", no junk");
 
     /// <summary>Removes partial folders left by killed runs whose process is gone.</summary>
     static void RemoveStalePartials(string parent, string name)
