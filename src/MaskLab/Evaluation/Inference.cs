@@ -48,14 +48,15 @@ public static class Inference
                 var images = channelsLast ? ChannelsLast.Of(batch.Images) : batch.Images;
                 var logits = model.call(images);
                 if (withLoss) lossSum += head.Loss(logits, batch.Labels).to_type(ScalarType.Float32).item<float>() * batch.Count;
+                // The mirrored view is computed once and read for both the probabilities and the ages.
+                var flipped = flipTta ? model.call(channelsLast ? ChannelsLast.Of(batch.Images.flip(3)) : batch.Images.flip(3)) : null;
                 var p = head.Probabilities(logits);
-                if (flipTta) p = (p + head.Probabilities(model.call(channelsLast ? ChannelsLast.Of(batch.Images.flip(3)) : batch.Images.flip(3)))) / 2;
+                if (flipped is not null) p = (p + head.Probabilities(flipped)) / 2;
                 var values = p.cpu().contiguous().data<float>().ToArray();
                 if (head.Ages(logits) is { } a)
                 {
                     ages ??= new float[rows];
-                    if (flipTta && head.Ages(model.call(channelsLast ? ChannelsLast.Of(batch.Images.flip(3)) : batch.Images.flip(3))) is { } flipped)
-                        a = (a + flipped) / 2;
+                    if (flipped is not null && head.Ages(flipped) is { } mirrored) a = (a + mirrored) / 2;
                     a.cpu().contiguous().data<float>().ToArray().CopyTo(ages, row);
                 }
                 for (int i = 0; i < batch.Count; i++)

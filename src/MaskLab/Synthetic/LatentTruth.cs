@@ -48,16 +48,20 @@ internal static class LatentTruth
         Core.CsvText.WriteFile(Path.Combine(root, FileName), [.. Leading, .. NumberNames, .. CategoryNames],
             Rows(o, train).Concat(Rows(o, eval)));
 
+    static (string[] Numbers, string[] Categories) Cues(Look look) =>
+        (Numbers(look).Select(v => v.ToString("R", CultureInfo.InvariantCulture)).ToArray(), Categories(look).ToArray());
+
     static IEnumerable<string[]> Rows(SynthOptions o, PlannedPerson[] people)
     {
         foreach (var person in people)
         {
             var own = SyntheticGenerator.LookOf(o, person);
+            var ownCues = Cues(own);
             for (var k = 0; k < Population.PhotosPerPerson; k++)
             {
                 var look = SyntheticGenerator.LookOf(o, person, own, k);
-                var numbers = Numbers(look).Select(v => v.ToString("R", CultureInfo.InvariantCulture));
-                var categories = Categories(look);
+                // A stranger's photo (the uniform noise) has cues of its own; every other photo shares the person's.
+                var (numbers, categories) = ReferenceEquals(look, own) ? ownCues : Cues(look);
                 var shot = SyntheticGenerator.ShotOf(o, person, look, k);
                 var dir = person.IsEval ? "eval/images" : $"train/images/{person.Folder}";
                 yield return
