@@ -79,6 +79,14 @@ public sealed class LabelCleaningTests : IDisposable
     {
         var e = Assert.Throws<MaskLabInputException>(() => new LabelCleaning(Tiny("folds=3"), _dir.Combine("c"), new CleaningOptions()).Run(end: NoEnd));
         Assert.Contains("leave folds out", e.Message);
+        // The cleaning folder's label_fixes.csv is never written into a run or the data set.
+        var run = _dir.Combine("run");
+        DashboardFakes.Run(run, [0.4]);
+        Assert.Contains("the run folder", Assert.Throws<MaskLabInputException>(() => new LabelCleaning(Tiny(), run, new CleaningOptions()).Run(end: NoEnd)).Message);
+        var data = TinySynthetic.CopyTo(_dir.Combine("data"));
+        Assert.Contains("inside the data set", Assert.Throws<MaskLabInputException>(() =>
+            new LabelCleaning(Tiny($"data={data}"), Path.Combine(data, "train"), new CleaningOptions()).Run(end: NoEnd)).Message);
+        Assert.False(File.Exists(Path.Combine(data, "train", "label_fixes.csv")));
         CliAssert.OneLineError(CliHarness.Run("clean"), "--out");
         CliAssert.OneLineError(CliHarness.Run("clean", "--out", _dir.Combine("c2"), "--folds", "1"), "--folds 1");
         CliAssert.OneLineError(CliHarness.Run("clean", "--out", _dir.Combine("c3"), "--threshold", "0"), "--threshold 0");

@@ -50,6 +50,8 @@ public sealed class LabelCleaning(RunConfig config, string outDir, CleaningOptio
         config.Validate();
         if (config.Folds > 1 || config.Fold >= 0)
             throw new MaskLabInputException($"clean trains its own {options.Folds}-fold run to audit: leave folds out of the config (it has folds {config.Folds})");
+        // Checked before anything trains: the fixes file is never an input, a run's file or inside the data set.
+        if (!File.Exists(FixesFile)) OutputFile.Check("--out", FixesFile, [config.DataSection.LabelFixes], [config.Data]);
         Directory.CreateDirectory(outDir);
 
         int suspects = 0, fixes = 0, kept = 0;
